@@ -1,0 +1,26 @@
+"""Keep docs/BENCHMARKS.md: one section per benchmark, replaced in place."""
+import os
+import re
+
+DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "BENCHMARKS.md")
+HEADER = ("# Benchmarks\n\nEach section is the latest output of the command named in it, "
+          "run on the development machine (2 cores, x86_64). Ratios compare peers measured "
+          "in the same run.\n")
+
+
+def write_section(name, command, body, path=DOC):
+    """Replace (or append) the section for benchmark `name`."""
+    path = os.path.abspath(path)
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else HEADER
+    start, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
+    section = "%s\n## %s\n\nCommand: `%s`\n\n```\n%s\n```\n%s" % (start, name, command, body.rstrip(), end)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,95 @@
+/*
+ * hearth/nn.h - int8 TFLite Micro-compatible inference runtime (public API).
+ *
+ * The caller owns every byte: the model buffer (read in place, never copied,
+ * must stay alive and 4-byte aligned) and the arena (persistent state,
+ * activations, scratch and the runtime structs themselves). No heap is used.
+ *
+ *   size_t need;
+ *   hnn_arena_bytes(buf, len, 0, &need);          // exact arena size
+ *   hnn_model *m;
+ *   hnn_init(&m, buf, len, arena, need, 0);        // HNN_E_ARENA if too small
+ *   memcpy(hnn_tensor_data(m, hnn_input(m, 0)), x, n);
+ *   hnn_invoke(m);                                 // one streaming step
+ *   hnn_reset(m);                                  // back to the initial state
+ */
+#ifndef HEARTH_NN_H
+#define HEARTH_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One error enum for the module: 0 = ok, negative = error. */
+typedef enum {
+    HNN_OK = 0,
+    HNN_E_ARG = -1,           /* NULL pointer or out-of-range argument */
+    HNN_E_TRUNCATED = -2,     /* buffer shorter than a structure it claims */
+    HNN_E_BAD_OFFSET = -3,    /* offset, length or index outside the buffer */
+    HNN_E_BAD_MODEL = -4,     /* structurally invalid model (missing fields, bad version) */
+    HNN_E_UNSUPPORTED_OP = -5,
+    HNN_E_UNSUPPORTED_TYPE = -6,
+    HNN_E_SHAPE = -7,         /* shapes or ranks inconsistent with the op */
+    HNN_E_QUANT = -8,         /* missing or invalid quantization parameters */
+    HNN_E_GRAPH = -9,         /* dangling/cyclic tensor references, bad subgraph */
+    HNN_E_ARENA = -10,        /* arena too small */
+    HNN_E_LIMIT = -11,        /* a compile-time limit (HNN_MAX_*) exceeded */
+    HNN_E_ALIGN = -12,        /* model buffer or arena misaligned */
+    HNN_E_RUNTIME = -13       /* failure during invoke */
+} hnn_status;
+
+const char *hnn_strerror(int err);    /* "HNN_E_ARENA: arena too small" */
+const char *hnn_errname(int err);     /* "HNN_E_ARENA" */
+
+/* Flags for hnn_init / hnn_arena_bytes. */
+#define HNN_PRESERVE_ALL 0x1u  /* every tensor gets its own memory (parity/debug) */
+
+/* Tensor element types (values match the TFLite schema TensorType). */
+enum {
+    HNN_FLOAT32 = 0, HNN_INT32 = 2, HNN_UINT8 = 3, HNN_INT64 = 4,
+    HNN_BOOL = 6, HNN_INT16 = 7, HNN_INT8 = 9, HNN_RESOURCE = 20
+};
+
+typedef struct hnn_model hnn_model;
+
+typedef struct {
+    int32_t type;          /* HNN_INT8, ... */
+    int32_t ndim;
+    int32_t dims[6];
+    int32_t bytes;
+    float scale;           /* first (or only) scale; 0 if not quantized */
+    int32_t zero_point;
+} hnn_tensor_info;
+
+/* Exact arena bytes hnn_init needs for this model and flags. */
+int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out);
+
+/* Parse, validate, plan and prepare. On HNN_E_ARENA *out is NULL. */
+int hnn_init(hnn_model **out, const uint8_t *buf, size_t len,
+             void *arena, size_t arena_size, unsigned flags);
+
+/* Detailed context of the last load failure (op name, tensor index). */
+const char *hnn_last_detail(void);
+
+int hnn_invoke(hnn_model *m);
+int hnn_reset(hnn_model *m);       /* variables back to initial state (re-runs CALL_ONCE) */
+
+int hnn_num_inputs(const hnn_model *m);
+int hnn_num_outputs(const hnn_model *m);
+int hnn_input(const hnn_model *m, int i);   /* tensor index, or negative error */
+int hnn_output(const hnn_model *m, int i);
+int hnn_num_tensors(const hnn_model *m);    /* main subgraph */
+int hnn_tensor_info_get(const hnn_model *m, int t, hnn_tensor_info *info);
+/* Current bytes of tensor t (NULL if it has no memory, e.g. RESOURCE). In the
+ * default (reusing) plan, only inputs, outputs and constants are stable
+ * between invokes; use HNN_PRESERVE_ALL to read intermediates. */
+void *hnn_tensor_data(hnn_model *m, int t);
+size_t hnn_arena_used(const hnn_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEARTH_NN_H */

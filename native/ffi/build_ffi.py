@@ -16,7 +16,10 @@ ROOT = os.path.dirname(NATIVE)
 
 
 def _rel(path):
-    # setuptools wants source paths relative to the project root
+    # setuptools wants source paths relative to the project root; a direct
+    # build (below) compiles inside a temp dir and needs absolute paths
+    if __name__ == "__main__":
+        return os.path.abspath(path)
     return os.path.relpath(path, ROOT)
 
 
@@ -30,7 +33,7 @@ ffibuilder.set_source(
     "hearth._native",
     "\n".join('#include "hearth/%s"' % os.path.basename(h) for h in headers),
     sources=[_rel(s) for s in sources],
-    include_dirs=[_rel(os.path.join(NATIVE, "include")), _rel(os.path.join(NATIVE, "src"))],
+    include_dirs=[os.path.join(NATIVE, "include"), os.path.join(NATIVE, "src")],
     extra_compile_args=["-std=c99", "-O3", "-DNDEBUG", "-fvisibility=hidden",
                         "-Wall", "-Wno-unused-function"],
     libraries=["m"],

@@ -50,7 +50,7 @@ const char *hnn_errname(int err);     /* "HNN_E_ARENA" */
 /* Tensor element types (values match the TFLite schema TensorType). */
 enum {
     HNN_FLOAT32 = 0, HNN_INT32 = 2, HNN_UINT8 = 3, HNN_INT64 = 4,
-    HNN_BOOL = 6, HNN_INT16 = 7, HNN_INT8 = 9, HNN_RESOURCE = 20
+    HNN_BOOL = 6, HNN_INT16 = 7, HNN_INT8 = 9, HNN_RESOURCE = 13
 };
 
 typedef struct hnn_model hnn_model;

@@ -1,0 +1,44 @@
+"""Is the detector's view of the world plausible? Sustained low confidence and
+feature statistics out of range, as slow exponential averages.
+
+`probs` is the detector's highest posterior per model over the last block.
+A healthy detector sits near 0 almost all the time and crosses its cutoff
+briefly for a wake word; one that hovers in the middle band for a long time
+is unsure (new noise, a broken microphone gain, a mismatched model).
+`feature_mean` is the mean frontend feature value over the block, when the
+detector reports it: far outside the range seen in training means the input
+chain changed.
+"""
+import math
+
+
+class QualityMonitor:
+    def __init__(self, band=(0.3, 0.8), max_unsure=0.5, tau_s=20.0, feature_range=None):
+        self.band = band
+        self.max_unsure = max_unsure
+        self.tau_s = tau_s
+        self.feature_range = feature_range
+        self.unsure = 0.0          # EMA of "some model is in the unsure band"
+        self.feature = None        # EMA of the feature mean
+        self.low_confidence = False
+        self.out_of_range = False
+
+    def update(self, dt, probs=None, feature_mean=None):
+        a = math.exp(-dt / self.tau_s)
+        if probs:
+            lo, hi = self.band
+            x = 0.0
+            for p in probs:
+                if lo <= p < hi:
+                    x = 1.0
+                    break
+            self.unsure = self.unsure * a + x * (1.0 - a)
+            self.low_confidence = self.unsure > self.max_unsure
+        if feature_mean is not None and self.feature_range is not None:
+            if self.feature is None:
+                self.feature = float(feature_mean)
+            else:
+                self.feature = self.feature * a + feature_mean * (1.0 - a)
+            lo, hi = self.feature_range
+            self.out_of_range = self.feature < lo or self.feature > hi
+        return self.low_confidence, self.out_of_range

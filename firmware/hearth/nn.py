@@ -1,0 +1,172 @@
+"""hearth.nn - run int8 .tflite models on Hearth's C99 runtime (bit-exact with TFLM).
+
+    from hearth import nn
+    m = nn.load("models/okay_nabu.tflite")
+    y = m.invoke(x)          # one streaming step; x: bytes or int8/uint8 array
+    m.reset()                # back to the initial state
+
+Memory: the model bytes are copied once into an aligned buffer the runtime reads
+in place; the arena holds everything else and is exactly `m.arena_bytes` long.
+"""
+import os
+
+import numpy as np
+
+from ._native import ffi, lib
+
+__all__ = ["NNError", "Model", "TensorInfo", "load"]
+
+PRESERVE_ALL = 0x1
+
+_DTYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_,
+           7: np.int16, 9: np.int8}
+_TYPE_NAMES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool",
+               7: "int16", 9: "int8", 13: "resource"}
+
+
+class NNError(Exception):
+    """A runtime error; .name is the C error name (e.g. "HNN_E_UNSUPPORTED_OP")."""
+
+    def __init__(self, code, detail=""):
+        self.code = code
+        self.name = ffi.string(lib.hnn_errname(code)).decode()
+        self.detail = detail
+        msg = "%s: %s" % (self.name, ffi.string(lib.hnn_strerror(code)).decode())
+        if detail:
+            msg += " (%s)" % detail
+        super().__init__(msg)
+
+
+def _check(rc):
+    """The one place C status codes become Python exceptions."""
+    if rc < 0:
+        raise NNError(rc, ffi.string(lib.hnn_last_detail()).decode(errors="replace"))
+    return rc
+
+
+class TensorInfo:
+    """Shape, dtype and quantization of one tensor of the main subgraph."""
+
+    __slots__ = ("index", "shape", "dtype", "type_name", "scale", "zero_point", "nbytes")
+
+    def __init__(self, index, info):
+        self.index = index
+        self.shape = tuple(info.dims[i] for i in range(info.ndim))
+        self.dtype = _DTYPES.get(info.type)
+        self.type_name = _TYPE_NAMES.get(info.type, str(info.type))
+        self.scale = float(info.scale)
+        self.zero_point = int(info.zero_point)
+        self.nbytes = int(info.bytes)
+
+    def __repr__(self):
+        return "TensorInfo(index=%d, shape=%s, dtype=%s, scale=%g, zero_point=%d)" % (
+            self.index, self.shape, self.type_name, self.scale, self.zero_point)
+
+
+def _aligned_copy(data):
+    buf = ffi.new("uint64_t[]", (len(data) + 7) // 8 or 1)
+    ffi.memmove(buf, data, len(data))
+    return buf
+
+
+class Model:
+    """One independent instance of a model (its own arena and state)."""
+
+    def __init__(self, data, preserve_all=False):
+        if isinstance(data, (str, os.PathLike)):
+            with open(data, "rb") as f:
+                data = f.read()
+        data = bytes(data)
+        if not data:
+            raise NNError(-2, "empty model")
+        self._model_buf = _aligned_copy(data)
+        self._model_ptr = ffi.cast("const uint8_t *", self._model_buf)
+        self._len = len(data)
+        self._flags = PRESERVE_ALL if preserve_all else 0
+        bound = ffi.new("size_t *")
+        _check(lib.hnn_arena_bytes(self._model_ptr, self._len, self._flags, bound))
+        size = bound[0]
+        # The bound is computed from the model alone; kernels with unusual op
+        # data may need more, so grow until it fits, then shrink to exact.
+        while True:
+            try:
+                arena, m = self._init(size)
+                break
+            except NNError as e:
+                if e.name != "HNN_E_ARENA" or size > (1 << 30):
+                    raise
+                size *= 2
+        used = lib.hnn_arena_used(m)
+        self._arena, self._m = self._init(used)
+        del arena, m
+        self.arena_bytes = int(used)
+        n_in, n_out = lib.hnn_num_inputs(self._m), lib.hnn_num_outputs(self._m)
+        self.inputs = [self._info(_check(lib.hnn_input(self._m, i))) for i in range(n_in)]
+        self.outputs = [self._info(_check(lib.hnn_output(self._m, i))) for i in range(n_out)]
+        self._in_ptrs = [lib.hnn_tensor_data(self._m, t.index) for t in self.inputs]
+        self._out_bufs = [ffi.buffer(lib.hnn_tensor_data(self._m, t.index), t.nbytes)
+                          for t in self.outputs]
+
+    def _init(self, size):
+        arena = ffi.new("uint64_t[]", (size + 7) // 8 or 1)
+        out = ffi.new("hnn_model **")
+        _check(lib.hnn_init(out, self._model_ptr, self._len, arena, size, self._flags))
+        return arena, out[0]
+
+    def _info(self, t):
+        info = ffi.new("hnn_tensor_info *")
+        _check(lib.hnn_tensor_info_get(self._m, t, info))
+        return TensorInfo(t, info)
+
+    @property
+    def num_tensors(self):
+        return lib.hnn_num_tensors(self._m)
+
+    def tensor_info(self, i):
+        return self._info(i)
+
+    def set_input(self, x, i=0):
+        t = self.inputs[i]
+        if isinstance(x, np.ndarray):
+            if x.dtype != t.dtype:
+                raise TypeError("input %d wants %s, got %s" % (i, t.type_name, x.dtype))
+            x = np.ascontiguousarray(x)
+            if x.nbytes != t.nbytes:
+                raise ValueError("input %d wants %d bytes, got %d" % (i, t.nbytes, x.nbytes))
+            ffi.memmove(self._in_ptrs[i], ffi.from_buffer(x), t.nbytes)
+        else:
+            if len(x) != t.nbytes:
+                raise ValueError("input %d wants %d bytes, got %d" % (i, t.nbytes, len(x)))
+            ffi.memmove(self._in_ptrs[i], x, t.nbytes)
+
+    def invoke(self, *xs):
+        """Set the inputs (if given), run one step, return the outputs (copies)."""
+        for i, x in enumerate(xs):
+            self.set_input(x, i)
+        _check(lib.hnn_invoke(self._m))
+        return [np.frombuffer(b, dtype=t.dtype).reshape(t.shape).copy()
+                for b, t in zip(self._out_bufs, self.outputs)]
+
+    def invoke_raw(self, x):
+        """Fast path for streaming: one input as bytes-like, first output as bytes."""
+        ffi.memmove(self._in_ptrs[0], x, self.inputs[0].nbytes)
+        rc = lib.hnn_invoke(self._m)
+        if rc:
+            _check(rc)
+        return self._out_bufs[0][:]
+
+    def reset(self):
+        _check(lib.hnn_reset(self._m))
+
+    def tensor(self, i):
+        """Current contents of tensor i of the main subgraph (None if it has no data)."""
+        info = self._info(i)
+        ptr = lib.hnn_tensor_data(self._m, i)
+        if ptr == ffi.NULL or info.dtype is None:
+            return None
+        return np.frombuffer(ffi.buffer(ptr, info.nbytes), dtype=info.dtype).reshape(info.shape).copy()
+
+
+def load(path_or_bytes, preserve_all=False):
+    """Load a .tflite model (path or bytes) into a new runtime instance."""
+    return Model(path_or_bytes, preserve_all=preserve_all)

@@ -1,0 +1,938 @@
+/*
+ * interp.c - load, validate, plan and run a .tflite model in caller memory.
+ *
+ * Arena layout (low -> high addresses), all 8-byte aligned:
+ *   model struct | subgraph structs | tensor pointer tables | op tables |
+ *   resource table | op data | resource buffers | variable tensors |
+ *   scratch | activation plan
+ * The activation plan is computed in the space it will later occupy (the
+ * planner's workspace is released before the plan is used), so the bytes
+ * needed are persistent + max(plan, workspace): hnn_arena_used().
+ */
+#include <string.h>
+
+#include "interp.h"
+#include "planner.h"
+
+#define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
+
+/* ---- failure detail ------------------------------------------------------ */
+
+static char g_detail[160];
+
+const char *hnn_last_detail(void) { return g_detail; }
+
+static size_t put_str(size_t at, const char *s)
+{
+    while (s && *s && at + 1 < sizeof g_detail)
+        g_detail[at++] = *s++;
+    g_detail[at] = 0;
+    return at;
+}
+
+static size_t put_int(size_t at, long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && n < 23);
+    if (v < 0)
+        tmp[n++] = '-';
+    char out[24];
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = 0;
+    return put_str(at, out);
+}
+
+void hnn__detail(int subgraph, int op, const char *opname, const char *msg)
+{
+    size_t at = 0;
+    g_detail[0] = 0;
+    if (op >= 0) {
+        at = put_str(at, "subgraph ");
+        at = put_int(at, subgraph);
+        at = put_str(at, " op ");
+        at = put_int(at, op);
+        at = put_str(at, " ");
+        at = put_str(at, opname);
+        at = put_str(at, ": ");
+    }
+    put_str(at, msg);
+}
+
+static int fail(int err, const char *msg)
+{
+    hnn__detail(-1, -1, 0, msg);
+    return err;
+}
+
+int hnn_fail(hnn_ctx *c, int err, const char *msg)
+{
+    const hnn_op *op = &c->m->sub[c->subgraph].ops[c->op_index];
+    hnn__detail(c->subgraph, c->op_index, op->k ? op->k->name : hnn_op_name(op->code), msg);
+    return err;
+}
+
+/* ---- tensor element types -------------------------------------------------- */
+
+static int elem_size(int32_t type)
+{
+    switch (type) {
+    case HNN_FLOAT32: case HNN_INT32: return 4;
+    case HNN_UINT8: case HNN_INT8: case HNN_BOOL: return 1;
+    case HNN_INT16: return 2;
+    case HNN_INT64: return 8;
+    case HNN_RESOURCE: return 0;   /* handles carry no data here */
+    default: return -1;
+    }
+}
+
+/* ---- persistent allocation -------------------------------------------------- */
+
+static void *palloc(hnn_model *m, size_t bytes, int *rc)
+{
+    size_t at = ALIGN8(m->top);
+    if (*rc)
+        return 0;
+    if (bytes > m->arena_size || at > m->arena_size - bytes) {
+        *rc = fail(HNN_E_ARENA, "arena too small");
+        return 0;
+    }
+    m->top = at + ALIGN8(bytes);
+    memset(m->arena + at, 0, bytes);
+    return m->arena + at;
+}
+
+/* ---- tensor info ------------------------------------------------------------ */
+
+static int tensor_table(const hnn_model *m, uint32_t s, int32_t t, tfl_table *tt)
+{
+    if (s >= m->n_sub || t < 0 || (uint32_t)t >= m->sub[s].n_tensors)
+        return HNN_E_GRAPH;
+    return tfl_vec_table(&m->b, &m->sub[s].tensors, (uint32_t)t, tt);
+}
+
+/* Read and validate one Tensor table. */
+static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
+{
+    const tfl_buf *b = &m->b;
+    tfl_table tt, q;
+    tfl_vec shape, scales, zps, data;
+    uint8_t type, isvar;
+    uint32_t buffer;
+    int rc;
+
+    memset(ti, 0, sizeof *ti);
+    if ((rc = tensor_table(m, s, t, &tt)) != 0)
+        return rc;
+    if ((rc = tfl_vec_field(b, &tt, 0, 4, 4, &shape)) != 0 ||
+        (rc = tfl_u8(b, &tt, 1, 0, &type)) != 0 ||
+        (rc = tfl_u32(b, &tt, 2, 0, &buffer)) != 0 ||
+        (rc = tfl_table_field(b, &tt, 4, &q)) != 0 ||
+        (rc = tfl_u8(b, &tt, 5, 0, &isvar)) != 0)
+        return rc;
+    ti->type = type;
+    int es = elem_size(type);
+    if (es < 0)
+        return fail(HNN_E_UNSUPPORTED_TYPE, "tensor element type not supported");
+    if (shape.n > HNN_MAX_DIMS)
+        return fail(HNN_E_LIMIT, "tensor rank above HNN_MAX_DIMS");
+    ti->ndim = (int32_t)shape.n;
+    uint64_t elems = 1;
+    for (uint32_t i = 0; i < shape.n; i++) {
+        int32_t d = tfl_vec_i32(b, &shape, i);
+        if (d < 0)
+            return fail(HNN_E_SHAPE, "negative tensor dimension");
+        ti->dims[i] = d;
+        elems *= (uint64_t)d;
+        if (elems > (1u << 28))
+            return fail(HNN_E_SHAPE, "tensor too large");
+    }
+    ti->elems = (int32_t)elems;
+    ti->bytes = (int32_t)(elems * (uint64_t)es);
+    ti->is_variable = isvar != 0;
+
+    if (q.pos) {
+        int32_t qdim;
+        if ((rc = tfl_vec_field(b, &q, 2, 4, 1, &scales)) != 0 ||
+            (rc = tfl_vec_field(b, &q, 3, 8, 1, &zps)) != 0 ||
+            (rc = tfl_i32(b, &q, 6, 0, &qdim)) != 0)
+            return rc;
+        ti->nq = (int32_t)scales.n;
+        ti->nzp = (int32_t)zps.n;
+        ti->qdim = qdim;
+        ti->scales_raw = scales.n ? b->p + scales.pos : 0;
+        ti->zps_raw = zps.n ? b->p + zps.pos : 0;
+        ti->scale = hnn_tinfo_scale(ti, 0);
+        ti->zero_point = (int32_t)hnn_tinfo_zp(ti, 0);
+        if (scales.n > 1 && (qdim < 0 || qdim >= ti->ndim || (int32_t)scales.n != ti->dims[qdim]))
+            return fail(HNN_E_QUANT, "per-channel scales do not match the quantized dimension");
+        if (zps.n && zps.n != scales.n)
+            return fail(HNN_E_QUANT, "zero point count differs from scale count");
+    }
+
+    if (buffer >= m->buffers.n)
+        return fail(HNN_E_BAD_OFFSET, "tensor buffer index out of range");
+    if (buffer != 0) {
+        tfl_table bt;
+        uint64_t off;
+        if ((rc = tfl_vec_table(b, &m->buffers, buffer, &bt)) != 0 ||
+            (rc = tfl_vec_field(b, &bt, 0, 1, 1, &data)) != 0 ||
+            (rc = tfl_u64(b, &bt, 1, 0, &off)) != 0)
+            return rc;
+        if (off > 1)
+            return fail(HNN_E_UNSUPPORTED_TYPE, "buffers outside the flatbuffer are not supported");
+        if (data.n) {
+            if (data.n != (uint32_t)ti->bytes)
+                return fail(HNN_E_SHAPE, "constant data size differs from tensor shape");
+            if (es > 1 && ((uintptr_t)(b->p + data.pos) % (uintptr_t)(es > 4 ? 4 : es)))
+                return fail(HNN_E_ALIGN, "constant data misaligned");
+            ti->const_data = b->p + data.pos;
+        }
+    }
+    return HNN_OK;
+}
+
+float hnn_tinfo_scale(const hnn_tinfo *t, int k)
+{
+    if (!t->scales_raw || k < 0 || k >= t->nq)
+        return 0.0f;
+    uint32_t u = tfl_rd32(t->scales_raw + 4u * (uint32_t)k);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+int64_t hnn_tinfo_zp(const hnn_tinfo *t, int k)
+{
+    if (!t->zps_raw || k < 0 || k >= t->nzp)
+        return 0;
+    const uint8_t *q = t->zps_raw + 8u * (uint32_t)k;
+    return (int64_t)((uint64_t)tfl_rd32(q) | (uint64_t)tfl_rd32(q + 4) << 32);
+}
+
+int hnn_tinfo_get(hnn_ctx *c, int32_t tensor, hnn_tinfo *out)
+{
+    int rc = read_tinfo(c->m, (uint32_t)c->subgraph, tensor, out);
+    if (rc)
+        return hnn_fail(c, rc, tensor < 0 ? "required input is absent" : "invalid tensor");
+    return HNN_OK;
+}
+
+int hnn_in_info(hnn_ctx *c, int i, hnn_tinfo *out)
+{
+    if (i < 0 || i >= c->n_in)
+        return hnn_fail(c, HNN_E_GRAPH, "op has too few inputs");
+    return hnn_tinfo_get(c, c->in[i], out);
+}
+
+int hnn_out_info(hnn_ctx *c, int i, hnn_tinfo *out)
+{
+    if (i < 0 || i >= c->n_out)
+        return hnn_fail(c, HNN_E_GRAPH, "op has too few outputs");
+    return hnn_tinfo_get(c, c->out[i], out);
+}
+
+void *hnn_tdata(hnn_ctx *c, int32_t tensor)
+{
+    return c->m->sub[c->subgraph].tdata[tensor];
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+/* Options tables were validated by tfl_table_at at load; field reads check
+ * the field against the table's inline size. */
+static const uint8_t *opt_field(const hnn_opts *o, int field, uint32_t size)
+{
+    if (!o->table || field < 0 || field >= o->vt_fields)
+        return 0;
+    const uint8_t *vt = o->buf + o->vtable;
+    uint16_t tsize = tfl_rd16(vt + 2);
+    uint16_t off = tfl_rd16(vt + 4 + 2 * field);
+    if (!off || off < 4 || (uint32_t)off + size > tsize)
+        return 0;
+    return o->buf + o->table + off;
+}
+
+uint8_t hnn_opt_u8(const hnn_opts *o, int field, uint8_t def)
+{
+    const uint8_t *p = opt_field(o, field, 1);
+    return p ? p[0] : def;
+}
+
+int32_t hnn_opt_i32(const hnn_opts *o, int field, int32_t def)
+{
+    const uint8_t *p = opt_field(o, field, 4);
+    return p ? (int32_t)tfl_rd32(p) : def;
+}
+
+float hnn_opt_f32(const hnn_opts *o, int field, float def)
+{
+    const uint8_t *p = opt_field(o, field, 4);
+    if (!p)
+        return def;
+    uint32_t u = tfl_rd32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* ---- context ------------------------------------------------------------- */
+
+static void make_ctx(hnn_model *m, uint32_t s, uint32_t i, hnn_ctx *c)
+{
+    const hnn_op *op = &m->sub[s].ops[i];
+    c->m = m;
+    c->subgraph = (int)s;
+    c->op_index = (int)i;
+    c->in = (const int32_t *)(const void *)(m->b.p + op->in_pos);
+    c->n_in = op->n_in;
+    c->out = (const int32_t *)(const void *)(m->b.p + op->out_pos);
+    c->n_out = op->n_out;
+    c->opts.buf = m->b.p;
+    c->opts.table = 0;
+    c->opts.vtable = 0;
+    c->opts.vt_fields = 0;
+    if (op->opts_pos) {
+        tfl_table t;
+        if (tfl_table_at(&m->b, op->opts_pos, &t) == 0) {
+            c->opts.table = t.pos;
+            c->opts.vtable = t.vt;
+            c->opts.vt_fields = t.vt_fields;
+        }
+    }
+    c->data = op->data;
+    c->data_bytes = op->data_bytes;
+    c->scratch = m->scratch;
+    c->scratch_bytes = op->scratch_bytes;
+}
+
+int hnn__producer(const hnn_model *m, uint32_t s, int32_t t, uint32_t before)
+{
+    const hnn_subgraph *g = &m->sub[s];
+    for (uint32_t i = before; i-- > 0;) {
+        const hnn_op *op = &g->ops[i];
+        const int32_t *out = (const int32_t *)(const void *)(m->b.p + op->out_pos);
+        for (uint32_t k = 0; k < op->n_out; k++)
+            if (out[k] == t)
+                return (int)i;
+    }
+    return -1;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
+{
+    const tfl_buf *b = &m->b;
+    hnn_subgraph *g = &m->sub[s];
+    hnn_op *op = &g->ops[i];
+    uint32_t opcode_index;
+    tfl_table oc, opts;
+    tfl_vec in, out;
+    uint8_t dep;
+    int32_t code;
+    int rc;
+
+    if ((rc = tfl_u32(b, ot, 0, 0, &opcode_index)) != 0)
+        return rc;
+    if (opcode_index >= m->opcodes.n)
+        return fail(HNN_E_BAD_OFFSET, "operator code index out of range");
+    if ((rc = tfl_vec_table(b, &m->opcodes, opcode_index, &oc)) != 0 ||
+        (rc = tfl_u8(b, &oc, 0, 0, &dep)) != 0 ||
+        (rc = tfl_i32(b, &oc, 3, 0, &code)) != 0)
+        return rc;
+    /* deprecated_builtin_code is int8; builtin codes above 127 live in builtin_code */
+    if ((int8_t)dep > code)
+        code = (int8_t)dep;
+    op->code = code;
+    if (code == 32) { /* CUSTOM */
+        const char *name;
+        uint32_t n;
+        tfl_str_field(b, &oc, 1, &name, &n);
+        hnn__detail((int)s, (int)i, "CUSTOM", name ? name : "custom op without a name");
+        return HNN_E_UNSUPPORTED_OP;
+    }
+    op->k = hnn_kernel_for(code);
+    if (!op->k) {
+        hnn__detail((int)s, (int)i, hnn_op_name(code), "operator not supported");
+        return HNN_E_UNSUPPORTED_OP;
+    }
+    if ((rc = tfl_vec_field(b, ot, 1, 4, 4, &in)) != 0 ||
+        (rc = tfl_vec_field(b, ot, 2, 4, 4, &out)) != 0 ||
+        (rc = tfl_table_field(b, ot, 4, &opts)) != 0)
+        return rc;
+    if (in.n > HNN_MAX_OP_IO || out.n > HNN_MAX_OP_IO)
+        return fail(HNN_E_LIMIT, "operator has too many inputs or outputs");
+    for (uint32_t k = 0; k < in.n; k++) {
+        int32_t t = tfl_vec_i32(b, &in, k);
+        if (t < -1 || t >= (int32_t)g->n_tensors) {
+            hnn__detail((int)s, (int)i, op->k->name, "input tensor index out of range");
+            return HNN_E_GRAPH;
+        }
+    }
+    for (uint32_t k = 0; k < out.n; k++) {
+        int32_t t = tfl_vec_i32(b, &out, k);
+        if (t < 0 || t >= (int32_t)g->n_tensors) {
+            hnn__detail((int)s, (int)i, op->k->name, "output tensor index out of range");
+            return HNN_E_GRAPH;
+        }
+    }
+    op->in_pos = in.pos;
+    op->out_pos = out.pos;
+    op->n_in = (uint16_t)in.n;
+    op->n_out = (uint16_t)out.n;
+    op->opts_pos = opts.pos;
+    return HNN_OK;
+}
+
+static int check_io_vec(const hnn_model *m, const tfl_vec *v, uint32_t n_tensors)
+{
+    for (uint32_t k = 0; k < v->n; k++) {
+        int32_t t = tfl_vec_i32(&m->b, v, k);
+        if (t < 0 || (uint32_t)t >= n_tensors)
+            return fail(HNN_E_GRAPH, "subgraph input/output index out of range");
+    }
+    return HNN_OK;
+}
+
+static int load_structure(hnn_model *m)
+{
+    const tfl_buf *b = &m->b;
+    tfl_table root;
+    tfl_vec subs;
+    uint32_t version;
+    int rc;
+
+    if ((rc = tfl_root(b, &root)) != 0)
+        return fail(rc, "not a flatbuffer (bad root table)");
+    if ((rc = tfl_u32(b, &root, 0, 0, &version)) != 0)
+        return rc;
+    if (version != 3)
+        return fail(HNN_E_BAD_MODEL, "not a TFLite schema version 3 model");
+    if ((rc = tfl_vec_field(b, &root, 1, 4, 4, &m->opcodes)) != 0 ||
+        (rc = tfl_vec_field(b, &root, 2, 4, 4, &subs)) != 0 ||
+        (rc = tfl_vec_field(b, &root, 4, 4, 4, &m->buffers)) != 0)
+        return fail(rc, "model tables out of bounds");
+    if (subs.n == 0)
+        return fail(HNN_E_BAD_MODEL, "model has no subgraphs");
+    if (subs.n > HNN_MAX_SUBGRAPHS)
+        return fail(HNN_E_LIMIT, "too many subgraphs");
+    m->n_sub = subs.n;
+    m->sub = palloc(m, sizeof(hnn_subgraph) * subs.n, &rc);
+    if (rc)
+        return rc;
+
+    uint32_t var_handles = 0;
+    for (uint32_t s = 0; s < subs.n; s++) {
+        hnn_subgraph *g = &m->sub[s];
+        tfl_table st;
+        tfl_vec ops;
+        if ((rc = tfl_vec_table(b, &subs, s, &st)) != 0 ||
+            (rc = tfl_vec_field(b, &st, 0, 4, 4, &g->tensors)) != 0 ||
+            (rc = tfl_vec_field(b, &st, 1, 4, 4, &g->inputs)) != 0 ||
+            (rc = tfl_vec_field(b, &st, 2, 4, 4, &g->outputs)) != 0 ||
+            (rc = tfl_vec_field(b, &st, 3, 4, 4, &ops)) != 0)
+            return fail(rc, "subgraph tables out of bounds");
+        if (g->tensors.n > HNN_MAX_TENSORS || ops.n > HNN_MAX_OPS)
+            return fail(HNN_E_LIMIT, "subgraph has too many tensors or operators");
+        g->n_tensors = g->tensors.n;
+        g->n_ops = ops.n;
+        if ((rc = check_io_vec(m, &g->inputs, g->n_tensors)) != 0 ||
+            (rc = check_io_vec(m, &g->outputs, g->n_tensors)) != 0)
+            return rc;
+        g->tdata = palloc(m, sizeof(uint8_t *) * (g->n_tensors ? g->n_tensors : 1), &rc);
+        g->ops = palloc(m, sizeof(hnn_op) * (ops.n ? ops.n : 1), &rc);
+        if (rc)
+            return rc;
+        for (uint32_t i = 0; i < ops.n; i++) {
+            tfl_table ot;
+            if ((rc = tfl_vec_table(b, &ops, i, &ot)) != 0)
+                return fail(rc, "operator table out of bounds");
+            if ((rc = load_op(m, s, i, &ot)) != 0)
+                return rc;
+            if (g->ops[i].code == HNN_OP_VAR_HANDLE)
+                var_handles++;
+        }
+        /* every tensor must be readable and of a supported type */
+        for (uint32_t t = 0; t < g->n_tensors; t++) {
+            hnn_tinfo ti;
+            if ((rc = read_tinfo(m, s, (int32_t)t, &ti)) != 0) {
+                if (!g_detail[0])
+                    fail(rc, "invalid tensor");
+                return rc;
+            }
+            if (ti.const_data)
+                g->tdata[t] = (uint8_t *)(uintptr_t)ti.const_data;
+        }
+    }
+    if (var_handles > HNN_MAX_RESOURCES)
+        return fail(HNN_E_LIMIT, "too many resource variables");
+    m->max_res = var_handles;
+    m->res = palloc(m, sizeof(hnn_resource) * (var_handles ? var_handles : 1), &rc);
+    return rc;
+}
+
+/* Data-flow check: every non-constant input must be written earlier in the
+ * same subgraph (or be a subgraph input / variable); each tensor is written
+ * by at most one op and constants never. Catches dangling and cyclic
+ * references, since ops run in the order given. */
+static int check_dataflow(hnn_model *m, uint32_t s, uint8_t *written)
+{
+    hnn_subgraph *g = &m->sub[s];
+    memset(written, 0, g->n_tensors);
+    for (uint32_t k = 0; k < g->inputs.n; k++)
+        written[tfl_vec_i32(&m->b, &g->inputs, k)] = 1;
+    for (uint32_t t = 0; t < g->n_tensors; t++) {
+        hnn_tinfo ti;
+        read_tinfo(m, s, (int32_t)t, &ti);
+        if (ti.const_data || ti.is_variable)
+            written[t] = 2;
+    }
+    for (uint32_t i = 0; i < g->n_ops; i++) {
+        hnn_ctx c;
+        make_ctx(m, s, i, &c);
+        for (int k = 0; k < c.n_in; k++)
+            if (c.in[k] >= 0 && !written[c.in[k]])
+                return hnn_fail(&c, HNN_E_GRAPH, "reads a tensor no earlier op writes (dangling or cyclic)");
+        for (int k = 0; k < c.n_out; k++) {
+            if (written[c.out[k]] == 2 && !(g->ops[i].code == HNN_OP_ASSIGN_VARIABLE))
+                return hnn_fail(&c, HNN_E_GRAPH, "writes a constant or variable tensor");
+            if (written[c.out[k]] == 3)
+                return hnn_fail(&c, HNN_E_GRAPH, "writes a tensor another op already wrote");
+            if (written[c.out[k]] == 1) {
+                /* subgraph inputs are never op outputs */
+                int is_input = 0;
+                for (uint32_t q = 0; q < g->inputs.n; q++)
+                    if (tfl_vec_i32(&m->b, &g->inputs, q) == c.out[k])
+                        is_input = 1;
+                if (is_input)
+                    return hnn_fail(&c, HNN_E_GRAPH, "writes a subgraph input");
+            }
+            written[c.out[k]] = 3;
+        }
+    }
+    for (uint32_t k = 0; k < g->outputs.n; k++)
+        if (!written[tfl_vec_i32(&m->b, &g->outputs, k)])
+            return fail(HNN_E_GRAPH, "a subgraph output is never written");
+    return HNN_OK;
+}
+
+static int prepare_all(hnn_model *m, int pass)
+{
+    for (uint32_t s = 0; s < m->n_sub; s++) {
+        for (uint32_t i = 0; i < m->sub[s].n_ops; i++) {
+            hnn_op *op = &m->sub[s].ops[i];
+            hnn_ctx c;
+            make_ctx(m, s, i, &c);
+            if (pass == 1) {
+                c.data = 0;
+                c.data_bytes = 0;
+                c.scratch_bytes = 0;
+            }
+            g_detail[0] = 0;
+            int rc = op->k->prepare(&c);
+            if (rc) {
+                if (!g_detail[0])
+                    hnn_fail(&c, rc, "prepare failed");
+                return rc < 0 ? rc : HNN_E_RUNTIME;
+            }
+            if (pass == 1) {
+                if (c.data_bytes > 0x7fffffffu || c.scratch_bytes > 0x7fffffffu)
+                    return hnn_fail(&c, HNN_E_LIMIT, "op data too large");
+                op->data_bytes = (uint32_t)c.data_bytes;
+                op->scratch_bytes = (uint32_t)c.scratch_bytes;
+            }
+        }
+    }
+    return HNN_OK;
+}
+
+/* Variable tensors (is_variable) and resources start at their zero point. */
+static void reset_state(hnn_model *m)
+{
+    for (uint32_t s = 0; s < m->n_sub; s++) {
+        hnn_subgraph *g = &m->sub[s];
+        for (uint32_t t = 0; t < g->n_tensors; t++) {
+            hnn_tinfo ti;
+            if (read_tinfo(m, s, (int32_t)t, &ti) || !ti.is_variable || !g->tdata[t])
+                continue;
+            int v = ti.type == HNN_INT8 ? ti.zero_point : 0;
+            memset(g->tdata[t], v, (size_t)ti.bytes);
+        }
+        for (uint32_t i = 0; i < g->n_ops; i++)
+            if (g->ops[i].code == HNN_OP_CALL_ONCE && g->ops[i].data)
+                *(uint8_t *)g->ops[i].data = 0;   /* has_run */
+    }
+    for (uint32_t r = 0; r < m->n_res; r++)
+        if (m->res[r].buf)
+            memset(m->res[r].buf, m->res[r].dflt, m->res[r].bytes);
+}
+
+/* ---- planning -------------------------------------------------------------- */
+
+static int find_buf(const hnn_plan_buf *w, uint32_t n, int32_t t)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (w[k].id == t)
+            return (int)k;
+    return -1;
+}
+
+int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
+                      int preserve_all, size_t *plan_bytes, size_t *work_bytes)
+{
+    hnn_subgraph *g = &m->sub[s];
+    hnn_plan_buf *w = (hnn_plan_buf *)(void *)mem;
+    uint32_t n = 0;
+    size_t cap = mem_size / sizeof(hnn_plan_buf);
+
+    *plan_bytes = 0;
+    *work_bytes = 0;
+    /* one entry per tensor that needs activation memory and is referenced */
+    for (uint32_t i = 0; i <= g->n_ops; i++) {
+        const int32_t *io[2];
+        uint32_t nio[2];
+        if (i < g->n_ops) {
+            io[0] = (const int32_t *)(const void *)(m->b.p + g->ops[i].in_pos);
+            nio[0] = g->ops[i].n_in;
+            io[1] = (const int32_t *)(const void *)(m->b.p + g->ops[i].out_pos);
+            nio[1] = g->ops[i].n_out;
+        } else { /* subgraph inputs and outputs */
+            io[0] = (const int32_t *)(const void *)(m->b.p + g->inputs.pos);
+            nio[0] = g->inputs.n;
+            io[1] = (const int32_t *)(const void *)(m->b.p + g->outputs.pos);
+            nio[1] = g->outputs.n;
+        }
+        for (int side = 0; side < 2; side++)
+            for (uint32_t k = 0; k < nio[side]; k++) {
+                int32_t t = io[side][k];
+                hnn_tinfo ti;
+                if (t < 0 || g->tdata[t] || find_buf(w, n, t) >= 0)
+                    continue;
+                if (read_tinfo(m, s, t, &ti) || ti.bytes == 0 || ti.type == HNN_RESOURCE)
+                    continue;
+                *work_bytes = (size_t)(n + 1) * sizeof(hnn_plan_buf);
+                if (n >= cap)
+                    return fail(HNN_E_ARENA, "arena too small");
+                w[n].id = t;
+                w[n].size = (uint32_t)ti.bytes;
+                w[n].first = 0xffffffffu;
+                w[n].last = 0;
+                w[n].off = 0;
+                n++;
+            }
+    }
+    /* lifetimes: written at its producer (or live from the start for inputs),
+     * alive through its last reader (or to the end for outputs) */
+    for (uint32_t i = 0; i < g->n_ops; i++) {
+        const hnn_op *op = &g->ops[i];
+        const int32_t *in = (const int32_t *)(const void *)(m->b.p + op->in_pos);
+        const int32_t *out = (const int32_t *)(const void *)(m->b.p + op->out_pos);
+        for (uint32_t k = 0; k < op->n_out; k++) {
+            int b = find_buf(w, n, out[k]);
+            if (b >= 0 && w[b].first > i)
+                w[b].first = i;
+            if (b >= 0 && w[b].last < i)
+                w[b].last = i;
+        }
+        for (uint32_t k = 0; k < op->n_in; k++) {
+            int b = in[k] < 0 ? -1 : find_buf(w, n, in[k]);
+            if (b >= 0 && w[b].last < i)
+                w[b].last = i;
+        }
+    }
+    for (uint32_t k = 0; k < g->inputs.n; k++) {
+        int b = find_buf(w, n, tfl_vec_i32(&m->b, &g->inputs, k));
+        if (b >= 0)
+            w[b].first = 0;
+    }
+    for (uint32_t k = 0; k < g->outputs.n; k++) {
+        int b = find_buf(w, n, tfl_vec_i32(&m->b, &g->outputs, k));
+        if (b >= 0)
+            w[b].last = g->n_ops;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        if (w[k].first == 0xffffffffu)
+            w[k].first = 0;
+
+    size_t total = preserve_all ? hnn_plan_linear(w, n, 8) : hnn_plan_greedy(w, n, 8);
+    *plan_bytes = total;
+    if (total > mem_size)
+        return fail(HNN_E_ARENA, "arena too small");
+    for (uint32_t k = 0; k < n; k++)
+        g->tdata[w[k].id] = mem + w[k].off;
+    return HNN_OK;
+}
+
+static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
+                size_t arena_size, unsigned flags)
+{
+    hnn_model *m;
+    int rc = HNN_OK;
+    size_t scratch = 0;
+
+    *out = 0;
+    g_detail[0] = 0;
+    if (!buf || !arena || !out)
+        return fail(HNN_E_ARG, "NULL argument");
+    if (((uintptr_t)buf & 3u) || ((uintptr_t)arena & 7u))
+        return fail(HNN_E_ALIGN, "model must be 4-byte and arena 8-byte aligned");
+    if (len > 0x7fffffffu)
+        return fail(HNN_E_LIMIT, "model larger than 2 GiB");
+    if (arena_size < sizeof(hnn_model))
+        return fail(HNN_E_ARENA, "arena too small");
+
+    m = (hnn_model *)arena;
+    memset(m, 0, sizeof *m);
+    m->arena = (uint8_t *)arena;
+    m->arena_size = arena_size;
+    m->top = sizeof *m;
+    m->flags = flags;
+    m->b.p = buf;
+    m->b.len = (uint32_t)len;
+
+    if ((rc = load_structure(m)) != 0)
+        return rc;
+    /* data-flow check uses the free arena as a scratch byte map */
+    size_t flow_peak = 0;
+    for (uint32_t s = 0; s < m->n_sub; s++) {
+        size_t need = m->sub[s].n_tensors;
+        if (ALIGN8(m->top) + need > arena_size)
+            return fail(HNN_E_ARENA, "arena too small");
+        if (ALIGN8(m->top) + need > flow_peak)
+            flow_peak = ALIGN8(m->top) + need;
+        if ((rc = check_dataflow(m, s, m->arena + ALIGN8(m->top))) != 0)
+            return rc;
+    }
+    for (uint32_t s = 1; s < m->n_sub; s++)
+        for (uint32_t i = 0; i < m->sub[s].n_ops; i++)
+            if (m->sub[s].ops[i].code == HNN_OP_CALL_ONCE)
+                return fail(HNN_E_GRAPH, "CALL_ONCE outside the main subgraph");
+
+    if ((rc = prepare_all(m, 1)) != 0)
+        return rc;
+
+    /* persistent op data, then graph-level state (resource buffers) */
+    for (uint32_t s = 0; s < m->n_sub && !rc; s++)
+        for (uint32_t i = 0; i < m->sub[s].n_ops && !rc; i++) {
+            hnn_op *op = &m->sub[s].ops[i];
+            if (op->data_bytes)
+                op->data = palloc(m, op->data_bytes, &rc);
+            if (op->scratch_bytes > scratch)
+                scratch = op->scratch_bytes;
+        }
+    for (uint32_t r = 0; r < m->n_res && !rc; r++) {
+        if (!m->res[r].bytes)
+            continue;   /* never assigned: READ_VARIABLE refused it at prepare */
+        m->res[r].buf = palloc(m, m->res[r].bytes, &rc);
+    }
+    /* variable tensors keep their contents across invokes: persistent */
+    for (uint32_t s = 0; s < m->n_sub && !rc; s++) {
+        hnn_subgraph *g = &m->sub[s];
+        for (uint32_t t = 0; t < g->n_tensors && !rc; t++) {
+            hnn_tinfo ti;
+            read_tinfo(m, s, (int32_t)t, &ti);
+            if (ti.is_variable && !ti.const_data && ti.bytes)
+                g->tdata[t] = palloc(m, (size_t)ti.bytes, &rc);
+        }
+    }
+    if (scratch)
+        m->scratch = palloc(m, scratch, &rc);
+    m->scratch_bytes = scratch;
+    if (rc)
+        return rc;
+
+    /* plan activations of each subgraph into the rest of the arena */
+    {
+        size_t base = ALIGN8(m->top);
+        size_t peak = base;
+        for (uint32_t s = 0; s < m->n_sub; s++) {
+            size_t plan_bytes = 0, work_bytes = 0;
+            rc = hnn_plan_subgraph(m, s, m->arena + base, arena_size - base,
+                                   (flags & HNN_PRESERVE_ALL) != 0, &plan_bytes, &work_bytes);
+            if (base + work_bytes > peak)
+                peak = base + work_bytes;
+            if (rc)
+                return rc;
+            base = ALIGN8(base + plan_bytes);
+            if (base > peak)
+                peak = base;
+        }
+        m->top = base;
+        m->used = peak > flow_peak ? peak : flow_peak;
+    }
+
+    if ((rc = prepare_all(m, 2)) != 0)
+        return rc;
+    reset_state(m);
+    *out = m;
+    return HNN_OK;
+}
+
+int hnn_init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
+             size_t arena_size, unsigned flags)
+{
+    if (!out)
+        return fail(HNN_E_ARG, "NULL argument");
+    return init(out, buf, len, arena, arena_size, flags);
+}
+
+/* Upper bound: structure + every tensor unshared + op data, measured by a
+ * first init into a caller-supplied probe arena is not possible without
+ * memory, so hnn_arena_bytes computes a safe bound from the model alone. */
+int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
+{
+    tfl_buf b;
+    tfl_table root;
+    tfl_vec subs, bufs;
+    int rc;
+    uint64_t total = sizeof(hnn_model) + 64;
+
+    (void)flags;
+    if (!buf || !out)
+        return fail(HNN_E_ARG, "NULL argument");
+    *out = 0;
+    if (len > 0x7fffffffu)
+        return fail(HNN_E_LIMIT, "model larger than 2 GiB");
+    b.p = buf;
+    b.len = (uint32_t)len;
+    if ((rc = tfl_root(&b, &root)) != 0)
+        return fail(rc, "not a flatbuffer (bad root table)");
+    if ((rc = tfl_vec_field(&b, &root, 2, 4, 4, &subs)) != 0 ||
+        (rc = tfl_vec_field(&b, &root, 4, 4, 4, &bufs)) != 0)
+        return fail(rc, "model tables out of bounds");
+    total += (uint64_t)subs.n * (sizeof(hnn_subgraph) + 8);
+    for (uint32_t s = 0; s < subs.n; s++) {
+        tfl_table st;
+        tfl_vec tensors, ops;
+        if ((rc = tfl_vec_table(&b, &subs, s, &st)) != 0 ||
+            (rc = tfl_vec_field(&b, &st, 0, 4, 4, &tensors)) != 0 ||
+            (rc = tfl_vec_field(&b, &st, 3, 4, 4, &ops)) != 0)
+            return fail(rc, "subgraph tables out of bounds");
+        total += (uint64_t)tensors.n * (sizeof(uint8_t *) + 8 + HNN_PLAN_WORK_PER_TENSOR);
+        total += (uint64_t)ops.n * (sizeof(hnn_op) + sizeof(hnn_resource) + 16);
+        for (uint32_t t = 0; t < tensors.n; t++) {
+            tfl_table tt;
+            tfl_vec shape;
+            uint8_t type;
+            if ((rc = tfl_vec_table(&b, &tensors, t, &tt)) != 0 ||
+                (rc = tfl_vec_field(&b, &tt, 0, 4, 4, &shape)) != 0 ||
+                (rc = tfl_u8(&b, &tt, 1, 0, &type)) != 0)
+                return fail(rc, "tensor table out of bounds");
+            int es = elem_size(type);
+            uint64_t e = es > 0 ? (uint64_t)es : 4;
+            for (uint32_t i = 0; i < shape.n && i < HNN_MAX_DIMS; i++) {
+                int32_t d = tfl_vec_i32(&b, &shape, i);
+                e *= d > 0 ? (uint64_t)d : 1;
+                if (e > (1u << 30))
+                    return fail(HNN_E_SHAPE, "tensor too large");
+            }
+            /* activation or variable, plus per-channel op data (8 B/element
+             * of the largest dimension is a safe bound for multipliers) */
+            total += 2 * ALIGN8(e) + 64;
+        }
+        if (total > ((uint64_t)1 << 31))
+            return fail(HNN_E_LIMIT, "model needs more than 2 GiB");
+    }
+    *out = (size_t)total;
+    return HNN_OK;
+}
+
+/* ---- running -------------------------------------------------------------- */
+
+int hnn__run_subgraph(hnn_model *m, uint32_t s)
+{
+    hnn_subgraph *g = &m->sub[s];
+    for (uint32_t i = 0; i < g->n_ops; i++) {
+        const hnn_op *op = &g->ops[i];
+        hnn_ctx c;
+        c.m = m;
+        c.subgraph = (int)s;
+        c.op_index = (int)i;
+        c.in = (const int32_t *)(const void *)(m->b.p + op->in_pos);
+        c.n_in = op->n_in;
+        c.out = (const int32_t *)(const void *)(m->b.p + op->out_pos);
+        c.n_out = op->n_out;
+        c.opts.buf = m->b.p;
+        c.opts.table = 0;     /* options are a prepare-time concern */
+        c.opts.vtable = 0;
+        c.opts.vt_fields = 0;
+        c.data = op->data;
+        c.data_bytes = op->data_bytes;
+        c.scratch = m->scratch;
+        c.scratch_bytes = op->scratch_bytes;
+        int rc = op->k->eval(&c);
+        if (rc) {
+            hnn__detail((int)s, (int)i, op->k->name, "eval failed");
+            return rc < 0 ? rc : HNN_E_RUNTIME;
+        }
+    }
+    return HNN_OK;
+}
+
+int hnn_invoke(hnn_model *m)
+{
+    if (!m)
+        return HNN_E_ARG;
+    return hnn__run_subgraph(m, 0);
+}
+
+int hnn_reset(hnn_model *m)
+{
+    if (!m)
+        return HNN_E_ARG;
+    reset_state(m);
+    return HNN_OK;
+}
+
+/* ---- introspection -------------------------------------------------------- */
+
+int hnn_num_inputs(const hnn_model *m) { return m ? (int)m->sub[0].inputs.n : HNN_E_ARG; }
+int hnn_num_outputs(const hnn_model *m) { return m ? (int)m->sub[0].outputs.n : HNN_E_ARG; }
+int hnn_num_tensors(const hnn_model *m) { return m ? (int)m->sub[0].n_tensors : HNN_E_ARG; }
+size_t hnn_arena_used(const hnn_model *m) { return m ? m->used : 0; }
+
+int hnn_input(const hnn_model *m, int i)
+{
+    if (!m || i < 0 || (uint32_t)i >= m->sub[0].inputs.n)
+        return HNN_E_ARG;
+    return tfl_vec_i32(&m->b, &m->sub[0].inputs, (uint32_t)i);
+}
+
+int hnn_output(const hnn_model *m, int i)
+{
+    if (!m || i < 0 || (uint32_t)i >= m->sub[0].outputs.n)
+        return HNN_E_ARG;
+    return tfl_vec_i32(&m->b, &m->sub[0].outputs, (uint32_t)i);
+}
+
+int hnn_tensor_info_get(const hnn_model *m, int t, hnn_tensor_info *info)
+{
+    hnn_tinfo ti;
+    if (!m || !info || t < 0 || (uint32_t)t >= m->sub[0].n_tensors)
+        return HNN_E_ARG;
+    int rc = read_tinfo(m, 0, t, &ti);
+    if (rc)
+        return rc;
+    memset(info, 0, sizeof *info);
+    info->type = ti.type;
+    info->ndim = ti.ndim;
+    for (int i = 0; i < ti.ndim && i < 6; i++)
+        info->dims[i] = ti.dims[i];
+    info->bytes = ti.bytes;
+    info->scale = ti.scale;
+    info->zero_point = ti.zero_point;
+    return HNN_OK;
+}
+
+void *hnn_tensor_data(hnn_model *m, int t)
+{
+    if (!m || t < 0 || (uint32_t)t >= m->sub[0].n_tensors)
+        return 0;
+    return m->sub[0].tdata[t];
+}

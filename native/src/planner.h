@@ -1,0 +1,37 @@
+/*
+ * planner.h - offline memory planning for activations (greedy by size).
+ *
+ * Each buffer is live from op `first` to op `last` inclusive; two buffers
+ * may share bytes only if their lifetimes do not overlap. Larger buffers are
+ * placed first, each at the lowest aligned offset that does not collide
+ * with an already placed buffer alive at the same time (TFLM's
+ * GreedyMemoryPlanner strategy).
+ */
+#ifndef HEARTH_PLANNER_H
+#define HEARTH_PLANNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t size;
+    uint32_t first, last;
+    uint32_t off;        /* result */
+    int32_t id;          /* caller's tag (tensor index) */
+} hnn_plan_buf;
+
+#define HNN_PLAN_WORK_PER_TENSOR (sizeof(hnn_plan_buf))
+
+/* Greedy placement; reorders b[]. Returns the bytes the plan spans. */
+size_t hnn_plan_greedy(hnn_plan_buf *b, uint32_t n, uint32_t align);
+/* Every buffer its own bytes (no sharing): HNN_PRESERVE_ALL. */
+size_t hnn_plan_linear(hnn_plan_buf *b, uint32_t n, uint32_t align);
+
+struct hnn_model;
+/* Plan the activations of subgraph s into mem (size mem_size) and point the
+ * tensors at them. *plan_bytes and *work_bytes report the space used by the
+ * plan and by the planner's workspace (which overlaps it). */
+int hnn_plan_subgraph(struct hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
+                      int preserve_all, size_t *plan_bytes, size_t *work_bytes);
+
+#endif /* HEARTH_PLANNER_H */

@@ -65,10 +65,8 @@ test-cross: debs
 bench: debs native models
 	$(VPY) -m hearth_tools.cli bench all
 
-size: debs
-	cmake -S . -B build/cortex-m4 -DCMAKE_TOOLCHAIN_FILE=native/cmake/cortex-m4.cmake -DCMAKE_BUILD_TYPE=MinSizeRel -DHEARTH_TESTS=OFF >/dev/null
-	cmake --build build/cortex-m4 -j$(JOBS)
-	$(VPY) -m hearth_tools.cli bench size --build-dir build/cortex-m4
+size: debs native
+	$(VPY) -m hearth_tools.cli bench size
 
 fuzz: debs
 	CC=clang cmake -S . -B build/fuzz -DHEARTH_FUZZ=ON -DHEARTH_TESTS=OFF >/dev/null

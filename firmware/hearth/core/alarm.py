@@ -110,7 +110,7 @@ class _Band:
         self.gap_before = 1e9    # quiet before the pulse in progress
         self.ratio_sum = 0.0
         self.ratio_n = 0
-        self.fired = False       # the current pause already produced its event
+        self.fired = True        # nothing to look for until a pulse ends
 
     def feed(self, flag, ratio, t, events):
         if flag == self.on:
@@ -183,6 +183,12 @@ class AlarmListener:
         frames = self.analyzer.analyze(block)
         bands = self.bands
         nb = len(bands)
+        if self._idle(frames):
+            # Nothing sounding and nothing pending: only the quiet runs grow.
+            d = len(frames) * self.frame_s
+            for b in bands:
+                b.run += d
+            return events
         t = t0
         for ratios in frames:
             t += self.frame_s
@@ -194,3 +200,13 @@ class AlarmListener:
                     self.tones += 1
                 b.feed(flag, r, t, events)
         return events
+
+    def _idle(self, frames):
+        for b in self.bands:
+            if b.on or b.pending or not b.fired:
+                return False
+        for ratios in frames:
+            for r in ratios:
+                if r >= TONE_RATIO:
+                    return False
+        return True

@@ -183,11 +183,11 @@ class SafetyGovernor:
         out["buzzer"] = self.alarm_active(now)
         out["fan"] = self.ctl.cooking or (valid and c >= lim["fan_on_c"]) or not valid
         out["lamp"] = self.ctl.lamp or bool(sensors.get("door_open"))
-        for e in self.ctl.drain_events():
-            self.events.append(e)
         return out
 
     def drain_events(self):
+        for e in self.ctl.drain_events():
+            self.events.append(e)
         ev = self.events
         self.events = []
         return ev

@@ -1,0 +1,12 @@
+"""Platform ports: the few adapters that differ between boards.
+
+Interfaces (duck-typed, so the portable core never imports these):
+  audio     read(n) -> numpy int16 array of n samples, or None at the end
+  inputs    poll(now) -> (presses: list of button names, door_open, cavity_c, food_c)
+  outputs   write(outputs: dict, ring: str, now)
+  soc       read() -> SoC temperature in C, or None when unreadable
+  clock     now() -> seconds; wait_until(t) (real boards sleep, the sim does not)
+  storage   root directory; atomic writes (hearth.ports.storage.Storage)
+  watchdog  ready(), kick(now), status(text)
+  detector  feed(block) -> [(name, t, p)]  (hearth.ports.detector)
+"""

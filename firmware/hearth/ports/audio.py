@@ -1,0 +1,199 @@
+"""Audio sources: WAV file, raw stdin, ALSA capture, sim room noise; and a mixer
+so the console's `inject FILE.wav` can add sound to whatever is playing."""
+import os
+import subprocess
+import wave
+
+import numpy as np
+
+RATE = 16000
+
+
+class AudioError(ValueError):
+    """Bad or unsupported audio input; the message says how to fix it."""
+
+
+def read_wav(path, rate=RATE):
+    """Mono int16 samples of a 16-bit PCM WAV file at `rate` (stereo is averaged)."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            ch, width, fr, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            if width != 2:
+                raise AudioError("%s: %d-bit samples; need 16-bit PCM (sox IN -b 16 OUT)" % (path, 8 * width))
+            if fr != rate:
+                raise AudioError("%s: %d Hz; need %d Hz (sox IN -r %d OUT)" % (path, fr, rate, rate))
+            if ch < 1 or ch > 8:
+                raise AudioError("%s: %d channels" % (path, ch))
+            raw = w.readframes(n)
+    except FileNotFoundError:
+        raise AudioError("%s: no such file" % path) from None
+    except (wave.Error, EOFError) as e:
+        raise AudioError("%s: not a PCM WAV file (%s)" % (path, e)) from None
+    except OSError as e:
+        raise AudioError("%s: %s" % (path, e.strerror or e)) from None
+    usable = len(raw) - len(raw) % (2 * ch)
+    pcm = np.frombuffer(raw[:usable], dtype="<i2")
+    if ch > 1:
+        pcm = pcm.reshape(-1, ch).astype(np.int32).mean(axis=1).round().astype(np.int16)
+    return pcm.astype(np.int16, copy=True)
+
+
+def write_wav(path, pcm, rate=RATE):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.asarray(pcm, dtype="<i2").tobytes())
+
+
+class ArraySource:
+    """Samples from memory (a WAV file read up front); optionally looping."""
+
+    def __init__(self, pcm, loop=False, rate=RATE):
+        self.pcm = np.asarray(pcm, dtype=np.int16)
+        self.loop = loop
+        self.pos = 0
+        self.rate = rate
+
+    def read(self, n):
+        if self.pos + n <= len(self.pcm):
+            out = self.pcm[self.pos:self.pos + n]
+            self.pos += n
+            return out
+        if not self.loop or len(self.pcm) == 0:
+            if self.pos >= len(self.pcm):
+                return None
+            out = np.zeros(n, np.int16)
+            rest = self.pcm[self.pos:]
+            out[: len(rest)] = rest
+            self.pos = len(self.pcm)
+            return out
+        parts = []
+        need = n
+        while need:
+            take = min(need, len(self.pcm) - self.pos)
+            parts.append(self.pcm[self.pos:self.pos + take])
+            self.pos = (self.pos + take) % len(self.pcm)
+            need -= take
+        return np.concatenate(parts)
+
+
+def wav_source(path, loop=False):
+    return ArraySource(read_wav(path), loop=loop)
+
+
+class StreamSource:
+    """Raw signed 16-bit little-endian mono PCM from a binary stream (stdin, a pipe)."""
+
+    def __init__(self, stream, rate=RATE):
+        self.stream = stream
+        self.rate = rate
+        self.tail = b""
+
+    def read(self, n):
+        want = 2 * n
+        buf = self.tail
+        while len(buf) < want:
+            chunk = self.stream.read(want - len(buf))
+            if not chunk:
+                break
+            buf += chunk
+        if len(buf) < want:
+            self.tail = b""
+            if len(buf) < 2:
+                return None
+            buf = buf[: len(buf) - len(buf) % 2]
+            out = np.zeros(n, np.int16)
+            out[: len(buf) // 2] = np.frombuffer(buf, dtype="<i2")
+            return out
+        self.tail = buf[want:]
+        return np.frombuffer(buf[:want], dtype="<i2").astype(np.int16)
+
+
+class AlsaSource(StreamSource):
+    """ALSA capture on real boards, through `arecord` (alsa-utils): no Python
+    ALSA binding to cross-build, and arecord handles the device's quirks."""
+
+    def __init__(self, device, rate=RATE):
+        cmd = ["arecord", "-q", "-D", device, "-f", "S16_LE", "-r", str(rate), "-c", "1", "-t", "raw"]
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise AudioError("arecord not found: install alsa-utils on the board") from None
+        super().__init__(self.proc.stdout, rate)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class NoiseSource:
+    """The sim's quiet room: low Gaussian noise like a real microphone's floor
+    (a perfectly silent input would rightly be reported as a dead microphone)."""
+
+    def __init__(self, rms=30.0, seed=1, rate=RATE, period_s=1.0):
+        rng = np.random.default_rng(seed)
+        self.buf = np.clip(rng.normal(0.0, rms, int(period_s * rate)), -32768, 32767).astype(np.int16)
+        self.src = ArraySource(self.buf, loop=True, rate=rate)
+        self.rate = rate
+
+    def read(self, n):
+        return self.src.read(n)
+
+
+class Mixer:
+    """Base source plus injected clips, summed with saturation.
+
+    `replace=True` clips replace the base instead (a file fed as the only
+    input, e.g. to simulate a dead microphone)."""
+
+    def __init__(self, base, rate=RATE):
+        self.base = base
+        self.rate = rate
+        self.clips = []          # [pcm, pos, replace]
+        self.ended = False
+
+    def inject(self, pcm, replace=False):
+        self.clips.append([np.asarray(pcm, dtype=np.int16), 0, replace])
+
+    def busy(self):
+        return bool(self.clips)
+
+    def read(self, n):
+        base = self.base.read(n) if not self.ended else None
+        if base is None:
+            self.ended = True
+            if not self.clips:
+                return None
+            base = np.zeros(n, np.int16)
+        if not self.clips:
+            return base
+        acc = base.astype(np.int32)
+        keep = []
+        for clip in self.clips:
+            pcm, pos, replace = clip
+            part = pcm[pos:pos + n]
+            if replace:
+                acc[: len(part)] = 0
+            acc[: len(part)] += part
+            clip[1] = pos + len(part)
+            if clip[1] < len(pcm):
+                keep.append(clip)
+        self.clips = keep
+        return np.clip(acc, -32768, 32767).astype(np.int16)
+
+
+def open_source(spec, rate=RATE, device=None, stdin=None):
+    """'-' = stdin, a path = WAV file, 'alsa' = board capture device, None = sim room."""
+    if spec is None or spec == "room":
+        return NoiseSource(rate=rate)
+    if spec == "-":
+        import sys
+        return StreamSource(stdin or sys.stdin.buffer, rate)
+    if spec == "alsa":
+        if not device:
+            raise AudioError("board has no [audio] device for ALSA capture")
+        return AlsaSource(device, rate)
+    if not os.path.exists(spec):
+        raise AudioError("%s: no such file" % spec)
+    return wav_source(spec)

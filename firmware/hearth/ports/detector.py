@@ -1,0 +1,148 @@
+"""The neural detector behind a small port, so the loop runs without it.
+
+`open_detector` verifies each model (file present, sha256 as pinned in its
+manifest) before the runtime sees it, then builds `hearth.detect.Detector`
+from the models that passed. Everything that can go wrong comes back as a
+list of (cause, detail) for the mode manager instead of an exception: no
+runtime -> "runtime missing", a missing file -> "model missing", a bad hash
+-> "model hash", the runtime refusing -> "runtime failed". Tests inject a
+fake detector class through `factory`.
+"""
+import hashlib
+import json
+import os
+
+
+def model_name(spec):
+    base = os.path.basename(str(spec))
+    for ext in (".json", ".tflite"):
+        if base.endswith(ext):
+            return base[: -len(ext)]
+    return base
+
+
+def resolve(spec, models_dir):
+    """A model name ('okay_nabu') or a manifest/tflite path -> manifest path."""
+    spec = str(spec)
+    if os.sep in spec or spec.endswith(".json") or spec.endswith(".tflite"):
+        return spec
+    return os.path.join(models_dir, spec + ".json")
+
+
+def verify_model(path):
+    """(cause, detail) if the model cannot be trusted, else None."""
+    name = model_name(path)
+    if not os.path.exists(path):
+        return ("model missing", "%s: %s not found" % (name, path))
+    if not path.endswith(".json"):
+        return None                       # a bare .tflite has no pinned hash
+    try:
+        with open(path, encoding="utf-8") as f:
+            man = json.load(f)
+    except (OSError, ValueError) as e:
+        return ("model missing", "%s: unreadable manifest (%s)" % (name, e))
+    if not isinstance(man, dict) or not isinstance(man.get("model"), str):
+        return ("model missing", "%s: manifest names no model file" % name)
+    tfl = os.path.join(os.path.dirname(path), man["model"])
+    try:
+        with open(tfl, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ("model missing", "%s: %s not found" % (name, tfl))
+    want = man.get("sha256")
+    if isinstance(want, str) and hashlib.sha256(data).hexdigest() != want.lower():
+        return ("model hash", "%s: %s does not match its pinned sha256" % (name, os.path.basename(tfl)))
+    return None
+
+
+def _field(ev, names, default=None):
+    for n in names:
+        if isinstance(ev, dict):
+            if n in ev:
+                return ev[n]
+        elif hasattr(ev, n):
+            return getattr(ev, n)
+    return default
+
+
+def normalize(ev):
+    """An event from the detector (tuple, dict or object) -> (name, t, p)."""
+    if isinstance(ev, (tuple, list)):
+        return (str(ev[0]), float(ev[1]), float(ev[2]))
+    name = _field(ev, ("model", "name", "wake_word"))
+    t = _field(ev, ("t", "time", "timestamp"), 0.0)
+    p = _field(ev, ("p", "probability", "prob"), 1.0)
+    return (model_name(name), float(t), float(p))
+
+
+class DetectorPort:
+    """feed(block, t0) -> [(name, t, p)] with t on the application's clock."""
+
+    def __init__(self, detector, names, rate=16000):
+        self.det = detector
+        self.names = list(names)
+        self.rate = rate
+        self.fed = 0                 # samples given to the detector so far
+        self.paused = False
+
+    def feed(self, block, t0):
+        if self.paused:
+            # Streaming state is stale after a pause (SAFE mode skipped audio).
+            reset = getattr(self.det, "reset", None)
+            if reset is not None:
+                reset()
+            self.paused = False
+        start = self.fed / float(self.rate)
+        self.fed += len(block)
+        out = []
+        for ev in self.det.feed(block) or ():
+            name, t, p = normalize(ev)
+            out.append((name, t0 + (t - start), p))
+        return out
+
+    def pause(self):
+        self.paused = True
+
+    def probabilities(self):
+        """Highest posterior per model over the last block, if the detector says."""
+        for attr in ("last_probabilities", "probabilities"):
+            f = getattr(self.det, attr, None)
+            if f is not None:
+                v = f() if callable(f) else f
+                if isinstance(v, dict):
+                    return list(v.values())
+                return list(v) if v is not None else None
+        return None
+
+    def feature_mean(self):
+        f = getattr(self.det, "feature_mean", None)
+        if f is None:
+            return None
+        return f() if callable(f) else f
+
+
+def open_detector(specs, models_dir, factory=None, rate=16000):
+    """-> (DetectorPort or None, [(cause, detail)])."""
+    problems = []
+    good = []
+    for spec in specs:
+        path = resolve(spec, models_dir)
+        bad = verify_model(path)
+        if bad:
+            problems.append(bad)
+        else:
+            good.append(path)
+    if factory is None:
+        try:
+            from ..detect import Detector as factory
+        except Exception as e:      # ImportError, or the native module failing to load
+            problems.append(("runtime missing", "hearth.detect: %s" % e))
+            return None, problems
+    if not good:
+        return None, problems
+    try:
+        det = factory(good)
+    except Exception as e:
+        problems.append(("runtime failed", "%s: %s" % (type(e).__name__, e)))
+        return None, problems
+    return DetectorPort(det, [model_name(p) for p in good], rate), problems

@@ -1,0 +1,107 @@
+"""`hearth bench runtime`: per-step time and arena of the real models vs LiteRT and TFLM."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+import numpy as np
+
+from . import _util
+
+NAME = "runtime"
+HELP = "per-step time (Python and C) and arena bytes per real model vs LiteRT and TFLM"
+MODELS = ["hey_jarvis", "hey_mycroft", "okay_nabu", "alexa"]
+
+
+def add_arguments(p):
+    p.add_argument("--steps", type=int, default=2000, help="steps per timed run")
+    p.add_argument("--repeats", type=int, default=7, help="timed runs (the median is reported)")
+
+
+def tflm_arena_total(path):
+    from tflite_micro.python.tflite_micro import runtime
+    m = runtime.Interpreter.from_file(path)   # records allocations by default
+    text = _util.capture_fd1(m.print_allocations)
+    found = re.search(r"Arena allocation total (\d+) bytes", text)
+    return int(found.group(1)) if found else None
+
+
+def measure(name, steps, repeats):
+    from ai_edge_litert.interpreter import Interpreter
+    from tflite_micro.python.tflite_micro import runtime
+
+    from hearth import nn
+
+    path = os.path.join(_util.ROOT, "models", name + ".tflite")
+    rng = np.random.default_rng(0)
+    xs = rng.integers(-128, 128, size=(steps, 1, 3, 40), dtype=np.int8)
+
+    ours = nn.load(path)
+
+    def run_ours(n):
+        inv = ours.invoke
+        for i in range(n):
+            inv(xs[i])
+
+    lite = Interpreter(model_path=path)
+    lite.allocate_tensors()
+    li, lo = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
+
+    def run_lite(n):
+        st, inv, gt = lite.set_tensor, lite.invoke, lite.get_tensor
+        for i in range(n):
+            st(li, xs[i])
+            inv()
+            gt(lo)
+
+    tflm = runtime.Interpreter.from_file(path)
+
+    def run_tflm(n):
+        si, inv, go = tflm.set_input, tflm.invoke, tflm.get_output
+        for i in range(n):
+            si(xs[i], 0)
+            inv()
+            go(0)
+
+    res = {"model": name}
+    res["hearth_us"] = _util.median_per_call(run_ours, steps, repeats) * 1e6
+    res["litert_us"] = _util.median_per_call(run_lite, steps, repeats) * 1e6
+    res["tflm_us"] = _util.median_per_call(run_tflm, max(steps // 4, 100), max(repeats // 2, 3)) * 1e6
+
+    exe = _util.build_native_tool("bench_invoke", os.path.join(_util.ROOT, "native", "bench", "bench_invoke.c"))
+    with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+        f.write(xs.tobytes())
+        f.flush()
+        out = subprocess.run([exe, path, f.name, str(repeats)], check=True, capture_output=True, text=True).stdout
+    c = json.loads(out)
+    res["c_us"] = c["ns_per_step_median"] / 1e3
+    res["hearth_arena"] = ours.arena_bytes
+    res["tflm_arena"] = tflm_arena_total(path)
+    return res
+
+
+def run(args, out):
+    rows = [measure(m, args.steps, args.repeats) for m in MODELS]
+    lines = ["%-12s %9s %9s %9s %9s %10s %10s %9s %9s" % (
+        "model", "hearth", "LiteRT", "TFLM", "C only", "vs LiteRT", "vs TFLM", "arena", "TFLM arena")]
+    lines.append("%-12s %9s %9s %9s %9s %10s %10s %9s %9s" % (
+        "", "us/step", "us/step", "us/step", "us/step", "speedup", "speedup", "bytes", "bytes"))
+    for r in rows:
+        lines.append("%-12s %9.2f %9.2f %9.2f %9.2f %9.2fx %9.1fx %9d %9d  (%.0f%%)" % (
+            r["model"], r["hearth_us"], r["litert_us"], r["tflm_us"], r["c_us"],
+            r["litert_us"] / r["hearth_us"], r["tflm_us"] / r["hearth_us"],
+            r["hearth_arena"], r["tflm_arena"], 100.0 * r["hearth_arena"] / r["tflm_arena"]))
+    lines.append("")
+    lines.append("Python per-step = set input + invoke + read output, median of %d runs of %d steps "
+                 "(random int8 input), all three in this process." % (args.repeats, args.steps))
+    text = "\n".join(lines)
+    if args.json:
+        for r in rows:
+            out.data(r)
+    else:
+        out.data(None, text)
+    if args.write_doc:
+        from ..benchdoc import write_section
+        write_section(NAME, "hearth bench runtime --write-doc", text)
+    return rows

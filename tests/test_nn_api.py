@@ -97,3 +97,87 @@ def test_unsupported_op_is_named():
     b.outputs([y])
     err = expect_error(b.build(), {"HNN_E_UNSUPPORTED_OP"})
     assert "TANH" in str(err)
+
+
+# ---- hostile graphs built with the model builder ---------------------------
+
+def _reshape_model(mutate=None, shape=(1, 4), dtype="int8"):
+    from hearth_tools.tflite_builder import ModelBuilder
+    b = ModelBuilder()
+    x = b.tensor("x", list(shape), dtype, scale=0.1, zero_point=0)
+    y = b.tensor("y", list(shape), dtype, scale=0.1, zero_point=0)
+    ops = [("RESHAPE", [x], [y])]
+    ins, outs = [x], [y]
+    if mutate:
+        ops, ins, outs = mutate(b, x, y)
+    for name, i, o in ops:
+        b.op(name, inputs=i, outputs=o, options=False)
+    b.inputs(ins)
+    b.outputs(outs)
+    return b.build()
+
+
+def test_minimal_graph_runs():
+    m = nn.load(_reshape_model())
+    x = np.array([[1, -2, 3, -128]], np.int8)
+    assert m.invoke(x)[0].tolist() == x.tolist()
+
+
+def test_dangling_reference_refused():
+    def mutate(b, x, y):
+        ghost = b.tensor("ghost", [1, 4], "int8", scale=0.1, zero_point=0)
+        return [("RESHAPE", [ghost], [y])], [x], [y]
+    expect_error(_reshape_model(mutate), {"HNN_E_GRAPH"})
+
+
+def test_cycle_refused():
+    def mutate(b, x, y):
+        a = b.tensor("a", [1, 4], "int8", scale=0.1, zero_point=0)
+        c = b.tensor("c", [1, 4], "int8", scale=0.1, zero_point=0)
+        return [("RESHAPE", [c], [a]), ("RESHAPE", [a], [c]), ("RESHAPE", [c], [y])], [x], [y]
+    expect_error(_reshape_model(mutate), {"HNN_E_GRAPH"})
+
+
+def test_output_never_written_refused():
+    def mutate(b, x, y):
+        z = b.tensor("z", [1, 4], "int8", scale=0.1, zero_point=0)
+        return [("RESHAPE", [x], [y])], [x], [y, z]
+    expect_error(_reshape_model(mutate), {"HNN_E_GRAPH"})
+
+
+def test_tensor_written_twice_refused():
+    def mutate(b, x, y):
+        return [("RESHAPE", [x], [y]), ("RESHAPE", [x], [y])], [x], [y]
+    expect_error(_reshape_model(mutate), {"HNN_E_GRAPH"})
+
+
+def test_index_out_of_range_refused():
+    def mutate(b, x, y):
+        return [("RESHAPE", [x + 1000], [y])], [x], [y]
+    expect_error(_reshape_model(mutate), {"HNN_E_GRAPH"})
+
+
+def test_huge_dimensions_refused():
+    expect_error(_reshape_model(shape=(65536, 65536, 64)), {"HNN_E_SHAPE"})
+    expect_error(_reshape_model(shape=(2 ** 31 - 1, 2 ** 31 - 1)), {"HNN_E_SHAPE"})
+
+
+def test_unsupported_types_refused():
+    for dtype in ("float64", "uint32", "float16"):
+        err = expect_error(_reshape_model(dtype=dtype), {"HNN_E_UNSUPPORTED_TYPE"})
+        assert "type" in str(err)
+
+
+def test_arena_exact_and_too_small():
+    from hearth._native import ffi, lib
+    with open(model_path("okay_nabu"), "rb") as f:
+        data = f.read()
+    m = nn.load(data)
+    buf = ffi.new("uint64_t[]", (len(data) + 7) // 8)
+    ffi.memmove(buf, data, len(data))
+    ptr = ffi.cast("const uint8_t *", buf)
+    out = ffi.new("hnn_model **")
+    for size in (m.arena_bytes, m.arena_bytes - 1, m.arena_bytes // 2, 16, 0):
+        arena = ffi.new("uint64_t[]", size // 8 + 1)
+        rc = lib.hnn_init(out, ptr, len(data), arena, size, 0)
+        assert rc == (0 if size == m.arena_bytes else lib.HNN_E_ARENA), size

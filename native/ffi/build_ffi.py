@@ -50,7 +50,14 @@ if __name__ == "__main__":
     tmp = tempfile.mkdtemp(prefix="ffi-", dir=os.path.join(ROOT, "build"))
     try:
         ffibuilder.compile(tmpdir=tmp, verbose="-v" in sys.argv)
-        for so in glob.glob(os.path.join(tmp, "hearth", "_native*.so")):
+        built = glob.glob(os.path.join(tmp, "hearth", "_native*.so"))
+        for so in built:
             os.replace(so, os.path.join(out, "hearth", os.path.basename(so)))
+        # drop modules with another suffix (e.g. an abi3 build from `pip install -e`)
+        # so the interpreter never imports a stale one
+        names = {os.path.basename(so) for so in built}
+        for old in glob.glob(os.path.join(out, "hearth", "_native*.so")):
+            if os.path.basename(old) not in names:
+                os.remove(old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -614,7 +614,7 @@ int hfe_process_block(hfe_frontend *fe, const int16_t *x, size_t n,
     if (!fe || !frames || !consumed || (!out && max_frames) || (!x && n))
         return HFE_E_ARG;
     while (done < n && nf < max_frames) {
-        size_t used;
+        size_t used = 0;
         int r = hfe_process(fe, x + done, n - done, &used, out + nf * (size_t)fe->nch);
         done += used;
         if (r == 1)

@@ -1,4 +1,112 @@
-/* placeholder until the kernel lands; refuses the op at load */
-#include "../kernel.h"
-static int refuse(hnn_ctx *c) { return hnn_fail(c, HNN_E_UNSUPPORTED_OP, "kernel not built yet"); }
-const hnn_kernel hnn_k_add = {"ADD", refuse, refuse};
+/*
+ * add.c - ADD of two int8 tensors with numpy broadcasting (up to 6-D, as
+ * TFLM's BroadcastAdd6DSlow) and a fused activation. Bit-exact with TFLM's
+ * reference_integer_ops::AddFunc: both inputs are shifted left by 20 bits,
+ * rescaled to twice the larger input scale, summed, then rescaled to the
+ * output (add_common.cc).
+ */
+#include "conv_util.h"
+
+#define LEFT_SHIFT 20   /* TFLM's left_shift for int8 outputs */
+
+typedef struct {
+    int32_t off1, off2;            /* -zero points */
+    int32_t m1, m2, mo;
+    int8_t s1, s2, so;
+    int8_t pad_;
+    int16_t zp_out, lo, hi;
+    int16_t pad2_;
+    hnn_ka_bcast bc;
+} add_data;
+
+/* QuantizeMultiplierSmallerThanOneExp: TFLM aborts unless 0 < real < 1
+ * and the shift comes out <= 0; we refuse the model instead. */
+static int smaller_than_one(hnn_ctx *c, double real, int32_t *m, int8_t *s)
+{
+    int shift;
+    HNN_CHECK(c, real > 0.0 && real < 1.0, HNN_E_QUANT,
+              "ADD rescale factor outside (0, 1): output scale too small for the inputs");
+    hnn_quantize_multiplier(real, m, &shift);
+    HNN_CHECK(c, shift <= 0, HNN_E_QUANT,
+              "ADD rescale factor rounds to 1: output scale too small for the inputs");
+    *s = (int8_t)shift;
+    return HNN_OK;
+}
+
+static int prepare(hnn_ctx *c)
+{
+    hnn_tinfo a, b, y;
+    int rc;
+
+    HNN_CHECK(c, c->n_in == 2 && c->n_out == 1, HNN_E_GRAPH, "ADD takes two inputs and one output");
+    if ((rc = hnn_in_info(c, 0, &a)) || (rc = hnn_in_info(c, 1, &b)) || (rc = hnn_out_info(c, 0, &y)))
+        return rc;
+    if ((rc = hnn_ka_check_q8(c, &a, "input 1")) || (rc = hnn_ka_check_q8(c, &b, "input 2")) ||
+        (rc = hnn_ka_check_q8(c, &y, "output")))
+        return rc;
+    int act = hnn_opt_u8(&c->opts, 0, HNN_ACT_NONE);
+
+    add_data tmp, *d = c->data ? (add_data *)c->data : &tmp;
+    if ((rc = hnn_ka_bcast_prepare(c, &a, &b, &y, 6, &d->bc)) != HNN_OK)
+        return rc;
+
+    double twice_max = 2.0 * (double)(a.scale > b.scale ? a.scale : b.scale);
+    if ((rc = smaller_than_one(c, (double)a.scale / twice_max, &d->m1, &d->s1)) ||
+        (rc = smaller_than_one(c, (double)b.scale / twice_max, &d->m2, &d->s2)) ||
+        (rc = smaller_than_one(c, twice_max / ((double)(1 << LEFT_SHIFT) * (double)y.scale),
+                               &d->mo, &d->so)))
+        return rc;
+    int32_t lo, hi;
+    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+        return rc;
+
+    c->data_bytes = sizeof(add_data);
+    c->scratch_bytes = 0;
+    d->off1 = -a.zero_point;
+    d->off2 = -b.zero_point;
+    d->zp_out = (int16_t)y.zero_point;
+    d->lo = (int16_t)lo;
+    d->hi = (int16_t)hi;
+    return HNN_OK;
+}
+
+static inline int8_t add1(const add_data *d, int8_t x1, int8_t x2)
+{
+    /* (x + off) is within [-255, 255]: the shift by 20 cannot overflow */
+    int32_t a = (x1 + d->off1) * (1 << LEFT_SHIFT);
+    int32_t b = (x2 + d->off2) * (1 << LEFT_SHIFT);
+    int32_t sum = hnn_mbqm(a, d->m1, d->s1) + hnn_mbqm(b, d->m2, d->s2);
+    int32_t v = hnn_mbqm(sum, d->mo, d->so) + d->zp_out;
+    v = v < d->lo ? d->lo : v;
+    v = v > d->hi ? d->hi : v;
+    return (int8_t)v;
+}
+
+static void add_row(const void *p, const int8_t *a, int32_t sa, const int8_t *b,
+                    int32_t sb, int8_t *y, int32_t n)
+{
+    const add_data *d = (const add_data *)p;
+    if (sa == 1 && sb == 1) {
+        for (int32_t i = 0; i < n; i++)
+            y[i] = add1(d, a[i], b[i]);
+    } else if (sa == 1 && sb == 0) {
+        for (int32_t i = 0; i < n; i++)
+            y[i] = add1(d, a[i], b[0]);
+    } else if (sa == 0 && sb == 1) {
+        for (int32_t i = 0; i < n; i++)
+            y[i] = add1(d, a[0], b[i]);
+    } else {
+        for (int32_t i = 0; i < n; i++)
+            y[i] = add1(d, a[(size_t)i * sa], b[(size_t)i * sb]);
+    }
+}
+
+static int eval(hnn_ctx *c)
+{
+    const add_data *d = (const add_data *)c->data;
+    hnn_ka_bcast_run(&d->bc, d, add_row, (const int8_t *)hnn_in_data(c, 0),
+                     (const int8_t *)hnn_in_data(c, 1), (int8_t *)hnn_out_data(c, 0));
+    return HNN_OK;
+}
+
+const hnn_kernel hnn_k_add = {"ADD", prepare, eval};

@@ -1,4 +1,231 @@
-/* placeholder until the kernel lands; refuses the op at load */
-#include "../kernel.h"
-static int refuse(hnn_ctx *c) { return hnn_fail(c, HNN_E_UNSUPPORTED_OP, "kernel not built yet"); }
-const hnn_kernel hnn_k_conv_2d = {"CONV_2D", refuse, refuse};
+/*
+ * conv.c - CONV_2D, int8 activations and weights (per-tensor or per-channel),
+ * int32 bias. Bit-exact with TFLM's reference_integer_ops::ConvPerChannel
+ * (grouped convolution included); see conv_util.h for the folding trick.
+ */
+#include <string.h>
+
+#include "conv_util.h"
+
+typedef struct {
+    int32_t n, h, w, ic;           /* input NHWC */
+    int32_t oh, ow, oc;            /* output */
+    int32_t kh, kw, fic;           /* filter [oc, kh, kw, fic] */
+    int32_t groups, oc_per_group;
+    int16_t sh, sw, dh, dw, ph, pw;
+    int16_t zp_in, zp_out, lo, hi;
+    uint8_t bias_at_eval;          /* bias not constant: added per invoke */
+    uint8_t merge_rows;            /* full window is one contiguous run */
+    uint8_t pad_[2];
+    /* followed by int32 bias_eff[oc], int32 mult[oc], int8 shift[oc] */
+} conv_data;
+
+enum { IN_X = 0, IN_W = 1, IN_B = 2 };
+
+static int prepare(hnn_ctx *c)
+{
+    hnn_tinfo x, w, b, y;
+    int rc;
+    memset(&b, 0, sizeof b);
+    int has_bias = c->n_in > IN_B && c->in[IN_B] >= 0;
+
+    HNN_CHECK(c, c->n_in == 2 || c->n_in == 3, HNN_E_GRAPH, "CONV_2D takes 2 or 3 inputs");
+    HNN_CHECK(c, c->n_out == 1, HNN_E_GRAPH, "CONV_2D has one output");
+    if ((rc = hnn_in_info(c, IN_X, &x)) || (rc = hnn_in_info(c, IN_W, &w)) ||
+        (rc = hnn_out_info(c, 0, &y)))
+        return rc;
+    if ((rc = hnn_ka_check_q8(c, &x, "input")) || (rc = hnn_ka_check_q8(c, &w, "filter")) ||
+        (rc = hnn_ka_check_q8(c, &y, "output")))
+        return rc;
+    HNN_CHECK(c, x.ndim == 4 && w.ndim == 4 && y.ndim == 4, HNN_E_SHAPE,
+              "input, filter and output must be 4-D (NHWC, OHWI)");
+    HNN_CHECK(c, w.const_data != NULL, HNN_E_UNSUPPORTED_TYPE, "filter must be a constant tensor");
+
+    int pad = hnn_opt_u8(&c->opts, 0, HNN_PAD_SAME);
+    int32_t sw = hnn_opt_i32(&c->opts, 1, 0), sh = hnn_opt_i32(&c->opts, 2, 0);
+    int act = hnn_opt_u8(&c->opts, 3, HNN_ACT_NONE);
+    int32_t dw = hnn_opt_i32(&c->opts, 4, 1), dh = hnn_opt_i32(&c->opts, 5, 1);
+    HNN_CHECK(c, pad == HNN_PAD_SAME || pad == HNN_PAD_VALID, HNN_E_UNSUPPORTED_OP, "unknown padding");
+    HNN_CHECK(c, sw >= 1 && sh >= 1 && sw <= HNN_KA_MAX_DIM && sh <= HNN_KA_MAX_DIM,
+              HNN_E_SHAPE, "strides must be in [1, 32767]");
+    HNN_CHECK(c, dw >= 1 && dh >= 1 && dw <= HNN_KA_MAX_DIM && dh <= HNN_KA_MAX_DIM,
+              HNN_E_SHAPE, "dilations must be in [1, 32767]");
+
+    int32_t n = x.dims[0], h = x.dims[1], wd = x.dims[2], ic = x.dims[3];
+    int32_t oc = w.dims[0], kh = w.dims[1], kw = w.dims[2], fic = w.dims[3];
+    HNN_CHECK(c, n > 0 && h > 0 && wd > 0 && ic > 0 && oc > 0 && kh > 0 && kw > 0 && fic > 0,
+              HNN_E_SHAPE, "empty input or filter");
+    HNN_CHECK(c, kh <= HNN_KA_MAX_DIM && kw <= HNN_KA_MAX_DIM && h <= 0x3fffffff / 2 &&
+              wd <= 0x3fffffff / 2, HNN_E_LIMIT, "filter or image too large");
+    HNN_CHECK(c, ic % fic == 0, HNN_E_SHAPE, "input depth is not a multiple of the filter depth");
+    int32_t groups = ic / fic;
+    HNN_CHECK(c, oc % groups == 0, HNN_E_SHAPE, "output channels not divisible by groups");
+    HNN_CHECK(c, (int64_t)kh * kw * fic <= 0x7fffffff, HNN_E_LIMIT, "filter too large");
+
+    int32_t oh = hnn_ka_out_size(pad, h, kh, sh, dh), ow = hnn_ka_out_size(pad, wd, kw, sw, dw);
+    HNN_CHECK(c, oh > 0 && ow > 0, HNN_E_SHAPE, "filter larger than the (VALID-padded) input");
+    HNN_CHECK(c, y.dims[0] == n && y.dims[1] == oh && y.dims[2] == ow && y.dims[3] == oc,
+              HNN_E_SHAPE, "output shape does not match input, filter, strides and padding");
+    int32_t ph = hnn_ka_padding(sh, dh, h, kh, oh), pw = hnn_ka_padding(sw, dw, wd, kw, ow);
+    HNN_CHECK(c, ph <= HNN_KA_MAX_DIM && pw <= HNN_KA_MAX_DIM, HNN_E_LIMIT, "padding too large");
+
+    if (w.nq > 1) {
+        HNN_CHECK(c, w.nq == oc && w.qdim == 0, HNN_E_QUANT,
+                  "per-channel filter scales must run along dimension 0, one per output channel");
+    }
+    if (has_bias) {
+        if ((rc = hnn_in_info(c, IN_B, &b)) != HNN_OK)
+            return rc;
+        HNN_CHECK(c, b.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "bias must be int32");
+        HNN_CHECK(c, b.elems == oc, HNN_E_SHAPE, "bias size differs from output channels");
+    }
+
+    int32_t lo, hi;
+    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+        return rc;
+
+    size_t head = hnn_ka_align4(sizeof(conv_data));
+    c->data_bytes = head + (size_t)oc * (4 + 4 + 1);
+    c->scratch_bytes = 0;
+
+    conv_data *d = (conv_data *)c->data;
+    int32_t *bias_eff = d ? (int32_t *)((uint8_t *)d + head) : NULL;
+    int32_t *mult = d ? bias_eff + oc : NULL;
+    int8_t *shift = d ? (int8_t *)(mult + oc) : NULL;
+    if ((rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
+        return rc;
+    if (!d)
+        return HNN_OK;
+
+    d->n = n; d->h = h; d->w = wd; d->ic = ic;
+    d->oh = oh; d->ow = ow; d->oc = oc;
+    d->kh = kh; d->kw = kw; d->fic = fic;
+    d->groups = groups; d->oc_per_group = oc / groups;
+    d->sh = (int16_t)sh; d->sw = (int16_t)sw; d->dh = (int16_t)dh; d->dw = (int16_t)dw;
+    d->ph = (int16_t)ph; d->pw = (int16_t)pw;
+    d->zp_in = (int16_t)x.zero_point; d->zp_out = (int16_t)y.zero_point;
+    d->lo = (int16_t)lo; d->hi = (int16_t)hi;
+    d->bias_at_eval = (uint8_t)(has_bias && !b.const_data);
+    /* with one group, unit dilation and the filter as wide as the image,
+     * a full window's rows sit back to back in both input and filter */
+    d->merge_rows = (uint8_t)(groups == 1 && dw == 1 && dh == 1 && kw == wd);
+
+    const int8_t *wt = (const int8_t *)w.const_data;
+    int32_t taps = kh * kw * fic;
+    for (int32_t o = 0; o < oc; o++) {
+        int64_t v = -(int64_t)x.zero_point * hnn_ka_sum(wt + (size_t)o * taps, taps);
+        if (has_bias && b.const_data) {
+            int32_t bv;
+            memcpy(&bv, (const uint8_t *)b.const_data + 4 * (size_t)o, 4);
+            v += bv;
+        }
+        bias_eff[o] = hnn_ka_wrap(v);
+    }
+    return HNN_OK;
+}
+
+/* One output pixel whose window lies partly outside the image: taps
+ * outside read as the input zero point (see conv_util.h). */
+static int32_t edge_acc(const conv_data *d, const int8_t *xb, const int8_t *wf,
+                        int32_t iy0, int32_t ix0, int32_t g)
+{
+    int32_t acc = 0;
+    for (int32_t ky = 0; ky < d->kh; ky++) {
+        int32_t iy = iy0 + ky * d->dh;
+        for (int32_t kx = 0; kx < d->kw; kx++) {
+            int32_t ix = ix0 + kx * d->dw;
+            const int8_t *wt = wf + ((size_t)ky * d->kw + kx) * d->fic;
+            if (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w)
+                acc += hnn_ka_dot(xb + ((size_t)iy * d->w + ix) * d->ic + (size_t)g * d->fic,
+                                  wt, d->fic);
+            else
+                acc += d->zp_in * hnn_ka_sum(wt, d->fic);
+        }
+    }
+    return acc;
+}
+
+/* 1x1, stride 1, one group: a plain matrix product [pixels, ic] x [oc, ic]^T. */
+static void pointwise(const conv_data *d, const int32_t *bias_eff, const int32_t *mult,
+                      const int8_t *shift, const int32_t *bias_rt, const int8_t *x,
+                      const int8_t *w, int8_t *y)
+{
+    int32_t pixels = d->n * d->h * d->w, ic = d->ic, oc = d->oc;
+    for (int32_t p = 0; p < pixels; p++) {
+        const int8_t *xp = x + (size_t)p * ic;
+        int8_t *yp = y + (size_t)p * oc;
+        for (int32_t o = 0; o < oc; o++) {
+            int32_t acc = bias_eff[o] + hnn_ka_dot(xp, w + (size_t)o * ic, ic);
+            if (bias_rt)
+                acc += bias_rt[o];
+            yp[o] = hnn_ka_requant(acc, mult[o], shift[o], d->zp_out, d->lo, d->hi);
+        }
+    }
+}
+
+static int eval(hnn_ctx *c)
+{
+    const conv_data *d = (const conv_data *)c->data;
+    size_t head = hnn_ka_align4(sizeof(conv_data));
+    const int32_t *bias_eff = (const int32_t *)((const uint8_t *)d + head);
+    const int32_t *mult = bias_eff + d->oc;
+    const int8_t *shift = (const int8_t *)(mult + d->oc);
+    const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
+    const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
+    const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
+    int8_t *y = (int8_t *)hnn_out_data(c, 0);
+
+    if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->groups == 1 &&
+        d->ph == 0 && d->pw == 0) {
+        pointwise(d, bias_eff, mult, shift, bias_rt, x, w, y);
+        return HNN_OK;
+    }
+
+    int32_t taps = d->kh * d->kw * d->fic;
+    int32_t row = d->kw * d->ic;        /* one window row, merged case */
+    for (int32_t b = 0; b < d->n; b++) {
+        const int8_t *xb = x + (size_t)b * d->h * d->w * d->ic;
+        for (int32_t oy = 0; oy < d->oh; oy++) {
+            int32_t iy0 = oy * d->sh - d->ph, ky_lo, ky_hi;
+            hnn_ka_valid_taps(iy0, d->dh, d->kh, d->h, &ky_lo, &ky_hi);
+            for (int32_t ox = 0; ox < d->ow; ox++) {
+                int32_t ix0 = ox * d->sw - d->pw, kx_lo, kx_hi;
+                hnn_ka_valid_taps(ix0, d->dw, d->kw, d->w, &kx_lo, &kx_hi);
+                int full = ky_lo == 0 && ky_hi == d->kh && kx_lo == 0 && kx_hi == d->kw;
+                int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * d->oc;
+                for (int32_t o = 0; o < d->oc; o++) {
+                    int32_t g = o / d->oc_per_group;
+                    const int8_t *wf = w + (size_t)o * taps;
+                    int32_t acc;
+                    if (!full) {
+                        acc = edge_acc(d, xb, wf, iy0, ix0, g);
+                    } else if (d->merge_rows) {
+                        /* window rows are consecutive image rows */
+                        acc = hnn_ka_dot(xb + ((size_t)iy0 * d->w + ix0) * d->ic, wf, taps);
+                    } else if (d->groups == 1 && d->dw == 1) {
+                        acc = 0;
+                        for (int32_t ky = 0; ky < d->kh; ky++)
+                            acc += hnn_ka_dot(xb + ((size_t)(iy0 + ky * d->dh) * d->w + ix0) * d->ic,
+                                              wf + (size_t)ky * row, row);
+                    } else {
+                        acc = 0;
+                        for (int32_t ky = 0; ky < d->kh; ky++) {
+                            const int8_t *xr = xb + (size_t)(iy0 + ky * d->dh) * d->w * d->ic +
+                                               (size_t)g * d->fic;
+                            for (int32_t kx = 0; kx < d->kw; kx++)
+                                acc += hnn_ka_dot(xr + (size_t)(ix0 + kx * d->dw) * d->ic,
+                                                  wf + ((size_t)ky * d->kw + kx) * d->fic, d->fic);
+                        }
+                    }
+                    acc += bias_eff[o];
+                    if (bias_rt)
+                        acc += bias_rt[o];
+                    yp[o] = hnn_ka_requant(acc, mult[o], shift[o], d->zp_out, d->lo, d->hi);
+                }
+            }
+        }
+    }
+    return HNN_OK;
+}
+
+const hnn_kernel hnn_k_conv_2d = {"CONV_2D", prepare, eval};

@@ -1,4 +1,191 @@
-/* placeholder until the kernel lands; refuses the op at load */
-#include "../kernel.h"
-static int refuse(hnn_ctx *c) { return hnn_fail(c, HNN_E_UNSUPPORTED_OP, "kernel not built yet"); }
-const hnn_kernel hnn_k_depthwise_conv_2d = {"DEPTHWISE_CONV_2D", refuse, refuse};
+/*
+ * depthwise_conv.c - DEPTHWISE_CONV_2D, int8 (per-tensor or per-channel
+ * filter scales), optional int32 bias, any depth_multiplier. Bit-exact with
+ * TFLM's reference_integer_ops::DepthwiseConvPerChannel.
+ *
+ * Channels are the innermost loop (NHWC keeps them contiguous in input,
+ * filter and output), accumulated in a small block on the stack so the
+ * compiler vectorizes across channels.
+ */
+#include <string.h>
+
+#include "conv_util.h"
+
+#define BLOCK 64    /* output channels accumulated at once */
+
+typedef struct {
+    int32_t n, h, w, ic;
+    int32_t oh, ow, oc;
+    int32_t kh, kw, dm;
+    int16_t sh, sw, dh, dw, ph, pw;
+    int16_t zp_in, zp_out, lo, hi;
+    uint8_t bias_at_eval;
+    uint8_t pad_[3];
+    /* followed by int32 bias_eff[oc], int32 mult[oc], int8 shift[oc] */
+} dw_data;
+
+enum { IN_X = 0, IN_W = 1, IN_B = 2 };
+
+static int prepare(hnn_ctx *c)
+{
+    hnn_tinfo x, w, b, y;
+    int rc;
+    int has_bias = c->n_in > IN_B && c->in[IN_B] >= 0;
+    memset(&b, 0, sizeof b);
+
+    HNN_CHECK(c, c->n_in == 2 || c->n_in == 3, HNN_E_GRAPH, "DEPTHWISE_CONV_2D takes 2 or 3 inputs");
+    HNN_CHECK(c, c->n_out == 1, HNN_E_GRAPH, "DEPTHWISE_CONV_2D has one output");
+    if ((rc = hnn_in_info(c, IN_X, &x)) || (rc = hnn_in_info(c, IN_W, &w)) ||
+        (rc = hnn_out_info(c, 0, &y)))
+        return rc;
+    if ((rc = hnn_ka_check_q8(c, &x, "input")) || (rc = hnn_ka_check_q8(c, &w, "filter")) ||
+        (rc = hnn_ka_check_q8(c, &y, "output")))
+        return rc;
+    HNN_CHECK(c, x.ndim == 4 && w.ndim == 4 && y.ndim == 4, HNN_E_SHAPE,
+              "input, filter and output must be 4-D (NHWC, 1HWO)");
+    HNN_CHECK(c, w.const_data != NULL, HNN_E_UNSUPPORTED_TYPE, "filter must be a constant tensor");
+
+    int pad = hnn_opt_u8(&c->opts, 0, HNN_PAD_SAME);
+    int32_t sw = hnn_opt_i32(&c->opts, 1, 0), sh = hnn_opt_i32(&c->opts, 2, 0);
+    int32_t dm = hnn_opt_i32(&c->opts, 3, 0);
+    int act = hnn_opt_u8(&c->opts, 4, HNN_ACT_NONE);
+    int32_t dw = hnn_opt_i32(&c->opts, 5, 1), dh = hnn_opt_i32(&c->opts, 6, 1);
+    HNN_CHECK(c, pad == HNN_PAD_SAME || pad == HNN_PAD_VALID, HNN_E_UNSUPPORTED_OP, "unknown padding");
+    HNN_CHECK(c, sw >= 1 && sh >= 1 && sw <= HNN_KA_MAX_DIM && sh <= HNN_KA_MAX_DIM,
+              HNN_E_SHAPE, "strides must be in [1, 32767]");
+    HNN_CHECK(c, dw >= 1 && dh >= 1 && dw <= HNN_KA_MAX_DIM && dh <= HNN_KA_MAX_DIM,
+              HNN_E_SHAPE, "dilations must be in [1, 32767]");
+
+    int32_t n = x.dims[0], h = x.dims[1], wd = x.dims[2], ic = x.dims[3];
+    int32_t kh = w.dims[1], kw = w.dims[2], oc = w.dims[3];
+    HNN_CHECK(c, n > 0 && h > 0 && wd > 0 && ic > 0 && oc > 0 && kh > 0 && kw > 0,
+              HNN_E_SHAPE, "empty input or filter");
+    HNN_CHECK(c, w.dims[0] == 1, HNN_E_SHAPE, "depthwise filter must be [1, kh, kw, channels]");
+    HNN_CHECK(c, kh <= HNN_KA_MAX_DIM && kw <= HNN_KA_MAX_DIM && h <= 0x3fffffff / 2 &&
+              wd <= 0x3fffffff / 2, HNN_E_LIMIT, "filter or image too large");
+    HNN_CHECK(c, dm >= 1 && (int64_t)ic * dm == oc, HNN_E_SHAPE,
+              "filter channels must equal input channels x depth_multiplier");
+
+    int32_t oh = hnn_ka_out_size(pad, h, kh, sh, dh), ow = hnn_ka_out_size(pad, wd, kw, sw, dw);
+    HNN_CHECK(c, oh > 0 && ow > 0, HNN_E_SHAPE, "filter larger than the (VALID-padded) input");
+    HNN_CHECK(c, y.dims[0] == n && y.dims[1] == oh && y.dims[2] == ow && y.dims[3] == oc,
+              HNN_E_SHAPE, "output shape does not match input, filter, strides and padding");
+    int32_t ph = hnn_ka_padding(sh, dh, h, kh, oh), pw = hnn_ka_padding(sw, dw, wd, kw, ow);
+    HNN_CHECK(c, ph <= HNN_KA_MAX_DIM && pw <= HNN_KA_MAX_DIM, HNN_E_LIMIT, "padding too large");
+
+    if (w.nq > 1)
+        HNN_CHECK(c, w.nq == oc && w.qdim == 3, HNN_E_QUANT,
+                  "per-channel filter scales must run along dimension 3, one per output channel");
+    /* TFLM insists on as many zero points as scales for depthwise filters */
+    HNN_CHECK(c, w.nzp == w.nq, HNN_E_QUANT, "filter needs as many zero points as scales");
+    if (has_bias) {
+        if ((rc = hnn_in_info(c, IN_B, &b)) != HNN_OK)
+            return rc;
+        HNN_CHECK(c, b.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "bias must be int32");
+        HNN_CHECK(c, b.elems == oc, HNN_E_SHAPE, "bias size differs from output channels");
+    }
+
+    int32_t lo, hi;
+    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+        return rc;
+
+    size_t head = hnn_ka_align4(sizeof(dw_data));
+    c->data_bytes = head + (size_t)oc * (4 + 4 + 1);
+    c->scratch_bytes = 0;
+
+    dw_data *d = (dw_data *)c->data;
+    int32_t *bias_eff = d ? (int32_t *)((uint8_t *)d + head) : NULL;
+    int32_t *mult = d ? bias_eff + oc : NULL;
+    int8_t *shift = d ? (int8_t *)(mult + oc) : NULL;
+    if ((rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
+        return rc;
+    if (!d)
+        return HNN_OK;
+
+    d->n = n; d->h = h; d->w = wd; d->ic = ic;
+    d->oh = oh; d->ow = ow; d->oc = oc;
+    d->kh = kh; d->kw = kw; d->dm = dm;
+    d->sh = (int16_t)sh; d->sw = (int16_t)sw; d->dh = (int16_t)dh; d->dw = (int16_t)dw;
+    d->ph = (int16_t)ph; d->pw = (int16_t)pw;
+    d->zp_in = (int16_t)x.zero_point; d->zp_out = (int16_t)y.zero_point;
+    d->lo = (int16_t)lo; d->hi = (int16_t)hi;
+    d->bias_at_eval = (uint8_t)(has_bias && !b.const_data);
+
+    const int8_t *wt = (const int8_t *)w.const_data;
+    for (int32_t o = 0; o < oc; o++) {
+        int64_t s = 0;
+        for (int32_t t = 0; t < kh * kw; t++)
+            s += wt[(size_t)t * oc + o];
+        int64_t v = -(int64_t)x.zero_point * s;
+        if (has_bias && b.const_data) {
+            int32_t bv;
+            memcpy(&bv, (const uint8_t *)b.const_data + 4 * (size_t)o, 4);
+            v += bv;
+        }
+        bias_eff[o] = hnn_ka_wrap(v);
+    }
+    return HNN_OK;
+}
+
+static int eval(hnn_ctx *c)
+{
+    const dw_data *d = (const dw_data *)c->data;
+    size_t head = hnn_ka_align4(sizeof(dw_data));
+    const int32_t *bias_eff = (const int32_t *)((const uint8_t *)d + head);
+    const int32_t *mult = bias_eff + d->oc;
+    const int8_t *shift = (const int8_t *)(mult + d->oc);
+    const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
+    const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
+    const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
+    int8_t *y = (int8_t *)hnn_out_data(c, 0);
+    const int32_t oc = d->oc, dm = d->dm;
+    const int32_t zp = d->zp_in;
+    int32_t acc[BLOCK];
+
+    for (int32_t b = 0; b < d->n; b++) {
+        const int8_t *xb = x + (size_t)b * d->h * d->w * d->ic;
+        for (int32_t oy = 0; oy < d->oh; oy++) {
+            int32_t iy0 = oy * d->sh - d->ph;
+            for (int32_t ox = 0; ox < d->ow; ox++) {
+                int32_t ix0 = ox * d->sw - d->pw;
+                int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * oc;
+                for (int32_t c0 = 0; c0 < oc; c0 += BLOCK) {
+                    int32_t nb = oc - c0 < BLOCK ? oc - c0 : BLOCK;
+                    for (int32_t j = 0; j < nb; j++)
+                        acc[j] = bias_eff[c0 + j];
+                    for (int32_t ky = 0; ky < d->kh; ky++) {
+                        int32_t iy = iy0 + ky * d->dh;
+                        for (int32_t kx = 0; kx < d->kw; kx++) {
+                            int32_t ix = ix0 + kx * d->dw;
+                            const int8_t *wt = w + ((size_t)ky * d->kw + kx) * oc + c0;
+                            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) {
+                                /* outside the image: reads as the zero point */
+                                for (int32_t j = 0; j < nb; j++)
+                                    acc[j] += zp * wt[j];
+                                continue;
+                            }
+                            const int8_t *xp = xb + ((size_t)iy * d->w + ix) * d->ic;
+                            if (dm == 1) {
+                                xp += c0;
+                                for (int32_t j = 0; j < nb; j++)
+                                    acc[j] += (int32_t)xp[j] * wt[j];
+                            } else {
+                                for (int32_t j = 0; j < nb; j++)
+                                    acc[j] += (int32_t)xp[(c0 + j) / dm] * wt[j];
+                            }
+                        }
+                    }
+                    if (bias_rt)
+                        for (int32_t j = 0; j < nb; j++)
+                            acc[j] += bias_rt[c0 + j];
+                    for (int32_t j = 0; j < nb; j++)
+                        yp[c0 + j] = hnn_ka_requant(acc[j], mult[c0 + j], shift[c0 + j],
+                                                    d->zp_out, d->lo, d->hi);
+                }
+            }
+        }
+    }
+    return HNN_OK;
+}
+
+const hnn_kernel hnn_k_depthwise_conv_2d = {"DEPTHWISE_CONV_2D", prepare, eval};

@@ -1,4 +1,171 @@
-/* placeholder until the kernel lands; refuses the op at load */
+/*
+ * logistic.c - int8 LOGISTIC, bit-exact with TFLite Micro.
+ *
+ * The micro kernel (logistic.cc -> reference_integer_ops::Logistic) does not
+ * use a float LUT: it rescales (x - zp) to Q4.27 with a frexp multiplier and
+ * evaluates gemmlowp's fixed-point logistic. That arithmetic is reproduced
+ * here. An int8 input has only 256 values, so for larger tensors prepare
+ * runs it once per value into a 256-byte table and eval is a lookup; small
+ * tensors (the 1-element probability at the end of a wake-word model) skip
+ * the table and keep the op data at TFLM's size.
+ */
 #include "../kernel.h"
-static int refuse(hnn_ctx *c) { return hnn_fail(c, HNN_E_UNSUPPORTED_OP, "kernel not built yet"); }
-const hnn_kernel hnn_k_logistic = {"LOGISTIC", refuse, refuse};
+#include "../quant.h"
+#include <math.h>
+#include <string.h>
+
+/* Tensors at least this large get the 256-entry table. */
+#define LOGISTIC_LUT_MIN 256
+
+typedef struct {
+    int32_t n;
+    int32_t zp;
+    int32_t radius;       /* |x - zp| >= radius saturates */
+    int32_t mult;         /* Q4.27 rescale multiplier */
+    int8_t shift;
+    uint8_t has_lut;
+    int8_t lut[];         /* [256], indexed by (uint8_t)x, when has_lut */
+} lg_data;
+
+/* ---- gemmlowp fixed-point (int32 raw values), scalar forms ---- */
+
+static int32_t fx_mul(int32_t a, int32_t b) { return hnn_srdhm(a, b); }
+
+/* SaturatingRoundingMultiplyByPOT<e> for e > 0 */
+static int32_t fx_sat_shl(int32_t x, int e)
+{
+    const int32_t th = (int32_t)((1u << (31 - e)) - 1u);
+    if (x > th)
+        return INT32_MAX;
+    if (x < -th)
+        return INT32_MIN;
+    return (int32_t)((uint32_t)x << e);
+}
+
+/* exp(x) for x in [-1/4, 0), Q0.31 in and out */
+static int32_t fx_exp_quarter(int32_t a)
+{
+    const int32_t c_term = 1895147668;        /* exp(-1/8) */
+    const int32_t c_third = 715827883;        /* 1/3 */
+    int32_t x = a + (1 << 28);                /* x = a + 1/8 */
+    int32_t x2 = fx_mul(x, x);
+    int32_t x3 = fx_mul(x2, x);
+    int32_t x4 = fx_mul(x2, x2);
+    int32_t x4_4 = hnn_rdbypot(x4, 2);
+    int32_t poly = hnn_rdbypot(fx_mul(x4_4 + x3, c_third) + x2, 1);
+    return c_term + fx_mul(c_term, x + poly);
+}
+
+/* exp(a) for a <= 0 given in Q(ib).(31-ib); result Q0.31. */
+static int32_t fx_exp_neg(int32_t a, int ib)
+{
+    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                     39332535, 720401, 242};   /* exp(-2^k), k=-2..4 */
+    const int fb = 31 - ib;
+    const int32_t quarter = (int32_t)1 << (fb - 2);
+    int32_t a_mod = (a & (quarter - 1)) - quarter;
+    int32_t result = fx_exp_quarter(fx_sat_shl(a_mod, ib));
+    int32_t rem = a_mod - a;
+    for (int k = -2; k <= 4; k++) {
+        if (ib > k && (rem & ((int32_t)1 << (fb + k))))
+            result = fx_mul(result, mults[k + 2]);
+    }
+    if (ib > 5 && a < -((int32_t)1 << (36 - ib)))
+        result = 0;
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31 in and out (Newton-Raphson) */
+static int32_t fx_one_over_one_plus(int32_t a)
+{
+    int64_t s = (int64_t)a + INT32_MAX;
+    int32_t half_den = (int32_t)((s + (s >= 0 ? 1 : -1)) / 2);   /* RoundingHalfSum */
+    int32_t x = 1515870810 + fx_mul(half_den, -1010580540);       /* 48/17 - 32/17 d, Q2.29 */
+    for (int i = 0; i < 3; i++) {
+        int32_t hdx = fx_mul(half_den, x);
+        int32_t one_minus = (1 << 29) - hdx;
+        x = x + fx_sat_shl(fx_mul(x, one_minus), 2);
+    }
+    return fx_sat_shl(x, 1);
+}
+
+/* gemmlowp::logistic on Q4.27, result Q0.31 */
+static int32_t fx_logistic_q4(int32_t a)
+{
+    if (a == 0)
+        return 1 << 30;
+    int32_t abs_a = a > 0 ? a : -a;
+    int32_t pos = fx_one_over_one_plus(fx_exp_neg(-abs_a, 4));
+    return a > 0 ? pos : INT32_MAX - pos;
+}
+
+static int8_t logistic_one(const lg_data *d, int32_t v)
+{
+    int32_t in = v - d->zp;
+    if (in <= -d->radius)
+        return -128;
+    if (in >= d->radius)
+        return 127;
+    int32_t q4 = hnn_mbqm(in, d->mult, d->shift);
+    int32_t out = hnn_rdbypot(fx_logistic_q4(q4), 23) - 128;
+    return (int8_t)(out < -128 ? -128 : out > 127 ? 127 : out);
+}
+
+static int lg_prepare(hnn_ctx *c)
+{
+    hnn_tinfo in, out;
+    int rc;
+    HNN_CHECK(c, c->n_in == 1 && c->n_out == 1, HNN_E_GRAPH, "LOGISTIC takes 1 input, 1 output");
+    if ((rc = hnn_in_info(c, 0, &in)) < 0 || (rc = hnn_out_info(c, 0, &out)) < 0)
+        return rc;
+    HNN_CHECK(c, in.type == HNN_INT8 && out.type == HNN_INT8, HNN_E_UNSUPPORTED_TYPE,
+              "LOGISTIC: only int8 in and out");
+    HNN_CHECK(c, in.elems == out.elems, HNN_E_SHAPE, "LOGISTIC: input and output sizes differ");
+    HNN_CHECK(c, in.nq >= 1 && out.nq >= 1, HNN_E_QUANT, "LOGISTIC: tensors must be quantized");
+    HNN_CHECK(c, out.zero_point == -128, HNN_E_QUANT, "LOGISTIC: output zero point must be -128");
+    HNN_CHECK(c, in.scale > 0.0f && isfinite(in.scale), HNN_E_QUANT, "LOGISTIC: bad input scale");
+    HNN_CHECK(c, in.zero_point >= -128 && in.zero_point <= 127, HNN_E_QUANT,
+              "LOGISTIC: input zero point out of range");
+    /* PrepareLogisticInt8: input_scale * 2^27 split by frexp (not
+     * QuantizeMultiplier: no 2^31 fix-up, none is needed for float scales). */
+    int e = 0;
+    double q = frexp((double)in.scale * (double)(1 << 27), &e);
+    /* TFLM computes the radius with 1LL << shift, undefined below 0; such
+     * scales (< 2^-28) mean an all-saturated op anyway. */
+    HNN_CHECK(c, e >= 0, HNN_E_QUANT, "LOGISTIC: input scale too small");
+    lg_data d;
+    memset(&d, 0, sizeof d);
+    d.n = in.elems;
+    d.zp = in.zero_point;
+    d.mult = (int32_t)hnn_round(q * 2147483648.0);
+    d.shift = (int8_t)(e > 127 ? 127 : e);
+    /* CalculateInputRadius(4, shift, 31) = floor(15 * 2^27 / 2^shift) */
+    d.radius = (int32_t)floor(ldexp(15.0, 27 - e));
+    d.has_lut = in.elems >= LOGISTIC_LUT_MIN;
+    c->data_bytes = sizeof d + (d.has_lut ? 256 : 0);
+    if (c->data) {
+        lg_data *p = (lg_data *)c->data;
+        memcpy(p, &d, sizeof d);
+        if (d.has_lut)
+            for (int v = -128; v <= 127; v++)
+                p->lut[(uint8_t)v] = logistic_one(&d, v);
+    }
+    return HNN_OK;
+}
+
+static int lg_eval(hnn_ctx *c)
+{
+    const lg_data *d = (const lg_data *)c->data;
+    const int8_t *x = (const int8_t *)hnn_in_data(c, 0);
+    int8_t *y = (int8_t *)hnn_out_data(c, 0);
+    if (d->has_lut) {
+        for (int32_t i = 0; i < d->n; i++)
+            y[i] = d->lut[(uint8_t)x[i]];
+    } else {
+        for (int32_t i = 0; i < d->n; i++)
+            y[i] = logistic_one(d, x[i]);
+    }
+    return HNN_OK;
+}
+
+const hnn_kernel hnn_k_logistic = {"LOGISTIC", lg_prepare, lg_eval};

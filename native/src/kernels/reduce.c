@@ -1,4 +1,198 @@
-/* placeholder until the kernel lands; refuses the op at load */
+/*
+ * reduce.c - MEAN over int8/int16 tensors, bit-exact with TFLite Micro's
+ * reduce_common.cc (EvalMeanHelper -> QuantizedMeanOrSum).
+ *
+ * What the tflite-micro runtime does (checked against it, see
+ * tests/test_ops_b.py): sum the raw values over the reduced axes into int32,
+ * fold 1/N into the requantization multiplier
+ *     shift' = min(floor(log2 N), 32, 31 + shift)
+ *     mult'  = (mult << shift') / N,  shift -= shift'
+ * and output clamp(MBQM(sum - zp_in * N, mult', shift) + zp_out). This path
+ * is taken even when input and output share scale and zero point. Axes may
+ * be negative or repeated; keep_dims only changes the output's shape.
+ *
+ * Speed: dimensions are merged into alternating runs of kept/reduced axes
+ * at prepare, so eval is one linear pass over the input accumulating into
+ * an int32 scratch row per output element.
+ */
 #include "../kernel.h"
-static int refuse(hnn_ctx *c) { return hnn_fail(c, HNN_E_UNSUPPORTED_OP, "kernel not built yet"); }
-const hnn_kernel hnn_k_mean = {"MEAN", refuse, refuse};
+#include "../quant.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    int32_t in_elems, out_elems;
+    int32_t mult;           /* with 1/N folded in */
+    int32_t izp_n;          /* zp_in * N, wrapped to int32 like TFLM */
+    int32_t ozp;
+    int8_t shift;
+    uint8_t is16;
+    uint8_t nseg;           /* merged runs, outermost first */
+    uint8_t red_mask;       /* bit s: run s is reduced */
+    int32_t seg[HNN_MAX_DIMS];
+} mean_data;
+
+static int mean_prepare(hnn_ctx *c)
+{
+    hnn_tinfo in, ax, out;
+    int rc;
+    HNN_CHECK(c, c->n_in == 2 && c->n_out == 1, HNN_E_GRAPH, "MEAN takes 2 inputs, 1 output");
+    if ((rc = hnn_in_info(c, 0, &in)) < 0 || (rc = hnn_in_info(c, 1, &ax)) < 0 ||
+        (rc = hnn_out_info(c, 0, &out)) < 0)
+        return rc;
+    HNN_CHECK(c, in.type == HNN_INT8 || in.type == HNN_INT16, HNN_E_UNSUPPORTED_TYPE,
+              "MEAN: only int8 and int16 tensors");
+    HNN_CHECK(c, out.type == in.type, HNN_E_UNSUPPORTED_TYPE, "MEAN: output type differs from input");
+    HNN_CHECK(c, ax.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "MEAN: axis must be int32");
+    HNN_CHECK(c, ax.const_data != NULL, HNN_E_UNSUPPORTED_OP, "MEAN: axis must be a constant");
+    HNN_CHECK(c, in.nq >= 1 && out.nq >= 1, HNN_E_QUANT, "MEAN: tensors must be quantized");
+    HNN_CHECK(c, in.scale > 0.0f && isfinite(in.scale) && out.scale > 0.0f && isfinite(out.scale),
+              HNN_E_QUANT, "MEAN: scales must be positive");
+    const int32_t lo = in.type == HNN_INT8 ? -128 : -32768, hi = -lo - 1;
+    HNN_CHECK(c, in.zero_point >= lo && in.zero_point <= hi && out.zero_point >= lo &&
+              out.zero_point <= hi, HNN_E_QUANT, "MEAN: zero point out of range");
+
+    /* ResolveAxis: negative axes wrap, duplicates count once */
+    unsigned red = 0;
+    const uint8_t *a = (const uint8_t *)ax.const_data;
+    for (int32_t i = 0; i < ax.elems; i++) {
+        int32_t v;
+        memcpy(&v, a + 4 * i, 4);
+        if (v < 0)
+            v += in.ndim;
+        HNN_CHECK(c, v >= 0 && v < in.ndim, HNN_E_SHAPE, "MEAN: axis out of range");
+        red |= 1u << v;
+    }
+    int64_t n = 1, kept = 1;
+    for (int i = 0; i < in.ndim; i++) {
+        if (red & (1u << i))
+            n *= in.dims[i];
+        else
+            kept *= in.dims[i];
+    }
+    /* keep_dims (ReducerOptions field 0) only shapes the output; TFLM
+     * indexes the output through the input, so check the element count */
+    HNN_CHECK(c, out.elems == kept, HNN_E_SHAPE, "MEAN: output size does not match the reduction");
+
+    mean_data d;
+    memset(&d, 0, sizeof d);
+    d.in_elems = in.elems;
+    d.out_elems = out.elems;
+    d.is16 = in.type == HNN_INT16;
+    d.ozp = out.zero_point;
+    int32_t mult;
+    int shift;
+    hnn_quantize_multiplier((double)in.scale / (double)out.scale, &mult, &shift);
+    HNN_CHECK(c, shift <= 30, HNN_E_QUANT, "MEAN: scale ratio too large");
+    if (n > 0) {
+        int s = 0;
+        while (s < 62 && ((int64_t)1 << (s + 1)) <= n)
+            s++;                                  /* floor(log2 N) */
+        if (s > 32)
+            s = 32;
+        if (s > 31 + shift)
+            s = 31 + shift;
+        mult = (int32_t)(((int64_t)mult << s) / n);
+        shift -= s;
+    }
+    d.mult = mult;
+    d.shift = (int8_t)shift;
+    d.izp_n = (int32_t)(uint32_t)((uint64_t)(int64_t)in.zero_point * (uint64_t)n);
+
+    /* merge dims into runs: drop size-1 dims, join neighbours alike */
+    int ns = 0;
+    for (int i = 0; i < in.ndim; i++) {
+        int r = (red >> i) & 1;
+        if (in.dims[i] == 1)
+            continue;
+        if (ns > 0 && (int)((d.red_mask >> (ns - 1)) & 1) == r) {
+            d.seg[ns - 1] *= in.dims[i];
+        } else {
+            d.seg[ns] = in.dims[i];
+            d.red_mask |= (uint8_t)(r << ns);
+            ns++;
+        }
+    }
+    d.nseg = (uint8_t)ns;
+    c->data_bytes = sizeof d;
+    c->scratch_bytes = (size_t)out.elems * sizeof(int32_t);
+    if (c->data)
+        memcpy(c->data, &d, sizeof d);
+    return HNN_OK;
+}
+
+/* Accumulate x (laid out as the runs of d) into acc. The innermost run is
+ * either reduced (a contiguous sum) or kept (a vector add). */
+#define MEAN_ACCUMULATE(T)                                                        \
+    static void accumulate_##T(const mean_data *d, const T *x, uint32_t *acc)    \
+    {                                                                             \
+        const int ns = d->nseg;                                                   \
+        if (ns == 0) {                                                            \
+            acc[0] += (uint32_t)x[0];                                             \
+            return;                                                               \
+        }                                                                         \
+        const int32_t inner = d->seg[ns - 1];                                     \
+        const int inner_red = (d->red_mask >> (ns - 1)) & 1;                      \
+        int32_t ostride[HNN_MAX_DIMS], idx[HNN_MAX_DIMS];                         \
+        int32_t s = inner_red ? 1 : inner;                                        \
+        for (int k = ns - 2; k >= 0; k--) {                                       \
+            ostride[k] = ((d->red_mask >> k) & 1) ? 0 : s;                        \
+            if (!((d->red_mask >> k) & 1))                                        \
+                s *= d->seg[k];                                                   \
+            idx[k] = 0;                                                           \
+        }                                                                         \
+        int32_t o = 0;                                                            \
+        const int32_t rows = d->in_elems / inner;                                 \
+        for (int32_t r = 0; r < rows; r++, x += inner) {                          \
+            if (inner_red) {                                                      \
+                uint32_t sum = 0;                                                 \
+                for (int32_t i = 0; i < inner; i++)                               \
+                    sum += (uint32_t)x[i];                                        \
+                acc[o] += sum;                                                    \
+            } else {                                                              \
+                uint32_t *a = acc + o;                                            \
+                for (int32_t i = 0; i < inner; i++)                               \
+                    a[i] += (uint32_t)x[i];                                       \
+            }                                                                     \
+            for (int k = ns - 2; k >= 0; k--) { /* odometer over outer runs */    \
+                o += ostride[k];                                                  \
+                if (++idx[k] < d->seg[k])                                         \
+                    break;                                                        \
+                o -= ostride[k] * d->seg[k];                                      \
+                idx[k] = 0;                                                       \
+            }                                                                     \
+        }                                                                         \
+    }
+
+MEAN_ACCUMULATE(int8_t)
+MEAN_ACCUMULATE(int16_t)
+
+static int mean_eval(hnn_ctx *c)
+{
+    const mean_data *d = (const mean_data *)c->data;
+    uint32_t *acc = (uint32_t *)c->scratch;   /* int32 sums, wrapping like TFLM */
+    void *y = hnn_out_data(c, 0);
+    const int32_t lo = d->is16 ? -32768 : -128, hi = -lo - 1;
+    if (d->in_elems == 0 || d->out_elems == 0) {
+        /* an empty reduction leaves the output zeroed, as TFLM does */
+        memset(y, 0, (size_t)d->out_elems * (d->is16 ? 2 : 1));
+        return HNN_OK;
+    }
+    memset(acc, 0, (size_t)d->out_elems * sizeof(uint32_t));
+    if (d->is16)
+        accumulate_int16_t(d, (const int16_t *)hnn_in_data(c, 0), acc);
+    else
+        accumulate_int8_t(d, (const int8_t *)hnn_in_data(c, 0), acc);
+    for (int32_t i = 0; i < d->out_elems; i++) {
+        int32_t s = (int32_t)(acc[i] - (uint32_t)d->izp_n);
+        int64_t v = (int64_t)hnn_mbqm(s, d->mult, d->shift) + d->ozp;
+        v = v < lo ? lo : v > hi ? hi : v;
+        if (d->is16)
+            ((int16_t *)y)[i] = (int16_t)v;
+        else
+            ((int8_t *)y)[i] = (int8_t)v;
+    }
+    return HNN_OK;
+}
+
+const hnn_kernel hnn_k_mean = {"MEAN", mean_prepare, mean_eval};

@@ -1,4 +1,232 @@
-/* placeholder until the kernel lands; refuses the op at load */
+/*
+ * softmax.c - int8 SOFTMAX (int8 or int16 output), bit-exact with TFLite
+ * Micro's softmax_common.cc + reference_ops::Softmax.
+ *
+ * TFLM's int8 path is not a LUT: it rescales (x - row max) to Q5.26 with
+ * PreprocessSoftmaxScaling's multiplier, takes gemmlowp's exp_on_negative_values,
+ * sums in Q12.19, and scales every exp by a fixed-point reciprocal. That is
+ * reproduced here. Since x - max only takes 256 values, large tensors get
+ * the 256 exps precomputed at prepare (1 KB of op data); small ones compute
+ * them on the fly like TFLM (twice per element: no scratch needed).
+ */
 #include "../kernel.h"
-static int refuse(hnn_ctx *c) { return hnn_fail(c, HNN_E_UNSUPPORTED_OP, "kernel not built yet"); }
-const hnn_kernel hnn_k_softmax = {"SOFTMAX", refuse, refuse};
+#include "../quant.h"
+#include <math.h>
+#include <string.h>
+
+/* Tensors at least this large get the exp table. */
+#define SOFTMAX_LUT_MIN 1024
+
+/* The Q12.19 sum of exps (each <= 2^19) must stay below 2^31. */
+#define SOFTMAX_MAX_DEPTH 4095
+
+typedef struct {
+    int32_t outer, depth;
+    int32_t mult;         /* beta * scale rescale, Q31 */
+    int32_t diff_min;     /* differences below this contribute nothing */
+    int8_t shift;
+    uint8_t out16;        /* int16 output (zero point -32768) */
+    uint8_t has_lut;
+    int32_t lut[];        /* [256] exp in Q0.31 by -(x - max), when has_lut */
+} sm_data;
+
+/* ---- gemmlowp fixed-point (int32 raw values), scalar forms ---- */
+
+static int32_t fx_mul(int32_t a, int32_t b) { return hnn_srdhm(a, b); }
+
+/* SaturatingRoundingMultiplyByPOT<e> for e > 0 */
+static int32_t fx_sat_shl(int32_t x, int e)
+{
+    const int32_t th = (int32_t)((1u << (31 - e)) - 1u);
+    if (x > th)
+        return INT32_MAX;
+    if (x < -th)
+        return INT32_MIN;
+    return (int32_t)((uint32_t)x << e);
+}
+
+/* exp(x) for x in [-1/4, 0), Q0.31 in and out */
+static int32_t fx_exp_quarter(int32_t a)
+{
+    const int32_t c_term = 1895147668;        /* exp(-1/8) */
+    const int32_t c_third = 715827883;        /* 1/3 */
+    int32_t x = a + (1 << 28);
+    int32_t x2 = fx_mul(x, x);
+    int32_t x3 = fx_mul(x2, x);
+    int32_t x4 = fx_mul(x2, x2);
+    int32_t x4_4 = hnn_rdbypot(x4, 2);
+    int32_t poly = hnn_rdbypot(fx_mul(x4_4 + x3, c_third) + x2, 1);
+    return c_term + fx_mul(c_term, x + poly);
+}
+
+/* exp(a) for a <= 0 in Q5.26 (kScaledDiffIntegerBits = 5); result Q0.31 */
+static int32_t fx_exp_neg_q5(int32_t a)
+{
+    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                     39332535, 720401, 242};   /* exp(-2^k), k=-2..4 */
+    const int32_t quarter = 1 << 24;
+    int32_t a_mod = (a & (quarter - 1)) - quarter;
+    int32_t result = fx_exp_quarter(fx_sat_shl(a_mod, 5));
+    int32_t rem = a_mod - a;
+    for (int k = -2; k <= 4; k++)
+        if (rem & ((int32_t)1 << (26 + k)))
+            result = fx_mul(result, mults[k + 2]);
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31 in and out (Newton-Raphson) */
+static int32_t fx_one_over_one_plus(int32_t a)
+{
+    int64_t s = (int64_t)a + INT32_MAX;
+    int32_t half_den = (int32_t)((s + (s >= 0 ? 1 : -1)) / 2);   /* RoundingHalfSum */
+    int32_t x = 1515870810 + fx_mul(half_den, -1010580540);       /* 48/17 - 32/17 d, Q2.29 */
+    for (int i = 0; i < 3; i++) {
+        int32_t hdx = fx_mul(half_den, x);
+        int32_t one_minus = (1 << 29) - hdx;
+        x = x + fx_sat_shl(fx_mul(x, one_minus), 2);
+    }
+    return fx_sat_shl(x, 1);
+}
+
+static int clz32(uint32_t x)
+{
+    int n = 0;
+    if (!x)
+        return 32;
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+}
+
+/* exp(diff) in Q0.31 for diff = x - max <= 0, or 0 when it is ignored */
+static int32_t exp_of_diff(const sm_data *d, int32_t diff)
+{
+    if (diff < d->diff_min)
+        return 0;
+    /* MultiplyByQuantizedMultiplierGreaterThanOne */
+#if HNN_SINGLE_ROUNDING
+    int32_t r = hnn_mbqm(diff, d->mult, d->shift);
+#else
+    int32_t r = hnn_srdhm((int32_t)((uint32_t)diff << d->shift), d->mult);
+#endif
+    return fx_exp_neg_q5(r);
+}
+
+static int sm_prepare(hnn_ctx *c)
+{
+    hnn_tinfo in, out;
+    int rc;
+    HNN_CHECK(c, c->n_in == 1 && c->n_out == 1, HNN_E_GRAPH, "SOFTMAX takes 1 input, 1 output");
+    if ((rc = hnn_in_info(c, 0, &in)) < 0 || (rc = hnn_out_info(c, 0, &out)) < 0)
+        return rc;
+    HNN_CHECK(c, in.type == HNN_INT8, HNN_E_UNSUPPORTED_TYPE, "SOFTMAX: only int8 input");
+    HNN_CHECK(c, out.type == HNN_INT8 || out.type == HNN_INT16, HNN_E_UNSUPPORTED_TYPE,
+              "SOFTMAX: output must be int8 or int16");
+    HNN_CHECK(c, in.ndim >= 1, HNN_E_SHAPE, "SOFTMAX: input needs at least one dimension");
+    HNN_CHECK(c, out.elems == in.elems && out.ndim >= 1 &&
+              out.dims[out.ndim - 1] == in.dims[in.ndim - 1], HNN_E_SHAPE,
+              "SOFTMAX: output shape differs from input");
+    HNN_CHECK(c, in.nq >= 1 && out.nq >= 1, HNN_E_QUANT, "SOFTMAX: tensors must be quantized");
+    /* CalculateSoftmaxParams' output checks */
+    if (out.type == HNN_INT8) {
+        HNN_CHECK(c, out.zero_point == -128 && out.scale == 1.0f / 256, HNN_E_QUANT,
+                  "SOFTMAX: int8 output must have scale 1/256, zero point -128");
+    } else {
+        HNN_CHECK(c, out.zero_point == -32768 &&
+                  fabsf(out.scale - 1.0f / 65536) <= 0.001f * 1.0f / 65536, HNN_E_QUANT,
+                  "SOFTMAX: int16 output must have scale 1/65536, zero point -32768");
+    }
+    HNN_CHECK(c, in.scale > 0.0f && isfinite(in.scale), HNN_E_QUANT, "SOFTMAX: bad input scale");
+    const int32_t depth = in.dims[in.ndim - 1];
+    HNN_CHECK(c, depth <= SOFTMAX_MAX_DEPTH, HNN_E_LIMIT, "SOFTMAX: last dimension above 4095");
+    /* absent options mean beta 0 (schema default), which TFLM cannot run */
+    float beta = hnn_opt_f32(&c->opts, 0, 0.0f);
+    /* PreprocessSoftmaxScaling(beta, scale, 5) */
+#if HNN_SINGLE_ROUNDING
+    const double max_real = (double)((1LL << 30) - 1);
+#else
+    const double max_real = (double)((1LL << 31) - 1);
+#endif
+    double real = (double)beta * (double)in.scale * (double)(1 << 26);
+    if (real > max_real)
+        real = max_real;
+    /* TFLM aborts (QuantizeMultiplierGreaterThanOne) when this is <= 1 */
+    HNN_CHECK(c, real > 1.0 && isfinite(real), HNN_E_QUANT,
+              "SOFTMAX: beta * input scale too small (or not positive)");
+    sm_data d;
+    memset(&d, 0, sizeof d);
+    int shift;
+    hnn_quantize_multiplier(real, &d.mult, &shift);
+    d.shift = (int8_t)shift;
+    /* CalculateInputRadius(5, shift, 31) = floor(31 * 2^26 / 2^shift) */
+    d.diff_min = -(int32_t)floor(ldexp(31.0, 26 - shift));
+    d.depth = depth;
+    d.outer = depth ? in.elems / depth : 0;
+    d.out16 = out.type == HNN_INT16;
+    d.has_lut = in.elems >= SOFTMAX_LUT_MIN;
+    c->data_bytes = sizeof d + (d.has_lut ? 256 * sizeof(int32_t) : 0);
+    if (c->data) {
+        sm_data *p = (sm_data *)c->data;
+        memcpy(p, &d, sizeof d);
+        if (d.has_lut)
+            for (int k = 0; k < 256; k++)
+                p->lut[k] = exp_of_diff(&d, -k);
+    }
+    return HNN_OK;
+}
+
+/* RoundingDivideByPOT, also for exponents past 31 (see sm_eval) */
+static int32_t rdbypot_wide(int32_t x, int e)
+{
+    if (e <= 31)
+        return hnn_rdbypot(x, e);
+    /* |x| < 2^31 <= 2^(e-1): always rounds to 0 */
+    (void)x;
+    return 0;
+}
+
+static int sm_eval(hnn_ctx *c)
+{
+    const sm_data *d = (const sm_data *)c->data;
+    const int8_t *x = (const int8_t *)hnn_in_data(c, 0);
+    int8_t *y8 = (int8_t *)hnn_out_data(c, 0);
+    int16_t *y16 = (int16_t *)y8;
+    const int32_t depth = d->depth;
+    for (int32_t i = 0; i < d->outer; i++, x += depth) {
+        int32_t mx = -128;
+        for (int32_t k = 0; k < depth; k++)
+            mx = x[k] > mx ? x[k] : mx;
+        /* sum of Rescale<12>(exp): each term is exp >> 12, rounded */
+        int32_t sum = 0;
+        for (int32_t k = 0; k < depth; k++) {
+            int32_t e = d->has_lut ? d->lut[mx - x[k]] : exp_of_diff(d, x[k] - mx);
+            sum += hnn_rdbypot(e, 12);
+        }
+        /* GetReciprocal(sum, 12): sum >= 2^19 (the max element) and
+         * < 2^31 (SOFTMAX_MAX_DEPTH), so 1 <= headroom <= 12 */
+        int hp1 = clz32((uint32_t)sum);
+        int bits_over_unit = 12 - hp1;
+        int32_t shifted = (int32_t)(((uint32_t)sum << hp1) - 0x80000000u);
+        int32_t scale = fx_one_over_one_plus(shifted);
+        /* TFLM requires exponent <= 31 (TFLITE_CHECK); past that (int8 out,
+         * a flat row over 512+ classes) every output rounds to 0. */
+        const int exponent = bits_over_unit + 31 - (d->out16 ? 16 : 8);
+        for (int32_t k = 0; k < depth; k++) {
+            int32_t e = d->has_lut ? d->lut[mx - x[k]] : exp_of_diff(d, x[k] - mx);
+            /* an ignored difference has e == 0: output is the type minimum */
+            int32_t v = rdbypot_wide(fx_mul(scale, e), exponent);
+            if (d->out16) {
+                v -= 32768;
+                y16[i * depth + k] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+            } else {
+                v -= 128;
+                y8[i * depth + k] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
+            }
+        }
+    }
+    return HNN_OK;
+}
+
+const hnn_kernel hnn_k_softmax = {"SOFTMAX", sm_prepare, sm_eval};

@@ -1,0 +1,250 @@
+"""Board definitions: boards/<name>.toml, validated against one schema table.
+
+A board is data: where audio comes from, which GPIO lines do what, which
+files hold temperatures, where storage lives, how much memory and time each
+stage may use. Loading checks every key and names the bad one:
+
+    boards/x.toml: [budgets] detect_ms: must be a number > 0, got 'fast'
+
+`{storage}` in a path is replaced by the storage root, so the sim board's
+"sysfs" files live in its storage directory.
+"""
+import os
+import platform
+import tomllib
+
+from .core.governor import DEFAULT_LIMITS
+from .core.modes import CAUSES
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BOARDS_DIR = os.path.join(ROOT, "boards")
+ARCHES = ("x86_64", "aarch64", "armv7")
+
+
+class BoardError(ValueError):
+    """A board file is missing or invalid; the message names the file and key."""
+
+
+# -- value checks: each returns an error text or None -------------------------
+def _str(v):
+    return None if isinstance(v, str) and v else "must be a non-empty string"
+
+
+def _int(lo, hi=None):
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+            return "must be an integer %s" % ("in %d..%d" % (lo, hi) if hi is not None else ">= %d" % lo)
+        return None
+    return check
+
+
+def _num(lo=0.0, strict=True):
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            return "must be a number"
+        if (strict and v <= lo) or (not strict and v < lo):
+            return "must be a number %s %g" % (">" if strict else ">=", lo)
+        return None
+    return check
+
+
+def _one_of(*choices):
+    def check(v):
+        return None if v in choices else "must be one of %s" % ", ".join('"%s"' % c for c in choices)
+    return check
+
+
+def _bool(v):
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _models(v):
+    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+        return "must be a list of model names or manifest paths"
+    return None
+
+
+GPIO_LINES = ("start", "stop", "up", "down", "light", "timer", "door",
+              "heater", "fan", "lamp", "buzzer", "ring_r", "ring_g", "ring_b")
+
+# section -> key -> (required, check). Sub-tables are sections named "a.b".
+SCHEMA = {
+    "board": {"name": (True, _str), "arch": (True, _one_of(*ARCHES)),
+              "description": (True, _str), "kind": (True, _one_of("sim", "linux"))},
+    "audio": {"source": (True, _one_of("sim", "alsa")), "device": (False, _str),
+              "rate": (True, _one_of(16000)), "block_ms": (True, _int(100, 1000))},
+    "gpio": {"chip": (True, _str), "active_low_inputs": (False, _bool),
+             "active_low_outputs": (False, _bool)},
+    "gpio.lines": dict((k, (True, _int(0, 511))) for k in GPIO_LINES),
+    "sensors": {"cavity": (True, _str), "food": (False, _str)},
+    "thermal": {"zone": (True, _str), "soc_limit_c": (True, _num(0)),
+                "soc_hysteresis_c": (True, _num(0)), "poll_s": (False, _num(0))},
+    "storage": {"root": (True, _str), "slot_bytes": (True, _int(4096))},
+    "memory": {"budget_bytes": (True, _int(1 << 20))},
+    "budgets": {"capture_ms": (True, _num()), "detect_ms": (True, _num()),
+                "alarm_ms": (True, _num()), "decide_ms": (True, _num()),
+                "actuate_ms": (True, _num())},
+    "detector": {"models": (True, _models), "listen_window_s": (False, _num()),
+                 "health_check_s": (False, _num())},
+    "oven": dict((k, (False, _num(-100.0, False))) for k in DEFAULT_LIMITS),
+    "modes": dict((c.replace(" ", "_"), (False, None)) for c in CAUSES),
+    "quality": {"feature_min": (False, _num(-1e9, False)), "feature_max": (False, _num(-1e9, False))},
+    "sim": {"ambient_c": (False, _num(-50.0, False)), "heater_rise_c": (False, _num()),
+            "tau_s": (False, _num()), "tau_door_s": (False, _num()),
+            "food_tau_s": (False, _num()), "soc_c": (False, _num(-50.0, False))},
+}
+REQUIRED_SECTIONS = ("board", "audio", "thermal", "storage", "memory", "budgets", "detector")
+LINUX_SECTIONS = ("gpio", "gpio.lines", "sensors")
+
+
+def host_arch():
+    m = platform.machine().lower()
+    if m in ("x86_64", "amd64"):
+        return "x86_64"
+    if m in ("aarch64", "arm64"):
+        return "aarch64"
+    if m.startswith("armv7") or m.startswith("armv8l"):
+        return "armv7"
+    return m
+
+
+class Board:
+    def __init__(self, path, data, storage_root):
+        self.path = path
+        self.data = data
+        b = data["board"]
+        self.name = b["name"]
+        self.kind = b["kind"]
+        # The sim runs on whatever host runs it: its arch is the host's.
+        self.arch = host_arch() if self.kind == "sim" else b["arch"]
+        self.description = b["description"]
+        self.storage_root = storage_root
+
+    def section(self, name):
+        return self.data.get(name, {})
+
+    def get(self, dotted, default=None):
+        sec, _, key = dotted.rpartition(".")
+        return self.data.get(sec, {}).get(key, default)
+
+    def path_of(self, dotted):
+        v = self.get(dotted)
+        if v is None:
+            return None
+        return v.replace("{storage}", self.storage_root)
+
+    @property
+    def block_samples(self):
+        return self.data["audio"]["rate"] * self.data["audio"]["block_ms"] // 1000
+
+    def budgets_s(self):
+        b = self.data["budgets"]
+        return dict((k[:-3], b[k] / 1000.0) for k in b)
+
+    def limits(self):
+        return dict(self.section("oven"))
+
+    def mode_overrides(self):
+        out = {}
+        for k, v in self.section("modes").items():
+            out[k.replace("_", " ")] = v
+        return out
+
+
+def _flatten(data, path, prefix=""):
+    """{"gpio": {"chip":..., "lines": {...}}} -> sections "gpio", "gpio.lines"."""
+    out = {}
+    for k, v in data.items():
+        name = prefix + k
+        if not isinstance(v, dict):
+            raise BoardError("%s: %s: expected a [table], got a value" % (path, name))
+        plain = {}
+        for kk, vv in v.items():
+            if isinstance(vv, dict) and (name + "." + kk) in SCHEMA:
+                out.update(_flatten({kk: vv}, path, name + "."))
+            else:
+                plain[kk] = vv
+        out[name] = plain
+    return out
+
+
+def validate(data, path="<board>"):
+    """Check a parsed board file; raises BoardError naming the bad key."""
+    if not isinstance(data, dict):
+        raise BoardError("%s: not a table" % path)
+    secs = _flatten(data, path)
+    for sec in secs:
+        if sec not in SCHEMA:
+            raise BoardError("%s: [%s]: unknown section (known: %s)" % (path, sec, ", ".join(sorted(SCHEMA))))
+    required = list(REQUIRED_SECTIONS)
+    if secs.get("board", {}).get("kind") == "linux":
+        required += list(LINUX_SECTIONS)
+    for sec in required:
+        if sec not in secs:
+            raise BoardError("%s: [%s]: missing section" % (path, sec))
+    for sec, values in secs.items():
+        schema = SCHEMA[sec]
+        for key in values:
+            if key not in schema:
+                raise BoardError("%s: [%s] %s: unknown key" % (path, sec, key))
+        for key, (required_key, check) in schema.items():
+            if key not in values:
+                if required_key:
+                    raise BoardError("%s: [%s] %s: missing" % (path, sec, key))
+                continue
+            v = values[key]
+            if sec == "modes":
+                err = _check_mode_override(v)
+            else:
+                err = check(v)
+            if err:
+                raise BoardError("%s: [%s] %s: %s, got %r" % (path, sec, key, err, v))
+    if secs["audio"]["source"] == "alsa" and "device" not in secs["audio"]:
+        raise BoardError("%s: [audio] device: missing (needed for source = \"alsa\")" % path)
+    th = secs["thermal"]
+    if th["soc_hysteresis_c"] >= th["soc_limit_c"]:
+        raise BoardError("%s: [thermal] soc_hysteresis_c: must be below soc_limit_c" % path)
+    oven = dict(DEFAULT_LIMITS)
+    oven.update(secs.get("oven", {}))
+    if not oven["min_setpoint_c"] < oven["max_setpoint_c"] < oven["cutoff_reset_c"] < oven["cutoff_c"]:
+        raise BoardError("%s: [oven] max_setpoint_c: need min_setpoint_c < max_setpoint_c < "
+                         "cutoff_reset_c < cutoff_c" % path)
+    return secs
+
+
+def _check_mode_override(v):
+    if not isinstance(v, dict) or not v:
+        return "must be a table {enter_s = N, exit_s = N}"
+    for k, x in v.items():
+        if k not in ("enter_s", "exit_s"):
+            return "unknown field %s (enter_s, exit_s)" % k
+        if _num(0.0, False)(x):
+            return "%s must be a number >= 0" % k
+    return None
+
+
+def board_path(name_or_path):
+    if os.sep in name_or_path or name_or_path.endswith(".toml"):
+        return name_or_path
+    return os.path.join(BOARDS_DIR, name_or_path + ".toml")
+
+
+def names():
+    return sorted(f[:-5] for f in os.listdir(BOARDS_DIR) if f.endswith(".toml"))
+
+
+def load(name_or_path, storage=None):
+    """Load and validate a board by name ("sim") or path. `storage` overrides [storage] root."""
+    path = board_path(name_or_path)
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise BoardError("%s: no such board (known: %s)" % (path, ", ".join(names()))) from None
+    except tomllib.TOMLDecodeError as e:
+        raise BoardError("%s: invalid TOML: %s" % (path, e)) from None
+    except OSError as e:
+        raise BoardError("%s: %s" % (path, e.strerror or e)) from None
+    secs = validate(raw, path)
+    root = storage or secs["storage"]["root"]
+    return Board(path, secs, os.path.abspath(root))

@@ -1,0 +1,210 @@
+"""Storage layer of the launcher: every mutation is one counted operation.
+
+All boot state lives in a storage directory (board TOML [storage] root), and
+everything the launcher writes goes through a Storage object:
+
+    open_write   create or truncate a file          counted ("create"/"truncate")
+    write        append bytes to an open file       counted ("write")
+    fsync        make a file's data durable         counted ("fsync")
+    rename       atomically replace a name          counted ("rename")
+    remove       unlink a file                      counted ("remove")
+    fsync_dir    make a directory's names durable   counted ("fsync_dir")
+
+Counting is what makes power-cut testing possible (MCUboot's simulator counts
+flash operations the same way): set `cut_at = i` and operation i raises
+PowerCut instead of happening, and so does every later one, as on a dead
+machine. DirStorage is the real thing (os calls on a directory);
+hearth.boot.simdisk.SimStorage models what survives a cut.
+
+Names are '/'-separated paths relative to the storage root.
+"""
+import contextlib
+import errno
+import os
+import posixpath
+
+
+class PowerCut(Exception):
+    """The simulated power failed at this operation."""
+
+
+class Storage:
+    """Base class: operation counting and the cut point."""
+
+    def __init__(self):
+        self.op_count = 0
+        self.cut_at = None
+        self.trace = None            # a list to record (kind, name, nbytes), or None
+
+    def _op(self, kind, name, nbytes=0):
+        if self.cut_at is not None and self.op_count >= self.cut_at:
+            raise PowerCut("power cut at operation %d (%s %s)" % (self.op_count, kind, name))
+        self.op_count += 1
+        if self.trace is not None:
+            self.trace.append((kind, name, nbytes))
+
+    # -- helpers built on the primitives ---------------------------------
+    def write_atomic(self, name, data):
+        """Replace `name` with `data` so a cut leaves either the old or the new file.
+
+        write-new, fsync, rename, fsync the directory: the rename is the commit.
+        """
+        tmp = name + ".tmp"
+        h = self.open_write(tmp)
+        try:
+            self.write(h, data)
+            self.fsync(h)
+        finally:
+            self.close(h)
+        self.rename(tmp, name)
+        self.fsync_dir(posixpath.dirname(name))
+
+    def remove_tree(self, dirname):
+        """Remove every file under dirname (one counted remove each)."""
+        for name in sorted(self.list_files(dirname)):
+            self.remove(name)
+
+    @contextlib.contextmanager
+    def lock(self):
+        yield
+
+
+def _check_name(name):
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in name.split("/")):
+        raise ValueError("bad storage name %r" % name)
+    return name
+
+
+class DirStorage(Storage):
+    """Storage on a real directory (the device, the sim board, tests)."""
+
+    def __init__(self, root):
+        super().__init__()
+        self.root = os.path.abspath(root)
+
+    def local_path(self, name):
+        return os.path.join(self.root, *_check_name(name).split("/"))
+
+    # reads (not counted)
+    def read(self, name):
+        with open(self.local_path(name), "rb") as f:
+            return f.read()
+
+    def read_chunks(self, name, chunk=1 << 16):
+        with open(self.local_path(name), "rb") as f:
+            while True:
+                b = f.read(chunk)
+                if not b:
+                    return
+                yield b
+
+    def exists(self, name):
+        return os.path.isfile(self.local_path(name))
+
+    def size(self, name):
+        return os.path.getsize(self.local_path(name))
+
+    def list_files(self, dirname):
+        base = self.local_path(dirname)
+        out = []
+        for dirpath, _dirs, names in os.walk(base):
+            rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
+            out.extend(posixpath.join(rel, n) for n in names)
+        return out
+
+    def listdir(self, dirname):
+        try:
+            return sorted(os.listdir(self.local_path(dirname)))
+        except FileNotFoundError:
+            return []
+
+    # mutations (counted)
+    def _ensure_dir(self, dirname):
+        # Directories are created on demand and made durable at once (their
+        # parent fsynced); they are not counted: they never carry state.
+        path = self.local_path(dirname) if dirname else self.root
+        missing = []
+        while not os.path.isdir(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        for d in reversed(missing):
+            try:
+                os.mkdir(d)
+            except FileExistsError:
+                pass
+            _fsync_dir(os.path.dirname(d))
+
+    def open_write(self, name):
+        self._ensure_dir(posixpath.dirname(name))
+        path = self.local_path(name)
+        self._op("truncate" if os.path.exists(path) else "create", name)
+        return [os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), name]
+
+    def write(self, h, data):
+        self._op("write", h[1], len(data))
+        view = memoryview(data)
+        while view:
+            n = os.write(h[0], view)
+            view = view[n:]
+
+    def fsync(self, h):
+        self._op("fsync", h[1])
+        os.fsync(h[0])
+
+    def close(self, h):
+        if h[0] is not None:
+            os.close(h[0])
+            h[0] = None
+
+    def rename(self, src, dst):
+        if posixpath.dirname(src) != posixpath.dirname(dst):
+            raise ValueError("rename across directories is not atomic: %s -> %s" % (src, dst))
+        self._op("rename", dst)
+        os.replace(self.local_path(src), self.local_path(dst))
+
+    def remove(self, name):
+        self._op("remove", name)
+        try:
+            os.unlink(self.local_path(name))
+        except FileNotFoundError:
+            pass
+
+    def fsync_dir(self, dirname):
+        self._op("fsync_dir", dirname)
+        _fsync_dir(self.local_path(dirname) if dirname else self.root)
+
+    def remove_tree(self, dirname):
+        super().remove_tree(dirname)
+        # empty directories left behind are harmless; tidy them up
+        base = self.local_path(dirname)
+        for dirpath, _dirs, _names in sorted(os.walk(base, topdown=False), reverse=False):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+    @contextlib.contextmanager
+    def lock(self):
+        """One launcher operation at a time (the app may confirm while an
+        operator runs install from the console)."""
+        import fcntl
+        self._ensure_dir("boot")
+        fd = os.open(self.local_path("boot/.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as e:           # pragma: no cover - platforms without dir fds
+        if e.errno in (errno.EACCES, errno.EISDIR):
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,134 @@
+/*
+ * conv_util.h - helpers shared by the int8 arithmetic kernels (CONV_2D,
+ * DEPTHWISE_CONV_2D, FULLY_CONNECTED, pooling, ADD, MUL).
+ *
+ * The arithmetic is TFLite Micro's reference int8 arithmetic; the loops are
+ * ours. The common trick of the weighted kernels: TFLM accumulates
+ * sum(w * (x - zp_in)) over the taps inside the image. We fold
+ * -zp_in * sum(w) (all taps) and the bias into one per-channel constant at
+ * prepare, so the hot loop is a plain int8 x int8 dot product; a tap outside
+ * the image then has to contribute zp_in * w, i.e. it reads as if the image
+ * were padded with the input zero point. All of it is exact in wrapping
+ * 32-bit arithmetic, the same wrap TFLM's int32 accumulator has.
+ */
+#ifndef HEARTH_CONV_UTIL_H
+#define HEARTH_CONV_UTIL_H
+
+#include <stdint.h>
+#include "../kernel.h"
+#include "../quant.h"
+
+/* Largest spatial window side and dimension we accept; keeps every index
+ * product of an accepted shape inside int32. */
+#define HNN_KA_MAX_DIM 0x7fff
+
+/* Output size of a windowed op (TFLite ComputeOutSize); <= 0 if none. */
+int hnn_ka_out_size(int padding, int32_t in, int32_t filter, int32_t stride,
+                    int32_t dilation);
+/* Leading padding (TFLite ComputePaddingWithOffset, offset dropped). */
+int32_t hnn_ka_padding(int32_t stride, int32_t dilation, int32_t in,
+                       int32_t filter, int32_t out);
+
+/* Checks that t is an int8 tensor quantized with a positive finite scale
+ * and an in-range zero point (per-tensor use: first scale / zero point). */
+int hnn_ka_check_q8(hnn_ctx *c, const hnn_tinfo *t, const char *what);
+
+/* Per-channel requantization of a convolution-like op: for channel k,
+ * real = s_in * s_filter[k or 0] / s_out (double), as TFLM computes it.
+ * Stores into mult/shift when non-NULL; fails on absurd scales. */
+int hnn_ka_channel_multipliers(hnn_ctx *c, float s_in, const hnn_tinfo *filt,
+                               float s_out, int32_t n, int32_t *mult,
+                               int8_t *shift);
+
+/* hnn_quantize_multiplier plus the range our hnn_mbqm handles. */
+int hnn_ka_multiplier(hnn_ctx *c, double real, int32_t *mult, int *shift);
+
+/* Activation clamp range of an int8 output (fails on unsupported act). */
+int hnn_ka_act_range(hnn_ctx *c, int act, const hnn_tinfo *out, int32_t *lo,
+                     int32_t *hi);
+
+/* Bytes rounded up so arrays after a header stay 4-byte aligned. */
+static inline size_t hnn_ka_align4(size_t n) { return (n + 3u) & ~(size_t)3u; }
+
+/* ceil(a / b) for b > 0 and any sign of a. */
+static inline int32_t hnn_ka_ceil_div(int32_t a, int32_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+/* Taps k in [0, k_n) with 0 <= origin + k * dil < size: [*lo, *hi). */
+static inline void hnn_ka_valid_taps(int32_t origin, int32_t dil, int32_t k_n,
+                                     int32_t size, int32_t *lo, int32_t *hi)
+{
+    int32_t a = origin < 0 ? hnn_ka_ceil_div(-origin, dil) : 0;
+    int32_t b = hnn_ka_ceil_div(size - origin, dil);
+    if (b > k_n)
+        b = k_n;
+    if (a > b)
+        a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* sum(a[i] * b[i]): written so gcc -O3 vectorizes it (int8 -> int32). */
+static inline int32_t hnn_ka_dot(const int8_t *a, const int8_t *b, int32_t n)
+{
+    int32_t acc = 0;
+    for (int32_t i = 0; i < n; i++)
+        acc += (int32_t)a[i] * (int32_t)b[i];
+    return acc;
+}
+
+/* sum(b[i]) */
+static inline int32_t hnn_ka_sum(const int8_t *b, int32_t n)
+{
+    int32_t acc = 0;
+    for (int32_t i = 0; i < n; i++)
+        acc += b[i];
+    return acc;
+}
+
+/* Requantize one accumulator to int8 (TFLM order: scale, +zp, clamp). */
+static inline int8_t hnn_ka_requant(int32_t acc, int32_t mult, int shift,
+                                    int32_t zp, int32_t lo, int32_t hi)
+{
+    int32_t v = hnn_mbqm(acc, mult, shift) + zp;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
+/* Wrapping int32 arithmetic for prepare-time folding (no signed overflow). */
+static inline int32_t hnn_ka_wrap(int64_t v)
+{
+    return (int32_t)(uint32_t)(uint64_t)v;
+}
+
+
+/* ---- elementwise broadcasting (ADD, MUL) --------------------------------- */
+
+#define HNN_KA_BDIMS 6
+
+/* An output walk of up to 6 merged dimensions (outermost first); s1/s2 are
+ * the element strides of the two inputs along each (0 = broadcast). Adjacent
+ * dimensions that broadcast alike are merged at prepare, so the innermost
+ * row is as long as possible. */
+typedef struct {
+    int32_t dims[HNN_KA_BDIMS];
+    int32_t s1[HNN_KA_BDIMS], s2[HNN_KA_BDIMS];
+} hnn_ka_bcast;
+
+/* Validates that out is the broadcast of a and b (numpy rules, ranks up to
+ * HNN_MAX_DIMS; max_rank limits the rank when a real broadcast happens) and
+ * fills bc. */
+int hnn_ka_bcast_prepare(hnn_ctx *c, const hnn_tinfo *a, const hnn_tinfo *b,
+                         const hnn_tinfo *out, int max_rank, hnn_ka_bcast *bc);
+
+/* Processes n outputs: y[i] = f(a[i * sa], b[i * sb]). */
+typedef void (*hnn_ka_row_fn)(const void *params, const int8_t *a, int32_t sa,
+                              const int8_t *b, int32_t sb, int8_t *y, int32_t n);
+
+void hnn_ka_bcast_run(const hnn_ka_bcast *bc, const void *params, hnn_ka_row_fn row,
+                      const int8_t *a, const int8_t *b, int8_t *y);
+
+#endif /* HEARTH_CONV_UTIL_H */

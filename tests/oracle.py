@@ -61,7 +61,7 @@ def run_tflm_steps(buf, steps, preserve_all=True, arena_size=None):
     results = []
     for inputs in steps:
         for i, x in enumerate(inputs):
-            interp.set_input(np.ascontiguousarray(x), i)
+            interp.set_input(np.require(np.asarray(x), requirements="C"), i)
         interp.invoke()
         results.append(_collect(interp, types, n_out, preserve_all))
     return results

@@ -109,10 +109,10 @@ def _enum_value(field, value):
     enum = _ENUM_FIELDS.get(field)
     if enum is None or not isinstance(value, str):
         return value
-    try:
-        return getattr(enum, value.upper())
-    except AttributeError:
-        raise BuilderError("bad value %r for option %s" % (value, field)) from None
+    for name in (value, value.upper()):
+        if isinstance(getattr(enum, name, None), int):
+            return getattr(enum, name)
+    raise BuilderError("bad value %r for option %s" % (value, field))
 
 
 def _make_options(op_name, options):

@@ -10,6 +10,9 @@
  * needed are persistent + max(plan, workspace): hnn_arena_used().
  */
 #include <string.h>
+#ifdef HNN_DEBUG_PLAN
+#include <stdio.h>
+#endif
 
 #include "interp.h"
 #include "planner.h"
@@ -73,7 +76,7 @@ static int fail(int err, const char *msg)
 int hnn_fail(hnn_ctx *c, int err, const char *msg)
 {
     const hnn_op *op = &c->m->sub[c->subgraph].ops[c->op_index];
-    hnn__detail(c->subgraph, c->op_index, op->k ? op->k->name : hnn_op_name(op->code), msg);
+    hnn__detail(c->subgraph, c->op_index, hnn_op_name(hnn__op_code(op)), msg);
     return err;
 }
 
@@ -95,14 +98,16 @@ static int elem_size(int32_t type)
 
 static void *palloc(hnn_model *m, size_t bytes, int *rc)
 {
-    size_t at = ALIGN8(m->top);
+    /* 8-byte alignment, except 4 for allocations of at most 4 bytes (op data
+     * of the variable ops): no kernel puts 8-byte types in so little */
+    size_t at = bytes <= 4 ? (m->top + 3u) & ~(size_t)3u : ALIGN8(m->top);
     if (*rc)
         return 0;
     if (bytes > m->arena_size || at > m->arena_size - bytes) {
         *rc = fail(HNN_E_ARENA, "arena too small");
         return 0;
     }
-    m->top = at + ALIGN8(bytes);
+    m->top = at + (bytes <= 4 ? 4u : ALIGN8(bytes));
     memset(m->arena + at, 0, bytes);
     return m->arena + at;
 }
@@ -239,7 +244,22 @@ int hnn_out_info(hnn_ctx *c, int i, hnn_tinfo *out)
 
 void *hnn_tdata(hnn_ctx *c, int32_t tensor)
 {
-    return c->m->sub[c->subgraph].tdata[tensor];
+    return hnn__loc(c->m, c->m->sub[c->subgraph].toff[tensor]);
+}
+
+int32_t hnn__op_code(const hnn_op *op)
+{
+    return hnn_kernel_code(op->kernel);
+}
+
+int hnn__op_options(const hnn_model *m, uint32_t s, uint32_t i, tfl_table *out)
+{
+    tfl_table ot;
+    int rc;
+    out->pos = 0;
+    if ((rc = tfl_vec_table(&m->b, &m->sub[s].opvec, i, &ot)) != 0)
+        return rc;
+    return tfl_table_field(&m->b, &ot, 4, out);
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -297,18 +317,18 @@ static void make_ctx(hnn_model *m, uint32_t s, uint32_t i, hnn_ctx *c)
     c->opts.table = 0;
     c->opts.vtable = 0;
     c->opts.vt_fields = 0;
-    if (op->opts_pos) {
+    {
         tfl_table t;
-        if (tfl_table_at(&m->b, op->opts_pos, &t) == 0) {
+        if (hnn__op_options(m, s, i, &t) == 0 && t.pos) {
             c->opts.table = t.pos;
             c->opts.vtable = t.vt;
             c->opts.vt_fields = t.vt_fields;
         }
     }
-    c->data = op->data;
-    c->data_bytes = op->data_bytes;
+    c->data = hnn__op_data(m, op);
+    c->data_bytes = 0;   /* only pass 1 reports it; see prepare_all */
     c->scratch = m->scratch;
-    c->scratch_bytes = op->scratch_bytes;
+    c->scratch_bytes = m->scratch_bytes;
 }
 
 int hnn__producer(const hnn_model *m, uint32_t s, int32_t t, uint32_t before)
@@ -349,7 +369,6 @@ static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
     /* deprecated_builtin_code is int8; builtin codes above 127 live in builtin_code */
     if ((int8_t)dep > code)
         code = (int8_t)dep;
-    op->code = code;
     if (code == 32) { /* CUSTOM */
         const char *name;
         uint32_t n;
@@ -357,11 +376,13 @@ static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
         hnn__detail((int)s, (int)i, "CUSTOM", name ? name : "custom op without a name");
         return HNN_E_UNSUPPORTED_OP;
     }
-    op->k = hnn_kernel_for(code);
-    if (!op->k) {
+    int kidx = hnn_kernel_index(code);
+    if (kidx < 0 || kidx > 255) {
         hnn__detail((int)s, (int)i, hnn_op_name(code), "operator not supported");
         return HNN_E_UNSUPPORTED_OP;
     }
+    op->kernel = (uint8_t)kidx;
+    const char *opname = hnn_op_name(code);
     if ((rc = tfl_vec_field(b, ot, 1, 4, 4, &in)) != 0 ||
         (rc = tfl_vec_field(b, ot, 2, 4, 4, &out)) != 0 ||
         (rc = tfl_table_field(b, ot, 4, &opts)) != 0)
@@ -371,22 +392,22 @@ static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
     for (uint32_t k = 0; k < in.n; k++) {
         int32_t t = tfl_vec_i32(b, &in, k);
         if (t < -1 || t >= (int32_t)g->n_tensors) {
-            hnn__detail((int)s, (int)i, op->k->name, "input tensor index out of range");
+            hnn__detail((int)s, (int)i, opname, "input tensor index out of range");
             return HNN_E_GRAPH;
         }
     }
     for (uint32_t k = 0; k < out.n; k++) {
         int32_t t = tfl_vec_i32(b, &out, k);
         if (t < 0 || t >= (int32_t)g->n_tensors) {
-            hnn__detail((int)s, (int)i, op->k->name, "output tensor index out of range");
+            hnn__detail((int)s, (int)i, opname, "output tensor index out of range");
             return HNN_E_GRAPH;
         }
     }
     op->in_pos = in.pos;
     op->out_pos = out.pos;
-    op->n_in = (uint16_t)in.n;
-    op->n_out = (uint16_t)out.n;
-    op->opts_pos = opts.pos;
+    op->n_in = (uint8_t)in.n;
+    op->n_out = (uint8_t)out.n;
+    (void)opts;   /* read here to validate it; re-read at prepare */
     return HNN_OK;
 }
 
@@ -432,6 +453,7 @@ static int load_structure(hnn_model *m)
         hnn_subgraph *g = &m->sub[s];
         tfl_table st;
         tfl_vec ops;
+        (void)ops;
         if ((rc = tfl_vec_table(b, &subs, s, &st)) != 0 ||
             (rc = tfl_vec_field(b, &st, 0, 4, 4, &g->tensors)) != 0 ||
             (rc = tfl_vec_field(b, &st, 1, 4, 4, &g->inputs)) != 0 ||
@@ -442,10 +464,11 @@ static int load_structure(hnn_model *m)
             return fail(HNN_E_LIMIT, "subgraph has too many tensors or operators");
         g->n_tensors = g->tensors.n;
         g->n_ops = ops.n;
+        g->opvec = ops;
         if ((rc = check_io_vec(m, &g->inputs, g->n_tensors)) != 0 ||
             (rc = check_io_vec(m, &g->outputs, g->n_tensors)) != 0)
             return rc;
-        g->tdata = palloc(m, sizeof(uint8_t *) * (g->n_tensors ? g->n_tensors : 1), &rc);
+        g->toff = palloc(m, sizeof(uint32_t) * (g->n_tensors ? g->n_tensors : 1), &rc);
         g->ops = palloc(m, sizeof(hnn_op) * (ops.n ? ops.n : 1), &rc);
         if (rc)
             return rc;
@@ -455,7 +478,7 @@ static int load_structure(hnn_model *m)
                 return fail(rc, "operator table out of bounds");
             if ((rc = load_op(m, s, i, &ot)) != 0)
                 return rc;
-            if (g->ops[i].code == HNN_OP_VAR_HANDLE)
+            if (hnn__op_code(&g->ops[i]) == HNN_OP_VAR_HANDLE)
                 var_handles++;
         }
         /* every tensor must be readable and of a supported type */
@@ -467,7 +490,7 @@ static int load_structure(hnn_model *m)
                 return rc;
             }
             if (ti.const_data)
-                g->tdata[t] = (uint8_t *)(uintptr_t)ti.const_data;
+                g->toff[t] = (uint32_t)((const uint8_t *)ti.const_data - b->p) | HNN_TOFF_MODEL;
         }
     }
     if (var_handles > HNN_MAX_RESOURCES)
@@ -500,7 +523,7 @@ static int check_dataflow(hnn_model *m, uint32_t s, uint8_t *written)
             if (c.in[k] >= 0 && !written[c.in[k]])
                 return hnn_fail(&c, HNN_E_GRAPH, "reads a tensor no earlier op writes (dangling or cyclic)");
         for (int k = 0; k < c.n_out; k++) {
-            if (written[c.out[k]] == 2 && !(g->ops[i].code == HNN_OP_ASSIGN_VARIABLE))
+            if (written[c.out[k]] == 2)
                 return hnn_fail(&c, HNN_E_GRAPH, "writes a constant or variable tensor");
             if (written[c.out[k]] == 3)
                 return hnn_fail(&c, HNN_E_GRAPH, "writes a tensor another op already wrote");
@@ -535,7 +558,7 @@ static int prepare_all(hnn_model *m, int pass)
                 c.scratch_bytes = 0;
             }
             g_detail[0] = 0;
-            int rc = op->k->prepare(&c);
+            int rc = hnn_kernel_at(op->kernel)->prepare(&c);
             if (rc) {
                 if (!g_detail[0])
                     hnn_fail(&c, rc, "prepare failed");
@@ -544,8 +567,10 @@ static int prepare_all(hnn_model *m, int pass)
             if (pass == 1) {
                 if (c.data_bytes > 0x7fffffffu || c.scratch_bytes > 0x7fffffffu)
                     return hnn_fail(&c, HNN_E_LIMIT, "op data too large");
-                op->data_bytes = (uint32_t)c.data_bytes;
-                op->scratch_bytes = (uint32_t)c.scratch_bytes;
+                /* until allocation, `data` holds the size the kernel asked for */
+                op->data = (uint32_t)c.data_bytes;
+                if (c.scratch_bytes > m->scratch_bytes)
+                    m->scratch_bytes = c.scratch_bytes;
             }
         }
     }
@@ -559,14 +584,15 @@ static void reset_state(hnn_model *m)
         hnn_subgraph *g = &m->sub[s];
         for (uint32_t t = 0; t < g->n_tensors; t++) {
             hnn_tinfo ti;
-            if (read_tinfo(m, s, (int32_t)t, &ti) || !ti.is_variable || !g->tdata[t])
+            if (read_tinfo(m, s, (int32_t)t, &ti) || !ti.is_variable || !g->toff[t] ||
+                (g->toff[t] & HNN_TOFF_MODEL))
                 continue;
             int v = ti.type == HNN_INT8 ? ti.zero_point : 0;
-            memset(g->tdata[t], v, (size_t)ti.bytes);
+            memset(hnn__loc(m, g->toff[t]), v, (size_t)ti.bytes);
         }
         for (uint32_t i = 0; i < g->n_ops; i++)
-            if (g->ops[i].code == HNN_OP_CALL_ONCE && g->ops[i].data)
-                *(uint8_t *)g->ops[i].data = 0;   /* has_run */
+            if (hnn__op_code(&g->ops[i]) == HNN_OP_CALL_ONCE && g->ops[i].data)
+                *(uint8_t *)hnn__op_data(m, &g->ops[i]) = 0;   /* has_run */
     }
     for (uint32_t r = 0; r < m->n_res; r++)
         if (m->res[r].buf)
@@ -581,6 +607,26 @@ static int find_buf(const hnn_plan_buf *w, uint32_t n, int32_t t)
         if (w[k].id == t)
             return (int)k;
     return -1;
+}
+
+/* RESHAPE keeps the bytes as they are, so its output can share its input's
+ * memory whenever the input is a planned activation: follow such chains. */
+static int32_t plan_root(const hnn_model *m, uint32_t s, int32_t t, int preserve_all)
+{
+    const hnn_subgraph *g = &m->sub[s];
+    for (int guard = 0; !preserve_all && guard < 64; guard++) {
+        int p = hnn__producer(m, s, t, g->n_ops);
+        if (p < 0)
+            return t;
+        const hnn_op *op = &g->ops[p];
+        if (hnn__op_code(op) != HNN_OP_RESHAPE || op->n_in < 1)
+            return t;
+        int32_t in = ((const int32_t *)(const void *)(m->b.p + op->in_pos))[0];
+        if (in < 0 || g->toff[in])
+            return t;   /* constants and variables keep a copy */
+        t = in;
+    }
+    return t;
 }
 
 int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
@@ -612,7 +658,10 @@ int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
             for (uint32_t k = 0; k < nio[side]; k++) {
                 int32_t t = io[side][k];
                 hnn_tinfo ti;
-                if (t < 0 || g->tdata[t] || find_buf(w, n, t) >= 0)
+                if (t < 0 || g->toff[t])
+                    continue;
+                t = plan_root(m, s, t, preserve_all);
+                if (g->toff[t] || find_buf(w, n, t) >= 0)
                     continue;
                 if (read_tinfo(m, s, t, &ti) || ti.bytes == 0 || ti.type == HNN_RESOURCE)
                     continue;
@@ -634,25 +683,27 @@ int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
         const int32_t *in = (const int32_t *)(const void *)(m->b.p + op->in_pos);
         const int32_t *out = (const int32_t *)(const void *)(m->b.p + op->out_pos);
         for (uint32_t k = 0; k < op->n_out; k++) {
-            int b = find_buf(w, n, out[k]);
+            int b = g->toff[out[k]] ? -1 : find_buf(w, n, plan_root(m, s, out[k], preserve_all));
             if (b >= 0 && w[b].first > i)
                 w[b].first = i;
             if (b >= 0 && w[b].last < i)
                 w[b].last = i;
         }
         for (uint32_t k = 0; k < op->n_in; k++) {
-            int b = in[k] < 0 ? -1 : find_buf(w, n, in[k]);
+            int b = in[k] < 0 || g->toff[in[k]] ? -1 : find_buf(w, n, plan_root(m, s, in[k], preserve_all));
             if (b >= 0 && w[b].last < i)
                 w[b].last = i;
         }
     }
     for (uint32_t k = 0; k < g->inputs.n; k++) {
-        int b = find_buf(w, n, tfl_vec_i32(&m->b, &g->inputs, k));
+        int32_t t = tfl_vec_i32(&m->b, &g->inputs, k);
+        int b = g->toff[t] ? -1 : find_buf(w, n, plan_root(m, s, t, preserve_all));
         if (b >= 0)
             w[b].first = 0;
     }
     for (uint32_t k = 0; k < g->outputs.n; k++) {
-        int b = find_buf(w, n, tfl_vec_i32(&m->b, &g->outputs, k));
+        int32_t t = tfl_vec_i32(&m->b, &g->outputs, k);
+        int b = g->toff[t] ? -1 : find_buf(w, n, plan_root(m, s, t, preserve_all));
         if (b >= 0)
             w[b].last = g->n_ops;
     }
@@ -665,8 +716,113 @@ int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
     if (total > mem_size)
         return fail(HNN_E_ARENA, "arena too small");
     for (uint32_t k = 0; k < n; k++)
-        g->tdata[w[k].id] = mem + w[k].off;
+        g->toff[w[k].id] = (uint32_t)(mem - m->arena) + w[k].off;
+#ifdef HNN_DEBUG_PLAN
+    for (uint32_t k = 0; k < n; k++)
+        fprintf(stderr, "plan s%u t%d size %u life %u-%u off %u\n", s, w[k].id, w[k].size, w[k].first, w[k].last, w[k].off);
+#endif
+    /* reshape outputs share the bytes of the activation they reshape (the
+     * ones plan_root merged): follow chains until nothing changes */
+    uint32_t lo = (uint32_t)(mem - m->arena), hi = lo + (uint32_t)total;
+    for (int changed = !preserve_all; changed;) {
+        changed = 0;
+        for (uint32_t t = 0; t < g->n_tensors; t++) {
+            if (g->toff[t])
+                continue;
+            int p = hnn__producer(m, s, (int32_t)t, g->n_ops);
+            if (p < 0 || hnn__op_code(&g->ops[p]) != HNN_OP_RESHAPE || g->ops[p].n_in < 1)
+                continue;
+            int32_t in = ((const int32_t *)(const void *)(m->b.p + g->ops[p].in_pos))[0];
+            if (in >= 0 && g->toff[in] >= lo && g->toff[in] < hi) {
+                g->toff[t] = g->toff[in];
+                changed = 1;
+            }
+        }
+    }
     return HNN_OK;
+}
+
+/* READ_VARIABLE copies a variable into a tensor that is read a few ops
+ * later. When no op can change the variable before the last reader of that
+ * tensor, the tensor can simply be the variable's buffer: no copy, no
+ * activation bytes. (Not in HNN_PRESERVE_ALL mode, where the tensor must
+ * keep the value as read for inspection.) */
+static void alias_reads(hnn_model *m)
+{
+    for (uint32_t s = 0; s < m->n_sub; s++) {
+        hnn_subgraph *g = &m->sub[s];
+        for (uint32_t i = 0; i < g->n_ops; i++) {
+            if (hnn__op_code(&g->ops[i]) != HNN_OP_READ_VARIABLE || g->ops[i].n_out != 1)
+                continue;
+            int id = hnn__resource_for_op(m, s, i);
+            if (id < 0 || !m->res[id].buf)
+                continue;
+            int32_t o = ((const int32_t *)(const void *)(m->b.p + g->ops[i].out_pos))[0];
+            int safe = !g->toff[o];
+            for (uint32_t k = 0; k < g->outputs.n; k++)
+                if (tfl_vec_i32(&m->b, &g->outputs, k) == o)
+                    safe = 0;
+            uint32_t last = i;
+            for (uint32_t j = i + 1; j < g->n_ops && safe; j++) {
+                const int32_t *in = (const int32_t *)(const void *)(m->b.p + g->ops[j].in_pos);
+                for (uint32_t k = 0; k < g->ops[j].n_in; k++)
+                    if (in[k] == o)
+                        last = j;
+            }
+            for (uint32_t j = i + 1; j <= last && safe; j++) {
+                int32_t code = hnn__op_code(&g->ops[j]);
+                if (code == HNN_OP_CALL_ONCE ||
+                    (code == HNN_OP_ASSIGN_VARIABLE && hnn__resource_for_op(m, s, j) == id))
+                    safe = 0;
+            }
+            if (safe)
+                g->toff[o] = (uint32_t)(m->res[id].buf - m->arena);
+        }
+    }
+}
+
+/* The op that computes a variable's next value (typically the STRIDED_SLICE
+ * before ASSIGN_VARIABLE) can write straight into the variable when nothing
+ * between it and the assign still needs the old value. */
+static void alias_assigns(hnn_model *m)
+{
+    for (uint32_t s = 0; s < m->n_sub; s++) {
+        hnn_subgraph *g = &m->sub[s];
+        for (uint32_t a = 0; a < g->n_ops; a++) {
+            if (hnn__op_code(&g->ops[a]) != HNN_OP_ASSIGN_VARIABLE || g->ops[a].n_in != 2)
+                continue;
+            int id = hnn__resource_for_op(m, s, a);
+            if (id < 0 || !m->res[id].buf)
+                continue;
+            uint32_t roff = (uint32_t)(m->res[id].buf - m->arena);
+            int32_t v = ((const int32_t *)(const void *)(m->b.p + g->ops[a].in_pos))[1];
+            int p = v < 0 || g->toff[v] ? -1 : hnn__producer(m, s, v, a);
+            int safe = p >= 0;
+            for (uint32_t k = 0; k < g->outputs.n && safe; k++)
+                if (tfl_vec_i32(&m->b, &g->outputs, k) == v)
+                    safe = 0;
+            /* v must have no reader but the assign */
+            for (uint32_t j = (uint32_t)(p + 1); j < g->n_ops && safe; j++) {
+                const int32_t *in = (const int32_t *)(const void *)(m->b.p + g->ops[j].in_pos);
+                for (uint32_t k = 0; k < g->ops[j].n_in; k++)
+                    if (in[k] == v && j != a)
+                        safe = 0;
+            }
+            /* nothing from the producer up to the assign may read the variable */
+            for (uint32_t j = (uint32_t)p; j < a && safe; j++) {
+                int32_t code = hnn__op_code(&g->ops[j]);
+                const int32_t *in = (const int32_t *)(const void *)(m->b.p + g->ops[j].in_pos);
+                if (code == HNN_OP_CALL_ONCE ||
+                    (code == HNN_OP_READ_VARIABLE && hnn__resource_for_op(m, s, j) == id))
+                    safe = 0;
+                for (uint32_t k = 0; k < g->ops[j].n_in && safe; k++)
+                    if (in[k] >= 0 && g->toff[in[k]] == roff)
+                        safe = 0;
+            }
+            if (safe)
+                g->toff[v] = roff;
+        }
+    }
 }
 
 static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
@@ -674,8 +830,6 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
 {
     hnn_model *m;
     int rc = HNN_OK;
-    size_t scratch = 0;
-
     *out = 0;
     g_detail[0] = 0;
     if (!buf || !arena || !out)
@@ -711,7 +865,7 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
     }
     for (uint32_t s = 1; s < m->n_sub; s++)
         for (uint32_t i = 0; i < m->sub[s].n_ops; i++)
-            if (m->sub[s].ops[i].code == HNN_OP_CALL_ONCE)
+            if (hnn__op_code(&m->sub[s].ops[i]) == HNN_OP_CALL_ONCE)
                 return fail(HNN_E_GRAPH, "CALL_ONCE outside the main subgraph");
 
     if ((rc = prepare_all(m, 1)) != 0)
@@ -721,10 +875,10 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
     for (uint32_t s = 0; s < m->n_sub && !rc; s++)
         for (uint32_t i = 0; i < m->sub[s].n_ops && !rc; i++) {
             hnn_op *op = &m->sub[s].ops[i];
-            if (op->data_bytes)
-                op->data = palloc(m, op->data_bytes, &rc);
-            if (op->scratch_bytes > scratch)
-                scratch = op->scratch_bytes;
+            if (op->data) {
+                uint8_t *p = palloc(m, op->data, &rc);
+                op->data = p ? (uint32_t)(p - m->arena) : 0;
+            }
         }
     for (uint32_t r = 0; r < m->n_res && !rc; r++) {
         if (!m->res[r].bytes)
@@ -737,15 +891,20 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         for (uint32_t t = 0; t < g->n_tensors && !rc; t++) {
             hnn_tinfo ti;
             read_tinfo(m, s, (int32_t)t, &ti);
-            if (ti.is_variable && !ti.const_data && ti.bytes)
-                g->tdata[t] = palloc(m, (size_t)ti.bytes, &rc);
+            if (ti.is_variable && !ti.const_data && ti.bytes) {
+                uint8_t *p = palloc(m, (size_t)ti.bytes, &rc);
+                g->toff[t] = p ? (uint32_t)(p - m->arena) : 0;
+            }
         }
     }
-    if (scratch)
-        m->scratch = palloc(m, scratch, &rc);
-    m->scratch_bytes = scratch;
+    if (m->scratch_bytes)
+        m->scratch = palloc(m, m->scratch_bytes, &rc);
     if (rc)
         return rc;
+    if (!(flags & HNN_PRESERVE_ALL)) {
+        alias_reads(m);
+        alias_assigns(m);
+    }
 
     /* plan activations of each subgraph into the rest of the arena */
     {
@@ -814,7 +973,7 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
             (rc = tfl_vec_field(&b, &st, 0, 4, 4, &tensors)) != 0 ||
             (rc = tfl_vec_field(&b, &st, 3, 4, 4, &ops)) != 0)
             return fail(rc, "subgraph tables out of bounds");
-        total += (uint64_t)tensors.n * (sizeof(uint8_t *) + 8 + HNN_PLAN_WORK_PER_TENSOR);
+        total += (uint64_t)tensors.n * (sizeof(uint32_t) + 8 + HNN_PLAN_WORK_PER_TENSOR);
         total += (uint64_t)ops.n * (sizeof(hnn_op) + sizeof(hnn_resource) + 16);
         for (uint32_t t = 0; t < tensors.n; t++) {
             tfl_table tt;
@@ -862,13 +1021,14 @@ int hnn__run_subgraph(hnn_model *m, uint32_t s)
         c.opts.table = 0;     /* options are a prepare-time concern */
         c.opts.vtable = 0;
         c.opts.vt_fields = 0;
-        c.data = op->data;
-        c.data_bytes = op->data_bytes;
+        c.data = hnn__op_data(m, op);
+        c.data_bytes = 0;
         c.scratch = m->scratch;
-        c.scratch_bytes = op->scratch_bytes;
-        int rc = op->k->eval(&c);
+        c.scratch_bytes = m->scratch_bytes;
+        const hnn_kernel *k = hnn_kernel_at(op->kernel);
+        int rc = k->eval(&c);
         if (rc) {
-            hnn__detail((int)s, (int)i, op->k->name, "eval failed");
+            hnn__detail((int)s, (int)i, k->name, "eval failed");
             return rc < 0 ? rc : HNN_E_RUNTIME;
         }
     }
@@ -934,5 +1094,5 @@ void *hnn_tensor_data(hnn_model *m, int t)
 {
     if (!m || t < 0 || (uint32_t)t >= m->sub[0].n_tensors)
         return 0;
-    return m->sub[0].tdata[t];
+    return hnn__loc(m, m->sub[0].toff[t]);
 }

@@ -8,23 +8,26 @@
 #include "kernel.h"
 #include "tfl_reader.h"
 
+/* One op, kept small: it lives in the arena for every op of every
+ * subgraph. Options, codes and sizes are re-read from the model at load. */
 typedef struct {
-    const hnn_kernel *k;
-    void *data;            /* persistent op data (kernel-owned) */
+    uint32_t data;         /* arena offset of the persistent op data, 0 = none */
     uint32_t in_pos;       /* int32 tensor-index vectors inside the model */
     uint32_t out_pos;
-    uint32_t opts_pos;     /* builtin options table, 0 = none */
-    uint16_t n_in, n_out;
-    int32_t code;          /* builtin operator code */
-    int32_t aux;           /* graph-level ops: resource id or subgraph index */
-    uint32_t data_bytes;
-    uint32_t scratch_bytes;
+    uint8_t kernel;        /* index into the kernel registry */
+    uint8_t n_in, n_out;
+    uint8_t flags;
 } hnn_op;
+
+/* Tensor data locations: an arena offset, or a model-buffer offset with
+ * HNN_TOFF_MODEL set, or 0 for "no data" (offset 0 of either holds headers). */
+#define HNN_TOFF_MODEL 0x80000000u
 
 typedef struct {
     tfl_vec tensors;       /* vector of Tensor tables */
     tfl_vec inputs, outputs;
-    uint8_t **tdata;       /* current data pointer of each tensor (NULL: none) */
+    tfl_vec opvec;         /* vector of Operator tables */
+    uint32_t *toff;        /* data location of each tensor */
     hnn_op *ops;
     uint32_t n_ops;
     uint32_t n_tensors;
@@ -55,6 +58,8 @@ struct hnn_model {
     size_t scratch_bytes;
 };
 
+static inline uint8_t *hnn__loc(const hnn_model *m, uint32_t off);
+
 /* Run every op of subgraph s once. */
 int hnn__run_subgraph(hnn_model *m, uint32_t s);
 /* The builtin code of the op producing tensor t in subgraph s before op
@@ -62,5 +67,31 @@ int hnn__run_subgraph(hnn_model *m, uint32_t s);
 int hnn__producer(const hnn_model *m, uint32_t s, int32_t t, uint32_t before);
 /* Record a failure context ("op 12 CONV_2D: message"). */
 void hnn__detail(int subgraph, int op, const char *opname, const char *msg);
+
+static inline uint8_t *hnn__loc(const hnn_model *m, uint32_t off)
+{
+    if (!off)
+        return 0;
+    if (off & HNN_TOFF_MODEL)
+        return (uint8_t *)(uintptr_t)(m->b.p + (off & ~HNN_TOFF_MODEL));
+    return m->arena + off;
+}
+
+static inline void *hnn__op_data(const hnn_model *m, const hnn_op *op)
+{
+    return op->data ? m->arena + op->data : 0;
+}
+
+/* Resource id used by READ/ASSIGN_VARIABLE op i of subgraph s, or -1. */
+int hnn__resource_for_op(const hnn_model *m, uint32_t s, uint32_t i);
+/* Builtin code of an op (via the registry). */
+int32_t hnn__op_code(const hnn_op *op);
+/* Builtin options table of op i of subgraph s (pos 0 if none). */
+int hnn__op_options(const hnn_model *m, uint32_t s, uint32_t i, tfl_table *out);
+
+/* Registry by index (kernels/registry.c). */
+const hnn_kernel *hnn_kernel_at(unsigned idx);
+int hnn_kernel_index(int32_t code);    /* -1: not supported */
+int32_t hnn_kernel_code(unsigned idx);
 
 #endif /* HEARTH_INTERP_H */

@@ -104,7 +104,7 @@ class _Band:
         self.name = name
         self.frame_s = frame_s
         self.on = False
-        self.run = 0.0           # duration of the current state
+        self.run = 1e6           # duration of the current state (stream start: long quiet)
         self.pending = 0         # frames disagreeing with `on`
         self.pulses = []         # (on_s, gap_before_s, ratio): the last few pulses
         self.gap_before = 1e9    # quiet before the pulse in progress

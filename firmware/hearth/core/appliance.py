@@ -32,6 +32,8 @@ class Appliance:
         self.outputs = self.gov.outputs
         self.ring = RING[FULL]
         self.now = 0.0
+        self.shown = {"heater": False, "fan": False, "lamp": False, "buzzer": False,
+                      "door_open": False, "ring": self.ring}
 
     # -- inputs ----------------------------------------------------------------
     def detections(self, events, now):
@@ -89,13 +91,33 @@ class Appliance:
         self.now = now
         tr = self.modes.update(now)
         if tr is not None:
-            self.metrics.count("mode transitions")
-            self.log.emit(now, WARN, "mode", "%s -> %s: %s%s" % (
-                tr["from"], tr["to"], tr["cause"], (" (" + tr["detail"] + ")") if tr["detail"] else ""))
+            self.log_transition(tr, now)
         out = self.gov.tick(now, self.sensors)
         self._drain(now)
         self.ring = self._ring(now)
+        self._show_changes(now, out)
         return out
+
+    def _show_changes(self, now, out):
+        # Edges only: one log line per change of an actuator, the door or the ring.
+        shown = self.shown
+        door = bool(self.sensors.get("door_open"))
+        if door != shown["door_open"]:
+            shown["door_open"] = door
+            self.log.emit(now, INFO, "input", "door " + ("open" if door else "closed"))
+        for k in ("heater", "fan", "lamp", "buzzer"):
+            if out[k] != shown[k]:
+                shown[k] = out[k]
+                self.log.emit(now, INFO if k in ("heater", "buzzer") else DEBUG, "actuate",
+                              "%s %s" % (k, "on" if out[k] else "off"))
+        if self.ring != shown["ring"]:
+            shown["ring"] = self.ring
+            self.log.emit(now, DEBUG, "actuate", "light ring " + self.ring)
+
+    def log_transition(self, tr, now):
+        self.metrics.count("mode transitions")
+        self.log.emit(now, WARN, "mode", "%s -> %s: %s%s" % (
+            tr["from"], tr["to"], tr["cause"], (" (" + tr["detail"] + ")") if tr["detail"] else ""))
 
     def _ring(self, now):
         if self.gov.alarm_active(now):

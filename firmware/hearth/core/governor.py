@@ -32,6 +32,9 @@ POLICY = {
     "ack":      {"button": ALL, "console": ALL, "ai": (), "cloud": ()},
 }
 
+WHAT = {"start": "start heating", "stop": "stop", "setpoint": "change the setpoint",
+        "timer": "set the timer", "lamp": "switch the lamp", "ack": "silence the alarm"}
+
 DEFAULT_LIMITS = {
     "default_setpoint_c": 180.0,
     "min_setpoint_c": 50.0,
@@ -83,7 +86,7 @@ class SafetyGovernor:
         if source == "cloud" and not self.cloud_enabled:
             return self._refuse("cloud control is off")
         if mode not in rule[source]:
-            return self._refuse("%s may not %s in %s mode" % (source, action, mode))
+            return self._refuse("%s may not %s in %s mode" % (source, WHAT[action], mode))
         if action == "stop":
             # Stop also acknowledges an alarm when a person presses it.
             if source in ("button", "console"):

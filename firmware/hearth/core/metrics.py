@@ -2,7 +2,7 @@
 
 # Latency buckets in microseconds (upper edges; the last bucket is open).
 LATENCY_US = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
-CONFIDENCE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+CONFIDENCE = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 
 
 class Histogram:

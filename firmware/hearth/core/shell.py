@@ -107,7 +107,7 @@ class Shell:
         for n in names:
             fn, usage, h = self.commands[n]
             rows.append({"command": n, "usage": (n + " " + usage).strip(), "help": h})
-        text = "\n".join(["  %-28s %s" % (r["usage"], r["help"]) for r in rows])
+        text = "\n".join(["  %-46s %s" % (r["usage"], r["help"]) for r in rows])
         text += "\n  (add --json to any command for JSON output)"
         return rows, text
 

@@ -1,213 +1,383 @@
 /*
  * fe_fft.c - KISS FFT-compatible Q15 real FFT (see fe_fft.h).
  *
- * KISS computes the complex sub-FFT recursively (decimation in time: each
- * level splits its input into `radix` interleaved sub-sequences, transforms
- * them, then recombines with one butterfly pass). The butterflies of a level
- * are independent of each other, so the same results come from an iterative
- * schedule: one permutation of the input (what the recursion's leaves copy),
- * then every level's butterflies from the innermost out. Every arithmetic
- * step below (pre-scaling by 1/radix, Q15 rounding, int16 wrap-around) is
- * the one KISS's FIXED_POINT=16 macros perform, in the same order, which is
- * what makes the output bit-exact.
+ * What must match KISS bit for bit is each butterfly: which values it
+ * combines, with which twiddle, and every rounding and int16 wrap-around on
+ * the way. Where the values sit in memory between butterflies is free. KISS
+ * recurses (decimation in time); here the same butterflies run level by
+ * level, innermost first, in a self-sorting (Stockham) order so that every
+ * butterfly loop walks contiguous runs of separate real/imaginary arrays,
+ * which compilers turn into SIMD code:
+ *
+ * Level l splits the transform into s = radix^l interleaved sub-transforms
+ * (offset o < s) of length n = radix * m. Its butterfly (o, k), k < m, reads
+ * element k of sub-transforms o + s*j of the next level (j < radix) and
+ * writes elements k + q*m (q < radix) of sub-transform o, with KISS's
+ * twiddle w^(j*k*s). A level's output is stored either "o-fast"
+ * (index k'*s + o: runs over o, good when s is large, i.e. inner levels) or
+ * "k-fast" (index o*n + k': runs over k, good for outer levels). Inner levels
+ * are o-fast, outer ones k-fast, with one transpose where they meet. The
+ * innermost level reads the input in natural order and the outermost writes
+ * the spectrum in natural order, so no bit-reversal pass is needed.
  */
 #include "fe_fft.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Q15 rounding shift of a product sum, truncated to int16 (KISS sround). */
-static inline int16_t q15(int32_t x)
-{
-    return (int16_t)((x + (1 << 14)) >> 15);
-}
+#define RESTRICT restrict
+#define VEC_RUN 8         /* runs shorter than this switch to k-fast */
 
-/* KISS C_FIXDIV: scale by (32767 / radix) / 32768 with rounding. */
-static inline fe_cpx fixdiv(fe_cpx a, int32_t k)
-{
-    fe_cpx r;
-    r.r = q15((int32_t)a.r * k);
-    r.i = q15((int32_t)a.i * k);
-    return r;
-}
-
-static inline fe_cpx cmul(fe_cpx a, fe_cpx b)
-{
-    fe_cpx m;
-    m.r = q15((int32_t)a.r * b.r - (int32_t)a.i * b.i);
-    m.i = q15((int32_t)a.r * b.i + (int32_t)a.i * b.r);
-    return m;
-}
-
-static inline fe_cpx cadd(fe_cpx a, fe_cpx b)
-{
-    fe_cpx s;
-    s.r = (int16_t)(a.r + b.r);
-    s.i = (int16_t)(a.i + b.i);
-    return s;
-}
-
-static inline fe_cpx csub(fe_cpx a, fe_cpx b)
-{
-    fe_cpx s;
-    s.r = (int16_t)(a.r - b.r);
-    s.i = (int16_t)(a.i - b.i);
-    return s;
-}
+/* Q15 rounding shift, truncated to int16 (KISS sround). */
+#define Q15(x) ((int16_t)(((int32_t)(x) + (1 << 14)) >> 15))
 
 /* Q15 twiddle exactly as KISS rounds it: floor(0.5 + 32767 * cos/sin). */
-static fe_cpx twiddle(double phase)
+static void twiddle(double phase, int16_t *r, int16_t *i)
 {
-    fe_cpx t;
-    t.r = (int16_t)floor(0.5 + 32767 * cos(phase));
-    t.i = (int16_t)floor(0.5 + 32767 * sin(phase));
-    return t;
+    *r = (int16_t)floor(0.5 + 32767 * cos(phase));
+    *i = (int16_t)floor(0.5 + 32767 * sin(phase));
 }
 
-static size_t align4(size_t n)
+static size_t align16(size_t n)
 {
-    return (n + 3u) & ~(size_t)3u;
+    return (n + 15u) & ~(size_t)15u;
+}
+
+/* Levels as KISS factors the complex length: radix 4 while it divides,
+ * then one radix 2 (a power of two has no other factors). */
+static int plan(int nc, int *radix, int *m, int *s)
+{
+    int n = nc, l = 0, stride = 1;
+    while (n > 1) {
+        if (l >= FE_FFT_MAX_LEVELS)
+            return -1;
+        radix[l] = (n % 4 == 0) ? 4 : 2;
+        n /= radix[l];
+        m[l] = n;
+        s[l] = stride;
+        stride *= radix[l];
+        l++;
+    }
+    return l;
+}
+
+/* o-fast levels repeat each twiddle along the run of offsets */
+static size_t level_tw_len(int m, int s)
+{
+    return (s >= VEC_RUN) ? (size_t)m * (size_t)s : (size_t)m;
 }
 
 size_t fe_fft_bytes(int nfft)
 {
-    size_t nc = (size_t)nfft / 2;
-    return align4(nc * sizeof(fe_cpx))            /* twiddles */
-         + align4(nc / 2 * sizeof(fe_cpx))        /* super twiddles */
-         + align4(nc * sizeof(fe_cpx))            /* work */
-         + align4(nc * sizeof(uint16_t));         /* permutation */
+    int radix[FE_FFT_MAX_LEVELS], m[FE_FFT_MAX_LEVELS], s[FE_FFT_MAX_LEVELS];
+    int nc = nfft / 2, nl, l;
+    size_t bytes;
+    if (nfft < 16 || nfft > FE_FFT_MAX || (nfft & (nfft - 1)) != 0)
+        return 0;
+    nl = plan(nc, radix, m, s);
+    if (nl < 0)
+        return 0;
+    bytes = align16((size_t)nc * 2 * sizeof(int16_t))          /* twiddles */
+          + align16((size_t)nc / 2 * 2 * sizeof(int16_t))      /* super twiddles */
+          + align16((size_t)nc / 2 * 2 * sizeof(int16_t))      /* split_tw */
+          + 4 * align16((size_t)nc * sizeof(int16_t));         /* ping-pong */
+    for (l = 0; l < nl; l++)
+        bytes += align16((size_t)(radix[l] - 1) * 2 *
+                         level_tw_len(m[l], s[l]) * sizeof(int16_t));
+    return bytes;
 }
 
 int fe_fft_init(fe_fft *f, int nfft, void *mem)
 {
     static const double pi = 3.14159265358979323846;
+    int radix[FE_FFT_MAX_LEVELS], m[FE_FFT_MAX_LEVELS], s[FE_FFT_MAX_LEVELS];
     uint8_t *p = (uint8_t *)mem;
-    int nc, n, i, l;
-    int fstride[FE_FFT_MAX_STAGES];
+    int nc, nl, i, l, b;
 
-    if (nfft < 8 || nfft > 8192 || (nfft & (nfft - 1)) != 0)
+    if (fe_fft_bytes(nfft) == 0)
         return -1;
     memset(f, 0, sizeof(*f));
     f->nfft = nfft;
     f->ncfft = nc = nfft / 2;
+    nl = plan(nc, radix, m, s);
+    f->nlevels = nl;
 
-    f->twiddles = (fe_cpx *)p;        p += align4((size_t)nc * sizeof(fe_cpx));
-    f->super_twiddles = (fe_cpx *)p;  p += align4((size_t)nc / 2 * sizeof(fe_cpx));
-    f->work = (fe_cpx *)p;            p += align4((size_t)nc * sizeof(fe_cpx));
-    f->perm = (uint16_t *)p;
-
-    /* KISS factors powers of 4 first, then at most one 2. */
-    for (n = nc, l = 0; n > 1; l++) {
-        f->radix[l] = (n % 4 == 0) ? 4 : 2;
-        n /= f->radix[l];
-        f->span[l] = n;
+    f->twiddles = (int16_t *)(void *)p;        p += align16((size_t)nc * 2 * sizeof(int16_t));
+    f->super_twiddles = (int16_t *)(void *)p;  p += align16((size_t)nc / 2 * 2 * sizeof(int16_t));
+    f->split_tw = (int16_t *)(void *)p;        p += align16((size_t)nc / 2 * 2 * sizeof(int16_t));
+    for (b = 0; b < 2; b++) {
+        f->buf[b][0] = (int16_t *)(void *)p;   p += align16((size_t)nc * sizeof(int16_t));
+        f->buf[b][1] = (int16_t *)(void *)p;   p += align16((size_t)nc * sizeof(int16_t));
     }
-    f->nstages = l;
 
+    /* the same double expressions KISS evaluates */
     for (i = 0; i < nc; i++)
-        f->twiddles[i] = twiddle(-2 * pi * i / nc);
-    for (i = 0; i < nc / 2; i++)
-        f->super_twiddles[i] = twiddle(-3.14159265358979323846264338327 *
-                                       ((double)(i + 1) / nc + .5));
-
-    /* Slot `pos` = sum k_l * span_l receives input sum k_l * fstride_l. */
-    fstride[0] = 1;
-    for (l = 1; l < f->nstages; l++)
-        fstride[l] = fstride[l - 1] * f->radix[l - 1];
-    for (i = 0; i < nc; i++) {
-        int rest = i, src = 0;
-        for (l = 0; l < f->nstages; l++) {
-            src += (rest / f->span[l]) * fstride[l];
-            rest %= f->span[l];
-        }
-        f->perm[i] = (uint16_t)src;
+        twiddle(-2 * pi * i / nc, &f->twiddles[2 * i], &f->twiddles[2 * i + 1]);
+    for (i = 0; i < nc / 2; i++) {
+        twiddle(-3.14159265358979323846264338327 * ((double)(i + 1) / nc + .5),
+                &f->super_twiddles[2 * i], &f->super_twiddles[2 * i + 1]);
+        f->split_tw[i] = f->super_twiddles[2 * i];
+        f->split_tw[nc / 2 + i] = f->super_twiddles[2 * i + 1];
     }
-    return 0;
-}
 
-static void bfly2(fe_cpx *out, const fe_cpx *tw, int fstride, int m)
-{
-    int k;
-    for (k = 0; k < m; k++) {
-        fe_cpx a = fixdiv(out[k], 32767 / 2);
-        fe_cpx b = fixdiv(out[k + m], 32767 / 2);
-        fe_cpx t = cmul(b, tw[k * fstride]);
-        out[k + m] = csub(a, t);
-        out[k] = cadd(a, t);
-    }
-}
-
-static void bfly4(fe_cpx *out, const fe_cpx *tw, int fstride, int m)
-{
-    int k;
-    for (k = 0; k < m; k++) {
-        fe_cpx a0 = fixdiv(out[k], 32767 / 4);
-        fe_cpx a1 = fixdiv(out[k + m], 32767 / 4);
-        fe_cpx a2 = fixdiv(out[k + 2 * m], 32767 / 4);
-        fe_cpx a3 = fixdiv(out[k + 3 * m], 32767 / 4);
-        fe_cpx s0 = cmul(a1, tw[k * fstride]);
-        fe_cpx s1 = cmul(a2, tw[2 * k * fstride]);
-        fe_cpx s2 = cmul(a3, tw[3 * k * fstride]);
-        fe_cpx s5 = csub(a0, s1);
-        fe_cpx s3, s4;
-        a0 = cadd(a0, s1);
-        s3 = cadd(s0, s2);
-        s4 = csub(s0, s2);
-        out[k + 2 * m] = csub(a0, s3);
-        out[k] = cadd(a0, s3);
-        /* forward transform: multiply s4 by -j */
-        out[k + m].r = (int16_t)(s5.r + s4.i);
-        out[k + m].i = (int16_t)(s5.i - s4.r);
-        out[k + 3 * m].r = (int16_t)(s5.r - s4.i);
-        out[k + 3 * m].i = (int16_t)(s5.i + s4.r);
-    }
-}
-
-void fe_fft_real(const fe_fft *f, const int16_t *in, fe_cpx *out)
-{
-    const int nc = f->ncfft;
-    fe_cpx *w = f->work;
-    fe_cpx dc;
-    int i, l, k;
-
-    /* The real input is read as nc complex pairs (even, odd samples). */
-    for (i = 0; i < nc; i++) {
-        int s = f->perm[i];
-        w[i].r = in[2 * s];
-        w[i].i = in[2 * s + 1];
-    }
-    {
-        int fstride = nc;
-        for (l = f->nstages - 1; l >= 0; l--) {
-            int m = f->span[l], p = f->radix[l], block = p * m, g;
-            fstride /= p;
-            for (g = 0; g < nc; g += block) {
-                if (p == 4)
-                    bfly4(w + g, f->twiddles, fstride, m);
-                else
-                    bfly2(w + g, f->twiddles, fstride, m);
+    for (l = 0; l < nl; l++) {
+        fe_fft_level *lv = &f->level[l];
+        int j, k, o;
+        lv->radix = radix[l];
+        lv->m = m[l];
+        lv->s = s[l];
+        lv->o_fast = s[l] >= VEC_RUN;
+        lv->tw_len = (int)level_tw_len(m[l], s[l]);
+        lv->tw = (int16_t *)(void *)p;
+        p += align16((size_t)(radix[l] - 1) * 2 * (size_t)lv->tw_len * sizeof(int16_t));
+        for (j = 1; j < lv->radix; j++) {
+            int16_t *tr = lv->tw + (size_t)(j - 1) * 2 * (size_t)lv->tw_len;
+            int16_t *ti = tr + lv->tw_len;
+            for (k = 0; k < lv->m; k++) {
+                const int idx = j * k * lv->s;   /* < 3/4 nc */
+                const int reps = lv->o_fast ? lv->s : 1;
+                for (o = 0; o < reps; o++) {
+                    tr[k * reps + o] = f->twiddles[2 * idx];
+                    ti[k * reps + o] = f->twiddles[2 * idx + 1];
+                }
             }
         }
     }
+    for (l = 0; l + 1 < nl; l++)
+        f->level[l].transpose_in = !f->level[l].o_fast && f->level[l + 1].o_fast;
+    return 0;
+}
 
-    /* Split the packed transform into the spectrum of the real signal. */
-    dc = fixdiv(w[0], 32767 / 2);
-    out[0].r = (int16_t)(dc.r + dc.i);
-    out[nc].r = (int16_t)(dc.r - dc.i);
-    out[0].i = out[nc].i = 0;
-    for (k = 1; k <= nc / 2; k++) {
-        fe_cpx fpk, fpnk, f1k, f2k, t;
-        fpk = fixdiv(w[k], 32767 / 2);
-        fpnk.r = w[nc - k].r;
-        fpnk.i = (int16_t)-w[nc - k].i;
-        fpnk = fixdiv(fpnk, 32767 / 2);
-        f1k = cadd(fpk, fpnk);
-        f2k = csub(fpk, fpnk);
-        t = cmul(f2k, f->super_twiddles[k - 1]);
-        /* at k == nc/2 both writes hit the same bin; the second one wins */
-        out[k].r = (int16_t)((f1k.r + t.r) >> 1);
-        out[k].i = (int16_t)((f1k.i + t.i) >> 1);
-        out[nc - k].r = (int16_t)((f1k.r - t.r) >> 1);
-        out[nc - k].i = (int16_t)((t.i - f1k.i) >> 1);
+/* ---- butterflies over contiguous runs (forward transform) ---------------- */
+
+static inline void bfly4_run(int n,
+                      const int16_t *RESTRICT r0, const int16_t *RESTRICT i0,
+                      const int16_t *RESTRICT r1, const int16_t *RESTRICT i1,
+                      const int16_t *RESTRICT r2, const int16_t *RESTRICT i2,
+                      const int16_t *RESTRICT r3, const int16_t *RESTRICT i3,
+                      const int16_t *RESTRICT w1r, const int16_t *RESTRICT w1i,
+                      const int16_t *RESTRICT w2r, const int16_t *RESTRICT w2i,
+                      const int16_t *RESTRICT w3r, const int16_t *RESTRICT w3i,
+                      int16_t *RESTRICT o0r, int16_t *RESTRICT o0i,
+                      int16_t *RESTRICT o1r, int16_t *RESTRICT o1i,
+                      int16_t *RESTRICT o2r, int16_t *RESTRICT o2i,
+                      int16_t *RESTRICT o3r, int16_t *RESTRICT o3i)
+{
+    int x;
+    for (x = 0; x < n; x++) {
+        /* KISS C_FIXDIV(.., 4): scale by 8191/32768 with rounding */
+        const int16_t a0r = Q15(r0[x] * 8191), a0i = Q15(i0[x] * 8191);
+        const int16_t a1r = Q15(r1[x] * 8191), a1i = Q15(i1[x] * 8191);
+        const int16_t a2r = Q15(r2[x] * 8191), a2i = Q15(i2[x] * 8191);
+        const int16_t a3r = Q15(r3[x] * 8191), a3i = Q15(i3[x] * 8191);
+        /* C_MUL by the twiddles */
+        const int16_t s0r = Q15(a1r * w1r[x] - a1i * w1i[x]);
+        const int16_t s0i = Q15(a1r * w1i[x] + a1i * w1r[x]);
+        const int16_t s1r = Q15(a2r * w2r[x] - a2i * w2i[x]);
+        const int16_t s1i = Q15(a2r * w2i[x] + a2i * w2r[x]);
+        const int16_t s2r = Q15(a3r * w3r[x] - a3i * w3i[x]);
+        const int16_t s2i = Q15(a3r * w3i[x] + a3i * w3r[x]);
+        const int16_t s5r = (int16_t)(a0r - s1r), s5i = (int16_t)(a0i - s1i);
+        const int16_t b0r = (int16_t)(a0r + s1r), b0i = (int16_t)(a0i + s1i);
+        const int16_t s3r = (int16_t)(s0r + s2r), s3i = (int16_t)(s0i + s2i);
+        const int16_t s4r = (int16_t)(s0r - s2r), s4i = (int16_t)(s0i - s2i);
+        o2r[x] = (int16_t)(b0r - s3r);
+        o2i[x] = (int16_t)(b0i - s3i);
+        o0r[x] = (int16_t)(b0r + s3r);
+        o0i[x] = (int16_t)(b0i + s3i);
+        o1r[x] = (int16_t)(s5r + s4i);
+        o1i[x] = (int16_t)(s5i - s4r);
+        o3r[x] = (int16_t)(s5r - s4i);
+        o3i[x] = (int16_t)(s5i + s4r);
+    }
+}
+
+static void bfly2_run(int n,
+                      const int16_t *RESTRICT r0, const int16_t *RESTRICT i0,
+                      const int16_t *RESTRICT r1, const int16_t *RESTRICT i1,
+                      const int16_t *RESTRICT wr, const int16_t *RESTRICT wi,
+                      int16_t *RESTRICT o0r, int16_t *RESTRICT o0i,
+                      int16_t *RESTRICT o1r, int16_t *RESTRICT o1i)
+{
+    int x;
+    for (x = 0; x < n; x++) {
+        const int16_t ar = Q15(r0[x] * 16383), ai = Q15(i0[x] * 16383);
+        const int16_t br = Q15(r1[x] * 16383), bi = Q15(i1[x] * 16383);
+        const int16_t tr = Q15(br * wr[x] - bi * wi[x]);
+        const int16_t ti = Q15(br * wi[x] + bi * wr[x]);
+        o1r[x] = (int16_t)(ar - tr);
+        o1i[x] = (int16_t)(ai - ti);
+        o0r[x] = (int16_t)(ar + tr);
+        o0i[x] = (int16_t)(ai + ti);
+    }
+}
+
+/* Run lengths of the 30 ms / 16 kHz configuration get their own copies of
+ * the butterfly loop with a constant trip count (no scalar remainder). */
+#define BFLY4(n, ...)                           \
+    do {                                        \
+        if ((n) == 16)                          \
+            bfly4_run(16, __VA_ARGS__);         \
+        else if ((n) == 64)                     \
+            bfly4_run(64, __VA_ARGS__);         \
+        else                                    \
+            bfly4_run((n), __VA_ARGS__);        \
+    } while (0)
+
+static void run_level(const fe_fft_level *lv, int16_t *const src[2], int16_t *const dst[2])
+{
+    const int p = lv->radix, m = lv->m, s = lv->s, len = lv->tw_len;
+    const int16_t *sr = src[0], *si = src[1];
+    int16_t *dr = dst[0], *di = dst[1];
+    const int16_t *tw = lv->tw;
+    int outer, j;
+
+    /* o-fast: one run of s per k; k-fast: one run of m per o */
+    const int runs = lv->o_fast ? m : s;
+    const int run = lv->o_fast ? s : m;
+    for (outer = 0; outer < runs; outer++) {
+        int in_off[4], out_off[4], tw_off;
+        for (j = 0; j < p; j++) {
+            if (lv->o_fast) {
+                in_off[j] = outer * s * p + s * j;       /* input is o-fast too */
+                out_off[j] = (outer + j * m) * s;
+            } else {
+                in_off[j] = (outer + s * j) * m;         /* input is k-fast */
+                out_off[j] = outer * p * m + j * m;
+            }
+        }
+        tw_off = lv->o_fast ? outer * s : 0;
+        if (p == 4) {
+            const int16_t *w = tw + tw_off;
+            BFLY4(run,
+                      sr + in_off[0], si + in_off[0], sr + in_off[1], si + in_off[1],
+                      sr + in_off[2], si + in_off[2], sr + in_off[3], si + in_off[3],
+                      w, w + len, w + 2 * len, w + 3 * len, w + 4 * len, w + 5 * len,
+                      dr + out_off[0], di + out_off[0], dr + out_off[1], di + out_off[1],
+                      dr + out_off[2], di + out_off[2], dr + out_off[3], di + out_off[3]);
+        } else {
+            const int16_t *w = tw + tw_off;
+            bfly2_run(run, sr + in_off[0], si + in_off[0], sr + in_off[1], si + in_off[1],
+                      w, w + len, dr + out_off[0], di + out_off[0],
+                      dr + out_off[1], di + out_off[1]);
+        }
+    }
+}
+
+static void transpose16(const int16_t *RESTRICT src, int16_t *RESTRICT dst)
+{
+    int r, c;
+    for (r = 0; r < 16; r++)
+        for (c = 0; c < 16; c++)
+            dst[c * 16 + r] = src[r * 16 + c];
+}
+
+/* o-fast (rows k < m of s*p offsets) to k-fast (rows of m). */
+static void transpose(int rows, int cols, const int16_t *RESTRICT src, int16_t *RESTRICT dst)
+{
+    int r, c;
+    if (rows == 16 && cols == 16) {
+        transpose16(src, dst);
+        return;
+    }
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++)
+            dst[c * rows + r] = src[r * cols + c];
+}
+
+/* Split the packed complex transform into the spectrum of the real input
+ * (kiss_fftr) for bins k = 1 .. h-1 (h = nc/2). mr/mi hold the mirror bins
+ * nc-k already reversed and conjugated, so every access runs forward; the
+ * mirror outputs go to hr/hi in the same (reversed) order. */
+static void split_run(int h, const int16_t *RESTRICT tr, const int16_t *RESTRICT ti,
+                      const int16_t *RESTRICT mr, const int16_t *RESTRICT mi,
+                      const int16_t *RESTRICT wr, const int16_t *RESTRICT wi,
+                      int16_t *RESTRICT lr, int16_t *RESTRICT li,
+                      int16_t *RESTRICT hr, int16_t *RESTRICT hi)
+{
+    int k;
+    for (k = 0; k < h - 1; k++) {
+        const int16_t pr = Q15(tr[k] * 16383), pi = Q15(ti[k] * 16383);
+        const int16_t nr = Q15(mr[k] * 16383), ni = Q15(mi[k] * 16383);
+        const int16_t f1r = (int16_t)(pr + nr), f1i = (int16_t)(pi + ni);
+        const int16_t f2r = (int16_t)(pr - nr), f2i = (int16_t)(pi - ni);
+        const int16_t twr = Q15(f2r * wr[k] - f2i * wi[k]);
+        const int16_t twi = Q15(f2r * wi[k] + f2i * wr[k]);
+        lr[k] = (int16_t)((f1r + twr) >> 1);
+        li[k] = (int16_t)((f1i + twi) >> 1);
+        hr[k] = (int16_t)((f1r - twr) >> 1);
+        hi[k] = (int16_t)((twi - f1i) >> 1);
+    }
+}
+
+/* b[k] = a[n-1-k] (and negated) */
+static void reverse(int n, const int16_t *RESTRICT a, int16_t *RESTRICT b, int negate)
+{
+    int k;
+    if (negate)
+        for (k = 0; k < n; k++)
+            b[k] = (int16_t)-a[n - 1 - k];
+    else
+        for (k = 0; k < n; k++)
+            b[k] = a[n - 1 - k];
+}
+
+void fe_fft_real(const fe_fft *f, const int16_t *in, int16_t *out_r, int16_t *out_i)
+{
+    const int nc = f->ncfft;
+    int16_t *cur[2], *nxt[2], *tmp;
+    int i, l;
+
+    cur[0] = f->buf[0][0]; cur[1] = f->buf[0][1];
+    nxt[0] = f->buf[1][0]; nxt[1] = f->buf[1][1];
+    /* the real input read as nc complex values (even, odd samples) */
+    for (i = 0; i < nc; i++) {
+        cur[0][i] = in[2 * i];
+        cur[1][i] = in[2 * i + 1];
+    }
+    for (l = f->nlevels - 1; l >= 0; l--) {
+        const fe_fft_level *lv = &f->level[l];
+        if (lv->transpose_in) {
+            const int rows = lv->m, cols = lv->s * lv->radix;
+            transpose(rows, cols, cur[0], nxt[0]);
+            transpose(rows, cols, cur[1], nxt[1]);
+            tmp = cur[0]; cur[0] = nxt[0]; nxt[0] = tmp;
+            tmp = cur[1]; cur[1] = nxt[1]; nxt[1] = tmp;
+        }
+        run_level(lv, cur, nxt);
+        tmp = cur[0]; cur[0] = nxt[0]; nxt[0] = tmp;
+        tmp = cur[1]; cur[1] = nxt[1]; nxt[1] = tmp;
+    }
+
+    {
+        const int16_t dr = Q15(cur[0][0] * 16383), di = Q15(cur[1][0] * 16383);
+        out_r[0] = (int16_t)(dr + di);
+        out_r[nc] = (int16_t)(dr - di);
+        out_i[0] = out_i[nc] = 0;
+    }
+    {
+        /* nxt is free now: mirrors of bins 1..h-1 (= tmp bins nc-1 .. h+1) */
+        const int h = nc / 2;
+        int16_t *mr = nxt[0], *mi = nxt[0] + h, *hr = nxt[1], *hi = nxt[1] + h;
+        reverse(h - 1, cur[0] + h + 1, mr, 0);
+        reverse(h - 1, cur[1] + h + 1, mi, 1);
+        split_run(h, cur[0] + 1, cur[1] + 1, mr, mi, f->split_tw, f->split_tw + h,
+                  out_r + 1, out_i + 1, hr, hi);
+        reverse(h - 1, hr, out_r + h + 1, 0);
+        reverse(h - 1, hi, out_i + h + 1, 0);
+    }
+    {
+        /* k = nc/2 is its own mirror: KISS writes it twice, the second wins */
+        const int k = nc / 2;
+        const int16_t pr = Q15(cur[0][k] * 16383), pi = Q15(cur[1][k] * 16383);
+        const int16_t nr = Q15(cur[0][nc - k] * 16383);
+        const int16_t ni = Q15((int16_t)-cur[1][nc - k] * 16383);
+        const int16_t f1r = (int16_t)(pr + nr), f1i = (int16_t)(pi + ni);
+        const int16_t f2r = (int16_t)(pr - nr), f2i = (int16_t)(pi - ni);
+        const int16_t wr = f->split_tw[k - 1], wi = f->split_tw[nc / 2 + k - 1];
+        const int16_t twr = Q15(f2r * wr - f2i * wi);
+        const int16_t twi = Q15(f2r * wi + f2i * wr);
+        out_r[k] = (int16_t)((f1r - twr) >> 1);
+        out_i[k] = (int16_t)((twi - f1i) >> 1);
     }
 }

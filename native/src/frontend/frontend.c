@@ -66,7 +66,7 @@ struct hfe_frontend {
     /* state and per-step buffers */
     int16_t *win_in;               /* [win_size] samples waiting */
     int16_t *fft_in;               /* [fft_size], tail stays zero */
-    fe_cpx *spectrum;              /* [fft_size / 2 + 1] */
+    int16_t *spec_r, *spec_i;      /* [fft_size / 2 + 1] */
     uint32_t *energy;              /* [fb_end - fb_start] */
     uint64_t *work;                /* [nch + 1] */
     uint32_t *signal;              /* [nch] */
@@ -122,10 +122,6 @@ static inline int msb32(uint32_t n)
 #endif
 }
 
-static inline int msb64(uint64_t n)
-{
-    return (n >> 32) ? 32 + msb32((uint32_t)(n >> 32)) : msb32((uint32_t)n);
-}
 
 /* ---- derived sizes ------------------------------------------------------ */
 
@@ -200,7 +196,7 @@ static int compute_sizes(const hfe_config *c, sizes *s)
         return HFE_E_CONFIG;
     s->win_size = (int)((long)c->window_ms * c->sample_rate / 1000);
     s->win_step = (int)((long)c->step_ms * c->sample_rate / 1000);
-    if (s->win_size < 8 || s->win_size > 8192 || s->win_step < 1 ||
+    if (s->win_size < 9 || s->win_size > FE_FFT_MAX || s->win_step < 1 ||
         s->win_step > s->win_size)
         return HFE_E_CONFIG;
     for (s->fft_size = 1; s->fft_size < s->win_size; s->fft_size <<= 1)
@@ -222,21 +218,24 @@ static int compute_sizes(const hfe_config *c, sizes *s)
     return HFE_OK;
 }
 
-#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+/* 16-byte offsets: the SIMD-friendly buffers start on vector boundaries
+ * whenever the caller's block is 16-aligned */
+#define ALIGN16(n) (((n) + 15u) & ~(size_t)15u)
 
 static size_t layout(const sizes *s, hfe_frontend *fe, uint8_t *base)
 {
-    size_t off = ALIGN8(sizeof(hfe_frontend));
+    size_t off = ALIGN16(sizeof(hfe_frontend));
 #define TAKE(field, type, count)                                      \
     do {                                                              \
         if (fe)                                                       \
             fe->field = (type *)(void *)(base + off);                 \
-        off += ALIGN8((size_t)(count) * sizeof(type));                \
+        off += ALIGN16((size_t)(count) * sizeof(type));                \
     } while (0)
     TAKE(win_coef, int16_t, s->win_size);
     TAKE(win_in, int16_t, s->win_size);
     TAKE(fft_in, int16_t, s->fft_size);
-    TAKE(spectrum, fe_cpx, s->fft_size / 2 + 1);
+    TAKE(spec_r, int16_t, s->fft_size / 2 + 1);
+    TAKE(spec_i, int16_t, s->fft_size / 2 + 1);
     TAKE(band_start, int16_t, s->nch + 1);
     TAKE(band_width, int16_t, s->nch + 1);
     TAKE(weights, int16_t, s->nbins);
@@ -247,7 +246,7 @@ static size_t layout(const sizes *s, hfe_frontend *fe, uint8_t *base)
     TAKE(noise_estimate, uint32_t, s->nch);
     TAKE(gain_lut, int16_t, GAIN_LUT_SIZE);
 #undef TAKE
-    off += ALIGN8(fe_fft_bytes(s->fft_size));
+    off += ALIGN16(fe_fft_bytes(s->fft_size));
     return off;
 }
 
@@ -338,7 +337,7 @@ int hfe_init(hfe_frontend **out, const hfe_config *cfg, void *mem, size_t size)
         }
     }
     if (fe_fft_init(&fe->fft, s.fft_size,
-                    (uint8_t *)mem + need - ALIGN8(fe_fft_bytes(s.fft_size))) != 0)
+                    (uint8_t *)mem + need - ALIGN16(fe_fft_bytes(s.fft_size))) != 0)
         return HFE_E_CONFIG;
 
     rc = plan_bands(cfg, s.fft_size / 2 + 1, &start, &end, fe->band_start,
@@ -384,8 +383,8 @@ int hfe_get_tables(const hfe_frontend *fe, hfe_tables *t)
     t->window_size = fe->win_size;
     t->window = fe->win_coef;
     t->fft_size = fe->fft.nfft;
-    t->twiddles = &fe->fft.twiddles[0].r;
-    t->super_twiddles = &fe->fft.super_twiddles[0].r;
+    t->twiddles = fe->fft.twiddles;
+    t->super_twiddles = fe->fft.super_twiddles;
     t->fb_start_index = fe->fb_start;
     t->fb_end_index = fe->fb_end;
     t->fb_band_start = fe->band_start;
@@ -402,47 +401,29 @@ int hfe_get_tables(const hfe_frontend *fe, hfe_tables *t)
 
 /* ---- per-step arithmetic ------------------------------------------------- */
 
-/* Bitwise integer square root, rounded up when the remainder exceeds the
- * root (FilterbankSqrt's Sqrt32/Sqrt64, including their saturation). */
-static uint32_t isqrt32(uint32_t num)
+/* FilterbankSqrt's Sqrt32/Sqrt64 are the bitwise (digit-by-digit) integer
+ * square root, which yields r = floor(sqrt(x)) and the remainder x - r*r,
+ * rounded up when the remainder exceeds r unless r is already the largest
+ * root of the word (0xFFFF / 0xFFFFFFFF). Same result, computed from the
+ * correctly rounded double sqrt and corrected to the exact floor. */
+static uint64_t floor_sqrt64(uint64_t x)
 {
-    uint32_t res = 0, bit;
-    int pos;
-    if (num == 0)
-        return 0;
-    pos = (msb32(num) - 1) & ~1;          /* highest even bit <= the top bit */
-    for (bit = (uint32_t)1 << pos; bit; bit >>= 2) {
-        if (num >= res + bit) {
-            num -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-    }
-    if (num > res && res != 0xFFFF)
-        res++;
-    return res;
+    uint64_t r = (uint64_t)sqrt((double)x);
+    if (r > 0xFFFFFFFFu)
+        r = 0xFFFFFFFFu;
+    while (r * r > x)
+        r--;
+    while (r < 0xFFFFFFFFu && (r + 1) * (r + 1) <= x)
+        r++;
+    return r;
 }
 
-static uint32_t isqrt64(uint64_t num)
+static uint32_t filterbank_sqrt(uint64_t x)
 {
-    uint64_t res = 0, bit;
-    int pos;
-    /* TFLM's shortcut: the 32-bit root whenever the high word is clear */
-    if ((num >> 32) == 0)
-        return isqrt32((uint32_t)num);
-    pos = (msb64(num) - 1) & ~1;
-    for (bit = (uint64_t)1 << pos; bit; bit >>= 2) {
-        if (num >= res + bit) {
-            num -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-    }
-    if (num > res && res != 0xFFFFFFFFu)
-        res++;
-    return (uint32_t)res;
+    const uint64_t r = floor_sqrt64(x);
+    /* TFLM takes its 32-bit routine whenever the high word is clear */
+    const uint64_t top = (x >> 32) == 0 ? 0xFFFFu : 0xFFFFFFFFu;
+    return (uint32_t)((x - r * r > r && r != top) ? r + 1 : r);
 }
 
 /* The PCAN gain for a noise estimate x: LUT interpolation within x's
@@ -516,12 +497,12 @@ static void compute_step(hfe_frontend *fe, uint16_t *out)
     shift = 15 - msb32((uint32_t)max_abs);
     for (i = 0; i < n; i++)
         fe->fft_in[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)fe->fft_in[i] << shift);
-    fe_fft_real(&fe->fft, fe->fft_in, fe->spectrum);
+    fe_fft_real(&fe->fft, fe->fft_in, fe->spec_r, fe->spec_i);
 
     /* power of the bins the bands use; TFLM stores the uint32 square sum in
      * an int32 and widens it sign-extended, so keep it as that bit pattern */
     for (i = fe->fb_start; i < fe->fb_end; i++) {
-        const int32_t re = fe->spectrum[i].r, im = fe->spectrum[i].i;
+        const int32_t re = fe->spec_r[i], im = fe->spec_i[i];
         fe->energy[i - fe->fb_start] = (uint32_t)(re * re) + (uint32_t)(im * im);
     }
 
@@ -544,7 +525,7 @@ static void compute_step(hfe_frontend *fe, uint16_t *out)
         }
     }
     for (c = 0; c < nch; c++)
-        fe->signal[c] = isqrt64(fe->work[c + 1]) >> shift;
+        fe->signal[c] = filterbank_sqrt(fe->work[c + 1]) >> shift;
 
     /* noise reduction: subtract a slow per-channel noise estimate */
     for (c = 0; c < nch; c++) {

@@ -2,7 +2,7 @@
  * registry.c - builtin operator code -> kernel. A const table, so adding an
  * op is one line and an unknown op is refused at load time by name.
  */
-#include "../kernel.h"
+#include "../interp.h"
 
 extern const hnn_kernel hnn_k_add, hnn_k_average_pool_2d, hnn_k_concatenation,
     hnn_k_conv_2d, hnn_k_depthwise_conv_2d, hnn_k_dequantize,
@@ -52,6 +52,24 @@ static const op_entry *find(int32_t code)
         if (ops[i].code == code)
             return &ops[i];
     return 0;
+}
+
+int hnn_kernel_index(int32_t code)
+{
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (ops[i].code == code)
+            return ops[i].kernel ? (int)i : -1;
+    return -1;
+}
+
+const hnn_kernel *hnn_kernel_at(unsigned idx)
+{
+    return idx < sizeof ops / sizeof ops[0] ? ops[idx].kernel : 0;
+}
+
+int32_t hnn_kernel_code(unsigned idx)
+{
+    return idx < sizeof ops / sizeof ops[0] ? ops[idx].code : -1;
 }
 
 const hnn_kernel *hnn_kernel_for(int32_t code)

@@ -10,18 +10,6 @@
 
 #include "../interp.h"
 
-static int opts_str(hnn_ctx *c, int field, const char **s)
-{
-    tfl_table t;
-    uint32_t n;
-    *s = 0;
-    if (!c->opts.table)
-        return HNN_OK;
-    if (tfl_table_at(&c->m->b, c->opts.table, &t))
-        return HNN_E_BAD_OFFSET;
-    return tfl_str_field(&c->m->b, &t, field, s, &n);
-}
-
 static int names_match(const char *a, const char *b)
 {
     if (!a || !b)
@@ -29,36 +17,56 @@ static int names_match(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-/* ---- VAR_HANDLE: resolve (container, shared_name) to a resource id ---- */
+/* The (container, shared_name) of VAR_HANDLE op i of subgraph s. */
+static int handle_names(const hnn_model *m, uint32_t s, uint32_t i, const char **container,
+                        const char **name)
+{
+    tfl_table t;
+    uint32_t n;
+    int rc;
+    *container = *name = 0;
+    if ((rc = hnn__op_options(m, s, i, &t)) != 0)
+        return rc;
+    if (!t.pos)
+        return HNN_OK;
+    if ((rc = tfl_str_field(&m->b, &t, 0, container, &n)) != 0)
+        return rc;
+    return tfl_str_field(&m->b, &t, 1, name, &n);
+}
+
+static int find_resource(const hnn_model *m, const char *container, const char *name)
+{
+    for (uint32_t r = 0; r < m->n_res; r++)
+        /* TFLM: a NULL container matches any container */
+        if ((container == 0 || names_match(container, m->res[r].container)) &&
+            names_match(name, m->res[r].shared_name))
+            return (int)r;
+    return -1;
+}
+
+/* ---- VAR_HANDLE: register (container, shared_name) as a resource ---- */
 
 static int var_handle_prepare(hnn_ctx *c)
 {
     hnn_model *m = c->m;
-    hnn_op *op = &m->sub[c->subgraph].ops[c->op_index];
     const char *container, *name;
     hnn_tinfo out;
 
     if (c->data)
-        return HNN_OK;   /* resolved in the first pass */
+        return HNN_OK;
     HNN_CHECK(c, c->n_in == 0 && c->n_out == 1, HNN_E_GRAPH, "expects 0 inputs and 1 output");
     if (hnn_out_info(c, 0, &out))
         return HNN_E_GRAPH;
     HNN_CHECK(c, out.type == HNN_RESOURCE, HNN_E_UNSUPPORTED_TYPE, "output must be a resource");
-    HNN_CHECK(c, opts_str(c, 0, &container) == 0 && opts_str(c, 1, &name) == 0,
+    HNN_CHECK(c, handle_names(m, (uint32_t)c->subgraph, (uint32_t)c->op_index, &container, &name) == 0,
               HNN_E_BAD_OFFSET, "bad VarHandleOptions strings");
     HNN_CHECK(c, name != 0, HNN_E_BAD_MODEL, "variable without a shared_name");
-    for (uint32_t r = 0; r < m->n_res; r++) {
-        /* TFLM: a NULL container matches any container */
-        if ((container == 0 || names_match(container, m->res[r].container)) &&
-            names_match(name, m->res[r].shared_name)) {
-            op->aux = (int32_t)r;
-            return HNN_OK;
-        }
-    }
+    if (find_resource(m, container, name) >= 0)
+        return HNN_OK;
     HNN_CHECK(c, m->n_res < m->max_res, HNN_E_LIMIT, "too many resource variables");
     m->res[m->n_res].container = container;
     m->res[m->n_res].shared_name = name;
-    op->aux = (int32_t)m->n_res++;
+    m->n_res++;
     return HNN_OK;
 }
 
@@ -68,22 +76,36 @@ static int nothing(hnn_ctx *c)
     return HNN_OK;
 }
 
+int hnn__resource_for_op(const hnn_model *m, uint32_t s, uint32_t i)
+{
+    const hnn_op *op = &m->sub[s].ops[i];
+    const char *container, *name;
+    if (op->n_in < 1)
+        return -1;
+    int32_t h = ((const int32_t *)(const void *)(m->b.p + op->in_pos))[0];
+    int p = hnn__producer(m, s, h, i);
+    if (p < 0 || hnn__op_code(&m->sub[s].ops[p]) != HNN_OP_VAR_HANDLE)
+        return -1;
+    if (handle_names(m, s, (uint32_t)p, &container, &name) || !name)
+        return -1;
+    return find_resource(m, container, name);
+}
+
 /* The resource behind input 0: produced by a VAR_HANDLE earlier in the same
  * subgraph (handles are not passed between subgraphs in streaming models). */
 static int resource_of(hnn_ctx *c, hnn_resource **r)
 {
-    hnn_model *m = c->m;
     hnn_tinfo h;
     if (hnn_in_info(c, 0, &h))
         return HNN_E_GRAPH;
     HNN_CHECK(c, h.type == HNN_RESOURCE, HNN_E_UNSUPPORTED_TYPE, "input 0 must be a resource");
-    int p = hnn__producer(m, (uint32_t)c->subgraph, c->in[0], (uint32_t)c->op_index);
-    HNN_CHECK(c, p >= 0 && m->sub[c->subgraph].ops[p].code == HNN_OP_VAR_HANDLE, HNN_E_GRAPH,
+    int id = hnn__resource_for_op(c->m, (uint32_t)c->subgraph, (uint32_t)c->op_index);
+    HNN_CHECK(c, id >= 0, HNN_E_GRAPH,
               "resource handle does not come from a VAR_HANDLE in this subgraph");
-    int32_t id = m->sub[c->subgraph].ops[p].aux;
-    HNN_CHECK(c, id >= 0 && (uint32_t)id < m->n_res, HNN_E_GRAPH, "unresolved resource");
-    m->sub[c->subgraph].ops[c->op_index].aux = id;
-    *r = &m->res[id];
+    *r = &c->m->res[id];
+    c->data_bytes = sizeof(int32_t);
+    if (c->data)
+        *(int32_t *)c->data = id;
     return HNN_OK;
 }
 
@@ -109,8 +131,10 @@ static int assign_prepare(hnn_ctx *c)
 
 static int assign_eval(hnn_ctx *c)
 {
-    const hnn_resource *r = &c->m->res[c->m->sub[c->subgraph].ops[c->op_index].aux];
-    memcpy(r->buf, hnn_in_data(c, 1), r->bytes);
+    const hnn_resource *r = &c->m->res[*(const int32_t *)c->data];
+    const void *src = hnn_in_data(c, 1);
+    if (src != r->buf)   /* the producer may write in place (interp.c alias_assigns) */
+        memcpy(r->buf, src, r->bytes);
     return HNN_OK;
 }
 
@@ -124,47 +148,54 @@ static int read_prepare(hnn_ctx *c)
     HNN_CHECK(c, c->n_in == 1 && c->n_out == 1, HNN_E_GRAPH, "expects 1 input and 1 output");
     if ((rc = resource_of(c, &r)) != 0 || (rc = hnn_out_info(c, 0, &o)) != 0)
         return rc;
-    /* sizes are fixed by ASSIGN_VARIABLE, possibly later in op order: the
-     * check happens in the second pass, when every assign has been seen */
+    /* sizes are fixed by ASSIGN_VARIABLE, possibly later in op order: check
+     * in the second pass, when every assign has been seen */
     if (c->data) {
         HNN_CHECK(c, r->bytes != 0, HNN_E_GRAPH, "variable is read but never assigned");
         HNN_CHECK(c, r->bytes == (uint32_t)o.bytes, HNN_E_SHAPE,
                   "output size differs from the variable's size");
     }
-    c->data_bytes = 1;   /* marks the second pass (c->data set) */
     return HNN_OK;
 }
 
 static int read_eval(hnn_ctx *c)
 {
-    const hnn_resource *r = &c->m->res[c->m->sub[c->subgraph].ops[c->op_index].aux];
-    memcpy(hnn_out_data(c, 0), r->buf, r->bytes);
+    const hnn_resource *r = &c->m->res[*(const int32_t *)c->data];
+    void *dst = hnn_out_data(c, 0);
+    if (dst != r->buf)   /* aliased reads need no copy (interp.c alias_reads) */
+        memcpy(dst, r->buf, r->bytes);
     return HNN_OK;
 }
 
 /* ---- CALL_ONCE ------------------------------------------------------------ */
 
+typedef struct {
+    uint8_t has_run;     /* first byte: hnn_reset clears it */
+    uint8_t pad[3];
+    int32_t subgraph;
+} call_once_data;
+
 static int call_once_prepare(hnn_ctx *c)
 {
-    hnn_op *op = &c->m->sub[c->subgraph].ops[c->op_index];
     int32_t idx = hnn_opt_i32(&c->opts, 0, 0);
     HNN_CHECK(c, c->n_in == 0 && c->n_out == 0, HNN_E_GRAPH, "expects no inputs or outputs");
     HNN_CHECK(c, c->subgraph == 0, HNN_E_GRAPH, "only the main subgraph may CALL_ONCE");
     HNN_CHECK(c, idx > 0 && (uint32_t)idx < c->m->n_sub, HNN_E_GRAPH,
               "init_subgraph_index out of range");
-    op->aux = idx;
-    c->data_bytes = 1;   /* has_run flag */
+    c->data_bytes = sizeof(call_once_data);
+    if (c->data)
+        ((call_once_data *)c->data)->subgraph = idx;
     return HNN_OK;
 }
 
 static int call_once_eval(hnn_ctx *c)
 {
-    uint8_t *has_run = (uint8_t *)c->data;
-    if (*has_run)
+    call_once_data *d = (call_once_data *)c->data;
+    if (d->has_run)
         return HNN_OK;
-    int rc = hnn__run_subgraph(c->m, (uint32_t)c->m->sub[c->subgraph].ops[c->op_index].aux);
+    int rc = hnn__run_subgraph(c->m, (uint32_t)d->subgraph);
     if (rc == HNN_OK)
-        *has_run = 1;
+        d->has_run = 1;
     return rc;
 }
 

@@ -1,0 +1,376 @@
+"""The cooperative application loop: capture -> detect -> decide -> actuate.
+
+One turn per audio block (board [audio] block_ms, >= 100 ms). Each stage is
+timed against its budget from the board file ([budgets]); a stage over its
+budget counts an overrun, a turn longer than the block it processed counts a
+block overrun (the loop fell behind real time). The watchdog is kicked once
+per turn (sd_notify WATCHDOG=1 where systemd asks for it).
+
+Time is audio time: samples consumed / rate. On a real board capture blocks
+until the samples exist, so audio time is real time; the sim either paces
+itself to the wall clock (interactive) or runs as fast as it can (scripts,
+soak). Decisions never read the wall clock, so a scripted run is repeatable.
+"""
+import os
+import time
+
+from .core import audiohealth
+from .core.alarm import AlarmListener
+from .core.appliance import Appliance
+from .core.governor import limits_from
+from .core.log import Log, INFO, WARN, ERROR
+from .core.quality import QualityMonitor
+from .ports.detector import open_detector
+from .ports.dsp import NumpyToneAnalyzer, block_stats
+
+STAGES = ("capture", "detect", "alarm", "decide", "actuate")
+
+
+class Boot:
+    """hearth.boot when it is installed (trial-boot status/confirm), else nothing."""
+
+    def __init__(self, storage, module="auto"):
+        self.storage = storage
+        if module == "auto":
+            try:
+                from . import boot as module
+            except ImportError:
+                module = None
+        self.mod = module if module is not None and hasattr(module, "status") else None
+
+    def trial(self):
+        if self.mod is None:
+            return False, "hearth.boot not installed"
+        try:
+            st = self.mod.status(self.storage)
+        except Exception as e:          # no slots yet (fresh sim storage), unreadable state...
+            return False, "boot status unavailable: %s" % e
+        return bool(st.get("trial")), "version %s" % st.get("version", "?")
+
+    def confirm(self):
+        self.mod.confirm(self.storage)
+
+
+class App:
+    def __init__(self, board, audio, inputs, outputs, soc, clock, storage,
+                 watchdog=None, detector="auto", detector_factory=None, models_dir=None,
+                 boot="auto", log=None, timer=time.perf_counter, assistant=None):
+        self.board = board
+        self.audio = audio
+        self.inputs = inputs
+        self.outputs = outputs
+        self.soc = soc
+        self.clock = clock
+        self.storage = storage
+        self.watchdog = watchdog
+        self.timer = timer
+        self.assistant = assistant
+        self.log = log or Log()
+        det = board.section("detector")
+        self.appliance = Appliance(limits_from(board.limits()), board.mode_overrides(),
+                                   listen_window_s=det.get("listen_window_s", 8.0), log=self.log)
+        self.modes = self.appliance.modes
+        self.metrics = self.appliance.metrics
+        self.rate = board.get("audio.rate")
+        self.n = board.block_samples
+        self.dt = self.n / float(self.rate)
+        self.budgets = board.budgets_s()
+        self.soc_limit = board.get("thermal.soc_limit_c")
+        self.soc_hyst = board.get("thermal.soc_hysteresis_c")
+        self.soc_poll = board.get("thermal.poll_s", 1.0)
+        self.soc_next = 0.0
+        q = board.section("quality")
+        rng = (q["feature_min"], q["feature_max"]) if "feature_min" in q and "feature_max" in q else None
+        self.quality = QualityMonitor(feature_range=rng)
+        self.alarm = AlarmListener(self.rate, analyzer=NumpyToneAnalyzer(self.rate))
+        self.t = 0.0
+        self.running = True
+        self.turns = 0
+        self.health_at = det.get("health_check_s", 30.0)
+        self.models_dir = models_dir
+        self.model_specs = det.get("models", [])
+        self.detector_factory = detector_factory
+        self.detector = None
+        self.audio_cause = ""
+        self.boot = Boot(storage, boot) if not isinstance(boot, Boot) else boot
+        self.trial = False
+        self.detector_arg = detector
+        self.started = False
+
+    def start(self):
+        """Open the detector and read the boot state (logged, so attach sinks first)."""
+        if self.started:
+            return
+        self.started = True
+        if self.detector_arg == "auto":
+            self.load_detector()
+        else:
+            self.detector = self.detector_arg
+            if self.detector is None:
+                self._detector_problem("runtime missing", "no detector configured")
+        self.trial, why = self.boot.trial()
+        self.modes.report("trial boot", self.trial, self.t, why)
+        if self.trial:
+            self.log.emit(self.t, WARN, "boot", "image on trial (%s): health check after %d s"
+                          % (why, self.health_at))
+        self._mode_update(self.t)
+        # One decision before any audio: status and outputs are real from the start.
+        self._decide(self.t, "", (), (), 0.0)
+        self.outputs.write(self.appliance.outputs, self.appliance.ring, self.t)
+        if self.watchdog is not None:
+            self.watchdog.ready()
+
+    def _mode_update(self, now):
+        tr = self.modes.update(now)
+        if tr is not None:
+            self.appliance.log_transition(tr, now)
+
+    # -- detector lifecycle --------------------------------------------------------
+    def load_detector(self):
+        """(Re)open the detector: verify models, build hearth.detect.Detector."""
+        for c in ("runtime missing", "runtime failed", "model missing", "model hash"):
+            self.modes.report(c, False, self.t)
+        port, problems = open_detector(self.model_specs, self.models_dir or "models",
+                                       self.detector_factory, self.rate)
+        self.detector = port
+        for cause, detail in problems:
+            self._detector_problem(cause, detail)
+        if port is not None:
+            self.log.emit(self.t, INFO, "detect", "detector running: " + ", ".join(port.names))
+        self._mode_update(self.t)
+        return port, problems
+
+    def _detector_problem(self, cause, detail):
+        self.log.emit(self.t, ERROR if cause != "runtime missing" else WARN, "detect", "%s: %s" % (cause, detail))
+        self.modes.report(cause, True, self.t, detail)
+
+    # -- one turn ------------------------------------------------------------------------
+    def step(self):
+        """Process one audio block. Returns False when the audio source has ended."""
+        if not self.started:
+            self.start()
+        timer = self.timer
+        m = self.metrics
+        b = self.budgets
+        t0 = self.t
+        if self.clock.realtime:
+            self.clock.wait_until(t0)     # paced sources (sim, files) wait for real time
+
+        c0 = timer()
+        block = self.audio.read(self.n)
+        c1 = timer()
+        if block is None:
+            self.running = False
+            return False
+        now = t0 + len(block) / float(self.rate)
+        self.t = now
+
+        events = []
+        det = self.detector
+        if det is not None:
+            if self.modes.can("nn"):
+                try:
+                    events = det.feed(block, t0)
+                except Exception as e:
+                    self.detector = None
+                    self._detector_problem("runtime failed", "%s: %s" % (type(e).__name__, e))
+            else:
+                det.pause()
+        c2 = timer()
+
+        alarms = self.alarm.feed(block, t0)
+        kind = audiohealth.classify(block_stats(block))
+        c3 = timer()
+
+        self._decide(now, kind, events, alarms, c2 - c1)
+        c4 = timer()
+
+        app = self.appliance
+        self.outputs.write(app.outputs, app.ring, now)
+        if self.watchdog is not None:
+            self.watchdog.kick(now)
+        c5 = timer()
+
+        lat = m.latency
+        ov = m.overruns
+        d = c1 - c0
+        lat["capture"].add(d * 1e6)
+        if d > b["capture"]:
+            ov["capture"] += 1
+        d = c2 - c1
+        lat["detect"].add(d * 1e6)
+        if d > b["detect"]:
+            ov["detect"] += 1
+        d = c3 - c2
+        lat["alarm"].add(d * 1e6)
+        if d > b["alarm"]:
+            ov["alarm"] += 1
+        d = c4 - c3
+        lat["decide"].add(d * 1e6)
+        if d > b["decide"]:
+            ov["decide"] += 1
+        d = c5 - c4
+        lat["actuate"].add(d * 1e6)
+        if d > b["actuate"]:
+            ov["actuate"] += 1
+        if c5 - c0 > self.dt:
+            ov["block"] += 1
+        m.blocks += 1
+        self.turns += 1
+        return True
+
+    def _decide(self, now, audio_kind, events, alarms, detect_s):
+        app = self.appliance
+        modes = self.modes
+        presses, door, cavity, food = self.inputs.poll(now)
+        s = app.sensors
+        s["door_open"] = door
+        s["cavity_c"] = cavity
+        s["food_c"] = food
+        if now >= self.soc_next:
+            self.soc_next = now + self.soc_poll
+            soc = self.soc.read()
+            s["soc_c"] = soc
+            hot = soc is not None and (soc > self.soc_limit or
+                                       (modes.causes["soc hot"].raw and soc > self.soc_limit - self.soc_hyst))
+            modes.report("soc hot", hot, now, "%.1f C > %.1f C" % (soc, self.soc_limit) if hot else "")
+        if audio_kind != self.audio_cause:
+            if self.audio_cause:
+                modes.report(audiohealth.CAUSE[self.audio_cause], False, now)
+            if audio_kind:
+                modes.report(audiohealth.CAUSE[audio_kind], True, now)
+            self.audio_cause = audio_kind
+        if self.detector is not None and detect_s > 0.0:
+            modes.report("detector over budget", detect_s > self.budgets["detect"], now,
+                         "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3))
+            probs = self.detector.probabilities()
+            fmean = self.detector.feature_mean()
+            if probs is not None or fmean is not None:
+                low, out = self.quality.update(self.dt, probs, fmean)
+                modes.report("low confidence", low, now)
+                modes.report("features out of range", out, now)
+        for p in presses:
+            app.press(p, now)
+        if alarms:
+            app.detections(alarms, now)
+        if events:
+            app.detections(events, now)
+        app.decide(now)
+        if self.assistant is not None and app.attentive(now) and modes.can("assistant"):
+            for action, value in self.assistant.listen(now) or ():
+                app.request("ai", action, value, now)
+        if self.trial and now >= self.health_at:
+            self._health_check(now)
+
+    def _health_check(self, now):
+        """Confirm a trial image once it has run long enough without stepping down to SAFE."""
+        ok = self.modes.mode != "SAFE" and self.metrics.overruns["block"] == 0 and self.turns > 0
+        if not ok:
+            self.log.emit(now, ERROR, "boot", "health check failed (mode %s, %d block overruns): not confirming"
+                          % (self.modes.mode, self.metrics.overruns["block"]))
+            self.trial = False          # stay unconfirmed: the launcher reverts on the next boot
+            return
+        try:
+            self.boot.confirm()
+        except Exception as e:
+            self.log.emit(now, ERROR, "boot", "confirm failed: %s" % e)
+            self.trial = False
+            return
+        self.trial = False
+        self.log.emit(now, INFO, "boot", "health check passed: image confirmed")
+        self.modes.report("trial boot", False, now)
+        self._mode_update(now)
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, seconds=None, until=None, poll=None):
+        """Run turns for `seconds` of audio time (None: until the audio ends or stop())."""
+        self.start()
+        end = None if seconds is None else self.t + seconds - 1e-9
+        while self.running and (end is None or self.t < end):
+            if poll is not None:
+                poll()
+            if not self.step():
+                break
+            if until is not None and until(self):
+                return True
+        return False
+
+    def stop(self):
+        self.running = False
+
+    def status(self):
+        st = self.appliance.status()
+        st["t"] = self.t
+        st["board"] = self.board.name
+        st["detector"] = self.detector.names if self.detector is not None else []
+        st["trial"] = self.trial
+        return st
+
+
+# -- construction ------------------------------------------------------------------------
+def sim_ports(board, audio_spec=None, realtime=False):
+    """Ports for the sim board: in-process oven, room noise or a file, SoC file."""
+    from .ports import audio as audio_mod
+    from .ports.clock import MonotonicClock, VirtualClock
+    from .ports.sensors import SysfsTemperature, write_millidegrees
+    from .ports.sim import SimOven, SimInputs, SimOutputs
+
+    oven = SimOven(board.section("sim"))
+    zone = board.path_of("thermal.zone")
+    write_millidegrees(zone, oven.p["soc_c"])
+    src = audio_mod.open_source(audio_spec or "room", board.get("audio.rate"))
+    return {
+        "oven": oven,
+        "audio": audio_mod.Mixer(src, board.get("audio.rate")),
+        "inputs": SimInputs(oven),
+        "outputs": SimOutputs(oven),
+        "soc": SysfsTemperature(zone),
+        "clock": MonotonicClock() if realtime else VirtualClock(),
+    }
+
+
+def linux_ports(board, audio_spec=None):
+    """Ports for a real Linux board: ALSA (or a file), GPIO, sysfs sensors."""
+    from .ports import audio as audio_mod
+    from .ports.clock import VirtualClock
+    from .ports.gpio import GpioInputs, GpioOutputs
+    from .ports.sensors import SysfsTemperature
+
+    chip = board.get("gpio.chip")
+    lines = board.section("gpio.lines")
+    food = board.get("sensors.food")
+    return {
+        "audio": audio_mod.Mixer(audio_mod.open_source(audio_spec or "alsa", board.get("audio.rate"),
+                                                       device=board.get("audio.device"))),
+        "inputs": GpioInputs(chip, lines, board.get("gpio.active_low_inputs", False),
+                             SysfsTemperature(board.get("sensors.cavity")),
+                             SysfsTemperature(food) if food else None),
+        "outputs": GpioOutputs(chip, lines, board.get("gpio.active_low_outputs", False)),
+        "soc": SysfsTemperature(board.path_of("thermal.zone")),
+        # capture blocks on the device clock: audio time is real time already
+        "clock": VirtualClock(),
+    }
+
+
+def default_models_dir(storage):
+    """Models in storage (what an image installs) win over the source tree's."""
+    from .board import ROOT
+    p = os.path.join(str(storage), "models")
+    return p if os.path.isdir(p) else os.path.join(ROOT, "models")
+
+
+def build(board, storage=None, audio=None, realtime=False, detector="auto",
+          detector_factory=None, models_dir=None, boot="auto", log=None, watchdog=None):
+    """An App for `board` (a hearth.board.Board) with the right ports."""
+    from .ports.storage import Storage
+    from .ports.watchdog import SdNotify
+
+    st = Storage(storage or board.storage_root)
+    st.ensure()
+    ports = sim_ports(board, audio, realtime) if board.kind == "sim" else linux_ports(board, audio)
+    app = App(board, ports["audio"], ports["inputs"], ports["outputs"], ports["soc"], ports["clock"], st,
+              watchdog=watchdog if watchdog is not None else SdNotify(),
+              detector=detector, detector_factory=detector_factory,
+              models_dir=models_dir or default_models_dir(st), boot=boot, log=log)
+    app.ports = ports
+    return app

@@ -1,0 +1,79 @@
+"""The health check a trial image must pass before it confirms itself.
+
+The application owns the evidence; this class owns the rule. Confirm only
+when, continuously for `hold_s` seconds of the main loop:
+  * no fault was reported (any fault restarts the clock),
+  * the detector is loaded, or deliberately absent (AI is optional: a
+    device without a model is healthy; a model that failed to load is not),
+  * the console is up.
+
+    hc = HealthCheck(storage_dir, hold_s=board_hold_seconds)
+    hc.console_up(); hc.detector("loaded")
+    ... every loop iteration: hc.poll()     # confirms once, then is a no-op
+    ... on a fault: hc.fault("thermal trip")
+
+poll() returns a short state string: "not-trial" (nothing to confirm),
+"waiting: <why>", "confirmed", or "error: <why>" (confirm was refused; the
+launcher will revert after the remaining attempts).
+"""
+import time
+
+DETECTOR_STATES = ("loaded", "absent", "failed")
+
+
+class HealthCheck:
+    def __init__(self, storage, hold_s=30.0, clock=time.monotonic, require_console=True):
+        self.storage = storage
+        self.hold_s = float(hold_s)
+        self.clock = clock
+        self.require_console = require_console
+        self._since = clock()
+        self._detector = None
+        self._console = False
+        self._faults = 0
+        self._last_fault = None
+        self._done = None           # final poll() result once decided
+
+    def fault(self, reason=""):
+        self._faults += 1
+        self._last_fault = reason
+        self._since = self.clock()
+
+    def detector(self, state):
+        if state not in DETECTOR_STATES:
+            raise ValueError("detector state must be one of %s" % (DETECTOR_STATES,))
+        self._detector = state
+
+    def console_up(self, up=True):
+        self._console = bool(up)
+
+    def why_not(self):
+        """None when healthy, else what is missing."""
+        if self._detector is None:
+            return "detector not reported"
+        if self._detector == "failed":
+            return "detector failed to load"
+        if self.require_console and not self._console:
+            return "console not up"
+        held = self.clock() - self._since
+        if held < self.hold_s:
+            return "%.0f of %.0f s without fault" % (held, self.hold_s)
+        return None
+
+    def poll(self):
+        if self._done is not None:
+            return self._done
+        from . import api
+        st = api.status(self.storage)
+        if not st["trial"]:
+            self._done = "not-trial"
+            return self._done
+        why = self.why_not()
+        if why:
+            return "waiting: " + why
+        try:
+            api.confirm(self.storage)
+            self._done = "confirmed"
+        except Exception as e:       # the launcher refused: report, let it revert
+            self._done = "error: %s" % e
+        return self._done

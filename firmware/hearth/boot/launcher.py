@@ -1,0 +1,453 @@
+"""A/B slots with trial boot, confirm, revert and anti-rollback.
+
+Semantics follow MCUboot's test/confirm/revert and Mender's boot counting:
+
+  install   receive an image into boot/incoming.img while parsing it, verify
+            digest, signature, bundle, board/arch, launcher version and
+            security counter, then rename it over the inactive slot and mark
+            that slot for trial. The running slot is never written.
+  boot      pick the slot: a trial slot runs at most max_attempts times (the
+            attempt is counted before it runs); then, or as soon as it fails
+            verification, the launcher reverts to the confirmed slot. A
+            confirmed slot that no longer verifies falls back to the other
+            confirmed slot; with none left the device enters recovery.
+  confirm   the running trial image, after its health check, becomes the
+            confirmed one; the stored security counter rises to its counter.
+  revert    cancel a trial, or go back to the previous confirmed image when
+            its security counter and the current image's rollback target allow.
+
+Every state change is one atomic write of boot/state.json (see state.py),
+ordered so that a power cut at any storage operation leaves a bootable
+device; tests/test_powercut.py cuts at every one of them.
+"""
+import hashlib
+
+from ..image import manifest as manifest_mod
+from ..image import mcuboot
+from ..image.errors import ImageError
+from . import state as S
+from .state import StateError
+
+LAUNCHER_VERSION = "1.0.0"
+
+# What boot does with a pending trial slot:
+#   (attempts left?, trial image verifies?) -> action
+TRIAL_ACTIONS = {
+    (True, True): "boot-trial",    # count the attempt first, then run it
+    (True, False): "revert",       # corrupted or no longer allowed: never run it
+    (False, True): "revert",       # ran max_attempts times without confirming
+    (False, False): "revert",
+}
+
+
+class Verified:
+    """A slot whose image passed every check."""
+
+    def __init__(self, slot, img, manifest, entries, data):
+        self.slot = slot
+        self.img = img
+        self.manifest = manifest
+        self.entries = entries
+        self.data = data
+
+    @property
+    def version(self):
+        return self.img.version_str
+
+
+class Decision:
+    def __init__(self, slot=None, verified=None, trial=False, recovery=False, reasons=(), event=None):
+        self.slot = slot
+        self.verified = verified
+        self.trial = trial
+        self.recovery = recovery
+        self.reasons = list(reasons)
+        self.event = event
+        self.run_dir = None
+
+    def describe(self):
+        v = self.verified
+        return {
+            "slot": self.slot,
+            "trial": self.trial,
+            "recovery": self.recovery,
+            "version": v.version if v else None,
+            "entry": v.manifest["entry"] if v else None,
+            "digest": v.img.digest.hex() if v else None,
+            "run_dir": self.run_dir,
+            "reasons": self.reasons,
+            "event": self.event,
+        }
+
+
+def _meta(v, confirmed):
+    return {
+        "digest": v.img.digest.hex(),
+        "version": v.version,
+        "security_counter": v.img.security_counter,
+        "size": v.img.total_size,
+        "rollback_target": v.manifest["rollback_target"],
+        "confirmed": confirmed,
+    }
+
+
+def _chunks(source, chunk):
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        view = memoryview(source)
+        for i in range(0, len(view), chunk):
+            yield view[i:i + chunk]
+        return
+    if isinstance(source, str):
+        with open(source, "rb") as f:
+            yield from _chunks(f, chunk)
+        return
+    while True:
+        b = source.read(chunk)
+        if not b:
+            return
+        yield b
+
+
+class Launcher:
+    def __init__(self, storage, launcher_version=LAUNCHER_VERSION):
+        self.st = storage
+        self.launcher_version = launcher_version
+        self._device = None
+        self._keys = None
+
+    @property
+    def device(self):
+        if self._device is None:
+            self._device = S.load_device(self.st)
+        return self._device
+
+    @property
+    def keys(self):
+        if self._keys is None:
+            self._keys = S.load_keys(self.st)
+        return self._keys
+
+    # -- checks -----------------------------------------------------------
+    def check_bytes(self, data, min_counter, slot=None, expect_digest=None):
+        """Every check an image must pass before it may run. Returns Verified."""
+        dev = self.device
+        if not self.keys:
+            raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
+        img = mcuboot.verify(data, self.keys, max_size=dev["slot_bytes"])
+        if expect_digest is not None and img.digest != expect_digest:
+            raise ImageError("digest-mismatch", "slot %s does not hold the image the state recorded" % slot)
+        man, entries = manifest_mod.open_bundle(img, data)
+        manifest_mod.check_device(man, dev["board"], dev["arch"], self.launcher_version)
+        if img.security_counter < min_counter:
+            raise ImageError("security-counter", "image security counter %d is below the device's %d "
+                             "(anti-rollback)" % (img.security_counter, min_counter))
+        return Verified(slot, img, man, entries, data)
+
+    def check_slot(self, state, slot):
+        meta = state["slots"][slot]
+        if meta is None:
+            raise StateError("empty-slot", "slot %s is empty" % slot)
+        try:
+            data = self.st.read(S.slot_file(slot))
+        except FileNotFoundError:
+            raise ImageError("missing", "slot %s has no image file" % slot) from None
+        return self.check_bytes(data, state["security_counter"], slot, bytes.fromhex(meta["digest"]))
+
+    # -- state ------------------------------------------------------------
+    def _load(self):
+        """(state, dirty): a corrupt record is rebuilt from the slots."""
+        state, note = S.load_state(self.st)
+        if note in (None, "fresh"):
+            return state, False
+        return self._rebuild(note), True
+
+    def _rebuild(self, note):
+        # Only reached when state.json fails its checksum, which power cuts
+        # cannot cause (it is replaced by rename). Trust what verifies.
+        state = S.new_state()
+        state["max_attempts"] = self.device["max_attempts"]
+        best = None
+        for s in S.SLOTS:
+            if not self.st.exists(S.slot_file(s)):
+                continue
+            try:
+                v = self.check_bytes(self.st.read(S.slot_file(s)), 0, s)
+            except (ImageError, StateError):
+                continue
+            state["slots"][s] = _meta(v, confirmed=True)
+            state["security_counter"] = max(state["security_counter"], v.img.security_counter)
+            key = (v.img.security_counter, v.img.version)
+            if best is None or key > best[0]:
+                best = (key, s)
+        state["active"] = best[1] if best else None
+        state["last_event"] = {"event": "rebuilt", "reason": note}
+        return state
+
+    def _drop_trial(self, state, reason):
+        t = state["trial"]
+        meta = state["slots"][t] or {}
+        state["trial"] = None
+        state["attempts"] = 0
+        state["last_event"] = {"event": "revert", "slot": t, "version": meta.get("version"), "reason": reason}
+
+    # -- operations -------------------------------------------------------
+    def install(self, source, max_attempts=None, chunk=1 << 16):
+        """Receive, verify and stage an image for a trial boot. Returns a summary dict."""
+        st = self.st
+        with st.lock():
+            dev = self.device
+            if not self.keys:
+                raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
+            state, dirty = self._load()
+            if state["trial"] is not None and state["attempts"] > 0:
+                raise StateError("trial-running", "slot %s is running a trial image; confirm or revert it first"
+                                 % state["trial"])
+            target = self._target(state)
+            parser = mcuboot.ImageParser(max_size=dev["slot_bytes"])
+            it = _chunks(source, chunk)
+            first = next(it, b"")
+            parser.feed(first)            # a bad header is refused before any write
+            h = st.open_write(S.INCOMING)
+            try:
+                st.write(h, first)
+                for b in it:
+                    parser.feed(b)
+                    st.write(h, b)
+                st.fsync(h)
+            finally:
+                st.close(h)
+            img = parser.finish()
+            mcuboot.verify_signature(img, self.keys)
+            # check what storage actually holds, not what we meant to write
+            v = self.check_bytes(st.read(S.INCOMING), state["security_counter"], target, img.digest)
+            # commit: first forget what the target slot held, then replace it
+            if state["trial"] == target or state["slots"][target] is not None or dirty:
+                if state["trial"] == target:
+                    state["trial"] = None
+                    state["attempts"] = 0
+                state["slots"][target] = None
+                S.save_state(st, state)
+            st.rename(S.INCOMING, S.slot_file(target))
+            st.fsync_dir(S.BOOT)
+            state["slots"][target] = _meta(v, confirmed=False)
+            state["trial"] = target
+            state["attempts"] = 0
+            state["max_attempts"] = int(max_attempts or dev["max_attempts"])
+            state["last_event"] = {"event": "install", "slot": target, "version": v.version}
+            S.save_state(st, state)
+            return {"slot": target, "version": v.version, "security_counter": v.img.security_counter,
+                    "digest": v.img.digest.hex(), "trial": True, "max_attempts": state["max_attempts"]}
+
+    @staticmethod
+    def _target(state):
+        if state["trial"] is not None:
+            return state["trial"]          # replace a trial that has not booted yet
+        if state["active"] is not None:
+            return S.other(state["active"])
+        for s in S.SLOTS:
+            if state["slots"][s] is None:
+                return s
+        return S.SLOTS[0]
+
+    def select(self):
+        """The boot decision. Counts trial attempts and reverts; returns a Decision."""
+        st = self.st
+        with st.lock():
+            state, dirty = self._load()
+            reasons = []
+            event = None
+            t = state["trial"]
+            if t is not None:
+                left = state["attempts"] < state["max_attempts"]
+                verified, why = None, None
+                if left:
+                    try:
+                        verified = self.check_slot(state, t)
+                    except (ImageError, StateError) as e:
+                        why = str(e)
+                action = TRIAL_ACTIONS[(left, verified is not None)]
+                if action == "boot-trial":
+                    state["attempts"] += 1
+                    S.save_state(st, state)
+                    return Decision(t, verified, trial=True)
+                reason = why or "trial not confirmed after %d boot(s)" % state["attempts"]
+                self._drop_trial(state, reason)
+                event = state["last_event"]
+                reasons.append("slot %s: %s" % (t, reason))
+                dirty = True
+            a = state["active"]
+            if a is not None:
+                try:
+                    v = self.check_slot(state, a)
+                    if dirty:
+                        S.save_state(st, state)
+                    return Decision(a, v, event=event, reasons=reasons)
+                except (ImageError, StateError) as e:
+                    reasons.append("slot %s: %s" % (a, e))
+            for s in S.SLOTS:
+                meta = state["slots"][s]
+                if s == a or meta is None or not meta.get("confirmed"):
+                    continue
+                try:
+                    v = self.check_slot(state, s)
+                except (ImageError, StateError) as e:
+                    reasons.append("slot %s: %s" % (s, e))
+                    continue
+                state["active"] = s
+                state["last_event"] = event = {"event": "fallback", "slot": s, "version": v.version,
+                                               "reason": "; ".join(reasons)}
+                S.save_state(st, state)
+                return Decision(s, v, event=event, reasons=reasons)
+            if dirty:
+                S.save_state(st, state)
+            if not reasons:
+                reasons.append("no image installed")
+            return Decision(None, None, recovery=True, reasons=reasons, event=event)
+
+    def confirm(self):
+        """Called by the running image after its health check passed."""
+        st = self.st
+        with st.lock():
+            state, _dirty = self._load()
+            t = state["trial"]
+            if t is None:
+                out = self.status()
+                out["confirmed"] = False
+                out["note"] = "no trial image: the running image is already confirmed"
+                return out
+            if state["attempts"] == 0:
+                raise StateError("not-booted", "slot %s holds a trial image that has not booted yet" % t)
+            meta = state["slots"][t]
+            meta["confirmed"] = True
+            state["active"] = t
+            state["trial"] = None
+            state["attempts"] = 0
+            state["security_counter"] = max(state["security_counter"], meta["security_counter"])
+            state["last_event"] = {"event": "confirm", "slot": t, "version": meta["version"]}
+            S.save_state(st, state)
+        out = self.status()
+        out["confirmed"] = True
+        return out
+
+    def revert(self):
+        """Cancel a trial, or return to the previous confirmed image."""
+        st = self.st
+        with st.lock():
+            state, _dirty = self._load()
+            if state["trial"] is not None:
+                self._drop_trial(state, "reverted by request")
+                S.save_state(st, state)
+                return self.status()
+            a = state["active"]
+            if a is None:
+                raise StateError("nothing-to-revert", "no confirmed image: nothing to revert")
+            o = S.other(a)
+            meta = state["slots"][o]
+            if meta is None or not meta.get("confirmed"):
+                raise StateError("nothing-to-revert", "slot %s holds no previous confirmed image" % o)
+            try:
+                v = self.check_slot(state, o)
+            except (ImageError, StateError) as e:
+                raise StateError("revert-refused", "cannot revert to slot %s: %s" % (o, e)) from None
+            target = state["slots"][a].get("rollback_target")
+            if target and manifest_mod.parse_version(v.version) < manifest_mod.parse_version(target):
+                raise StateError("revert-refused", "the running image allows rollback only to %s or later; "
+                                 "slot %s holds %s" % (target, o, v.version))
+            state["active"] = o
+            state["last_event"] = {"event": "revert", "slot": o, "version": v.version,
+                                   "reason": "reverted by request"}
+            S.save_state(st, state)
+        return self.status()
+
+    def status(self):
+        state, note = S.load_state(self.st)
+        if note not in (None, "fresh"):
+            state = self._rebuild(note)
+        t = state["trial"]
+        running = t if (t is not None and state["attempts"] > 0) else state["active"]
+        slots = state["slots"]
+        out = {
+            "slot": running,
+            "trial": bool(t is not None and state["attempts"] > 0),
+            "pending": t if (t is not None and state["attempts"] == 0) else None,
+            "version": slots[running]["version"] if running else None,
+            "active": state["active"],
+            "attempts": state["attempts"],
+            "max_attempts": state["max_attempts"],
+            "security_counter": state["security_counter"],
+            "recovery": running is None and t is None,
+            "slots": slots,
+            "last_event": state["last_event"],
+            "launcher_version": self.launcher_version,
+            "state_note": note,
+        }
+        try:
+            dev = self.device
+            out["board"], out["arch"] = dev["board"], dev["arch"]
+        except StateError:
+            out["board"] = out["arch"] = None
+        return out
+
+    def materialize(self, decision):
+        """Extract the chosen slot's bundle into boot/run/<digest>/ (a cache).
+
+        Files already there with the right bytes are kept; nothing is
+        fsynced because every boot re-checks the cache against the slot.
+        Run directories of images no slot holds are removed.
+        """
+        v = decision.verified
+        st = self.st
+        with st.lock():
+            state, _ = S.load_state(st)
+            keep = {v.img.digest.hex()[:16]}
+            for meta in state["slots"].values():
+                if meta:
+                    keep.add(meta["digest"][:16])
+            run = "%s/%s" % (S.RUN, v.img.digest.hex()[:16])
+            payload = memoryview(v.data)[v.img.payload_offset:v.img.payload_offset + v.img.payload_size]
+            for e in v.entries:
+                if e.kind != "file":
+                    continue
+                name = "%s/%s" % (run, e.path)
+                data = payload[e.offset:e.offset + e.size]
+                if st.exists(name) and st.size(name) == e.size and st.read(name) == data:
+                    continue
+                h = st.open_write(name)
+                try:
+                    st.write(h, data)
+                finally:
+                    st.close(h)
+            for sub in st.listdir(S.RUN):
+                if sub not in keep:
+                    st.remove_tree("%s/%s" % (S.RUN, sub))
+        decision.run_dir = run
+        return run
+
+
+def init(st, board, keys_pem, max_attempts=S.DEFAULT_MAX_ATTEMPTS, force=False):
+    """Provision the launcher: device record and trusted keys.
+
+    board: dict with name, arch, slot_bytes (hearth.boot.device.load_board).
+    keys_pem: list of (filename, pem bytes); public or private PEMs (only the
+    public half is stored).
+    """
+    from cryptography.hazmat.primitives import serialization
+    if st.exists(S.DEVICE) and not force:
+        raise StateError("initialized", "storage is already initialized (use --force to replace it)")
+    if not keys_pem:
+        raise StateError("no-keys", "give at least one signing key (--key KEY.pem)")
+    pubs = []
+    for name, pem in keys_pem:
+        k = mcuboot.TrustedKey.from_pem(pem, name)
+        pub = serialization.load_der_public_key(k.der).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        pubs.append((hashlib.sha256(k.der).hexdigest()[:16], pub))
+    with st.lock():
+        for old in st.list_files(S.TRUST):
+            st.remove(old)
+        for kid, pub in pubs:
+            st.write_atomic("%s/%s.pem" % (S.TRUST, kid), pub)
+        S.save_device(st, {"format": S.FORMAT, "board": board["name"], "arch": board["arch"],
+                           "slot_bytes": int(board["slot_bytes"]), "max_attempts": int(max_attempts)})
+    return {"board": board["name"], "arch": board["arch"], "slot_bytes": int(board["slot_bytes"]),
+            "max_attempts": int(max_attempts), "keys": [kid for kid, _ in pubs]}

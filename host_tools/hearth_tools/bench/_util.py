@@ -46,6 +46,9 @@ def capture_fd1(fn):
         try:
             fn()
         finally:
+            # C stdio buffers when fd 1 is not a terminal: flush it into the file
+            import ctypes
+            ctypes.CDLL(None).fflush(None)
             sys.stdout.flush()
             os.dup2(saved, 1)
             os.close(saved)

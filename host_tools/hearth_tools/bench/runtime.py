@@ -3,6 +3,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -20,11 +21,16 @@ def add_arguments(p):
 
 
 def tflm_arena_total(path):
-    from tflite_micro.python.tflite_micro import runtime
-    m = runtime.Interpreter.from_file(path)   # records allocations by default
-    text = _util.capture_fd1(m.print_allocations)
+    """TFLM's own arena total (RecordingMicroAllocator), read in a child process:
+    the wheel logs it to the process's stderr from C++."""
+    code = ("from tflite_micro.python.tflite_micro import runtime;"
+            "runtime.Interpreter.from_file(%r).print_allocations()" % path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    text = proc.stdout + proc.stderr
     found = re.search(r"Arena allocation total (\d+) bytes", text)
-    return int(found.group(1)) if found else None
+    if not found:
+        raise RuntimeError("TFLM printed no allocation total:\n" + text[-500:])
+    return int(found.group(1))
 
 
 def measure(name, steps, repeats):

@@ -9,12 +9,15 @@ is checked against LiteRT, which implements TensorFlow's semantics. Configs
 the runtime must refuse are checked to raise NNError with the right name.
 """
 import math
+import os
 
 import numpy as np
 import pytest
 
 from hearth import nn
-from hearth_tools.tflite_builder import ModelBuilder, numpy_dtype
+from hearth_tools.golden_b import (DEFAULT_DIR, GOLDEN_B_CASES, golden_b_case, single_op,
+                                   strided_slice_model)
+from hearth_tools.tflite_builder import numpy_dtype
 from oracle import run_tflm
 
 N_CONFIGS = 200
@@ -24,29 +27,6 @@ INT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
 
 
 # ---------------------------------------------------------------- helpers
-
-def single_op(op, inputs, outputs, options=None):
-    """inputs/outputs: lists of tensor kwargs dicts (name, shape, dtype, ...,
-    data for constants). Returns (model bytes, indices of variable inputs)."""
-    b = ModelBuilder()
-    ins, live = [], []
-    for k, spec in enumerate(inputs):
-        spec = dict(spec)
-        spec.setdefault("name", "in%d" % k)
-        t = b.tensor(**spec)
-        ins.append(t)
-        if spec.get("data") is None:
-            live.append(t)
-    outs = []
-    for k, spec in enumerate(outputs):
-        spec = dict(spec)
-        spec.setdefault("name", "out%d" % k)
-        outs.append(b.tensor(**spec))
-    b.op(op, ins, outs, options)
-    b.inputs(live)
-    b.outputs(outs)
-    return b.build()
-
 
 def tflm(buf, xs, arena_size=1 << 19):
     return run_tflm(buf, xs, preserve_all=False, arena_size=arena_size).outputs
@@ -263,7 +243,8 @@ def test_logistic_parity():
 def test_logistic_every_input_value():
     # all 256 inputs, with and without the lookup table (small tensors skip it)
     x = np.arange(-128, 128, dtype=np.int8)
-    for scale, zp in [(0.1, 0), (0.03125, -20), (0.5, 100), (0.0078125, -128), (4.0, 3)]:
+    for scale, zp in [(0.1, 0), (0.03125, -20), (0.5, 100), (0.0078125, -128), (4.0, 3),
+                      (1e-6, 5), (16.0, -1), (100.0, 0)]:
         big = single_op("LOGISTIC", [{"shape": [256], **quant("int8", scale, zp)}],
                         [{"shape": [256], **quant("int8", 1 / 256, -128)}])
         want = tflm(big, [x])[0]
@@ -286,7 +267,7 @@ def softmax_cases(n, seed=4000):
         # depth < 512: beyond it an int8 output can trip TFLM's exponent check
         shape[-1] = int(rng.choice([1, 2, 3, 10, 40, 200, 511]))
         if rng.random() < 0.2 and rank > 1:
-            shape[0] = 8          # >= 1024 elements: the exp-table path
+            shape[0] = 8          # >= 512 elements (mostly): the exp-table path
         scale = log_uniform(rng, 5e-3, 1.0)
         beta = float(rng.choice([1.0, 1.0, 0.5, 2.0, log_uniform(rng, 0.05, 4.0)]))
         if beta * scale * 2 ** 26 <= 1:
@@ -304,6 +285,20 @@ def softmax_cases(n, seed=4000):
 
 def test_softmax_parity():
     assert check_parity(softmax_cases(N_CONFIGS)) >= N_CONFIGS
+
+
+def test_softmax_extreme_scaling():
+    # beta * scale * 2^26 clamped at 2^31 - 1 (only the max survives) and
+    # barely above 1 (the smallest TFLM accepts), with and without the table
+    cases = []
+    rng = np.random.default_rng(11)
+    for scale, beta in [(100.0, 1.0), (40.0, 2.0), (2.0 ** -25, 1.0), (3e-8, 1.0), (1.0, 1e-7)]:
+        for shape in ([2, 30], [4, 100]):
+            buf = single_op("SOFTMAX", [{"shape": shape, **quant("int8", scale, 0)}],
+                            [{"shape": shape, **quant("int8", 1 / 256, -128)}], {"beta": beta})
+            cases.append(("SOFTMAX scale %g beta %g %s" % (scale, beta, shape), buf,
+                          [rand_data(rng, shape, "int8")]))
+    assert check_parity(cases) == 10
 
 
 # ---------------------------------------------------------------- MEAN
@@ -402,16 +397,6 @@ class _Spec:
         self.index.append(index)
         for name, on in bits.items():
             self.masks[name] |= int(on) << k
-
-
-def strided_slice_model(shape, dtype, begin, end, strides, oshape, options):
-    q = quant("int8", 0.1, 3) if dtype == "int8" else {"dtype": dtype}
-    return single_op("STRIDED_SLICE",
-                     [{"shape": shape, **q},
-                      {"shape": [len(begin)], "dtype": "int32", "data": np.array(begin, np.int32)},
-                      {"shape": [len(end)], "dtype": "int32", "data": np.array(end, np.int32)},
-                      {"shape": [len(strides)], "dtype": "int32", "data": np.array(strides, np.int32)}],
-                     [{"shape": oshape, **q}], options)
 
 
 def strided_slice_cases(n, seed=6000, types=("int8", "int16", "int32", "float32", "bool")):
@@ -537,7 +522,7 @@ def concat_cases(n, seed=7000, types=("int8", "int16", "int32", "float32", "int6
         ins, xs = [], []
         for j in range(k):
             s = list(shape)
-            s[axis] = int(rng.integers(0 if k > 1 else 1, 4, endpoint=True))
+            s[axis] = int(rng.integers(1, 4, endpoint=True))
             ins.append({"shape": s, **q})
             xs.append(rand_data(rng, s, dtype))
         oshape = list(shape)
@@ -548,6 +533,15 @@ def concat_cases(n, seed=7000, types=("int8", "int16", "int32", "float32", "int6
 
 def test_concatenation_parity():
     assert check_parity(concat_cases(N_CONFIGS)) >= N_CONFIGS
+
+
+def test_concatenation_empty_input():
+    # a zero-length input contributes nothing (TFLM agrees)
+    q = quant("int8", 0.1, 2)
+    buf = single_op("CONCATENATION", [{"shape": [2, 0, 3], **q}, {"shape": [2, 4, 3], **q}],
+                    [{"shape": [2, 4, 3], **q}], {"axis": 1})
+    x = [np.zeros([2, 0, 3], np.int8), rand_data(np.random.default_rng(3), [2, 4, 3], "int8")]
+    assert check_parity([("CONCATENATION empty input", buf, x)]) == 1
 
 
 # ---------------------------------------------------------------- SPLIT_V
@@ -663,3 +657,25 @@ REFUSALS = [
 @pytest.mark.parametrize("desc,name,build", REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_refusals(desc, name, build):
     expect_refused(build(), name)
+
+
+# ---------------------------------------------------------------- golden files
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_B_CASES))
+def test_golden_b_files_current(name):
+    """tests/golden/ops_b (what native/tests/test_kernels_b.c replays) is what
+    `python -m hearth_tools.golden_b` writes today, and hearth matches it."""
+    buf, inputs, expected = golden_b_case(name)
+    d = os.path.join(ROOT, DEFAULT_DIR)
+    with open(os.path.join(d, "MANIFEST")) as f:
+        assert name in f.read().split()
+    for suffix, data in ((".tflite", buf),
+                         (".input.bin", b"".join(np.ascontiguousarray(x).tobytes() for x in inputs)),
+                         (".expected.bin", b"".join(np.ascontiguousarray(y).tobytes() for y in expected))):
+        with open(os.path.join(d, name + suffix), "rb") as f:
+            assert f.read() == data, "%s%s is stale: run python -m hearth_tools.golden_b" % (name, suffix)
+    got = run_hearth(buf, inputs)
+    assert all(same_bytes(g, np.asarray(w)) for g, w in zip(got, expected))

@@ -231,6 +231,24 @@ def test_random_multiple_cuts_during_one_update(env):
     TALLY["random"] = cuts
 
 
+def test_completed_operations_are_durable(env):
+    # once install/boot/confirm/revert returned, a cut loses none of it
+    # (a lost confirm would revert a healthy image; a lost counter re-opens rollback)
+    st = SimStorage(env.base)
+    L = Launcher(st)
+    steps = [lambda: L.install(env.v2, chunk=CHUNK), lambda: L.materialize(L.select()), L.confirm,
+             lambda: L.materialize(L.select()), L.revert]
+    for step in steps:
+        try:
+            step()
+        except S.StateError as e:
+            assert e.code == "revert-refused"        # 1.0.0 is below the counter now
+        live = S.load_state(st)[0]
+        for mode in ("drop", "random"):
+            assert S.load_state(st.crash(mode, random.Random(1)))[0] == live
+    assert live["security_counter"] == 2 and live["last_event"]["event"] == "confirm"
+
+
 def test_crash_model_loses_unsynced_data_and_tears_writes():
     # the simulator itself: what survives is what the docstring says
     st = SimStorage({"d/old": b"old"})

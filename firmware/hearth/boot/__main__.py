@@ -1,7 +1,7 @@
 """python -m hearth.boot: the device-side launcher.
 
     init     --board BOARD.toml --key KEY.pem     provision storage (device record, trusted keys)
-    install  IMAGE                                stage a signed image for a trial boot
+    install  IMAGE|-                              stage a signed image for a trial boot
     status   [--json]                             slots, trial, versions, security counter
     boot     [--no-run] [-- ARGS]                 pick a slot, count the trial, run the image
     confirm                                       the running trial image passed its health check
@@ -38,7 +38,7 @@ def _parser():
     s.add_argument("--max-attempts", type=int, default=3, help="trial boots before a revert (default 3)")
     s.add_argument("--force", action="store_true", help="replace an existing device record and keys")
     s = sub.add_parser("install", parents=[common], help="stage a signed image for a trial boot")
-    s.add_argument("image")
+    s.add_argument("image", help="image file, or - to read it from stdin")
     s.add_argument("--max-attempts", type=int, help="trial boots for this image")
     sub.add_parser("status", parents=[common], help="show slots and state")
     s = sub.add_parser("boot", parents=[common], help="pick a slot and run it")
@@ -124,13 +124,16 @@ def main(argv=None):
             _print(args, r, "initialized %s (%s), slots of %d bytes, %d key(s)"
                    % (r["board"], r["arch"], r["slot_bytes"], len(r["keys"])))
         elif args.cmd == "install":
-            try:
-                f = open(args.image, "rb")
-            except OSError as e:
-                sys.stderr.write("hearth.boot: error: cannot read %s: %s\n" % (args.image, e.strerror))
-                return EXIT_USAGE
-            with f:
-                r = launcher.install(f, max_attempts=args.max_attempts)
+            if args.image == "-":                     # streamed in, e.g. over the console
+                r = launcher.install(sys.stdin.buffer, max_attempts=args.max_attempts)
+            else:
+                try:
+                    f = open(args.image, "rb")
+                except OSError as e:
+                    sys.stderr.write("hearth.boot: error: cannot read %s: %s\n" % (args.image, e.strerror))
+                    return EXIT_USAGE
+                with f:
+                    r = launcher.install(f, max_attempts=args.max_attempts)
             _print(args, r, "installed %s in slot %s; it boots next as a trial (%d attempts)"
                    % (r["version"], r["slot"], r["max_attempts"]))
         elif args.cmd == "status":
@@ -162,7 +165,7 @@ def _boot(args, launcher):
                 return EXIT_OK
             _run(d, launcher, args.app_args)
             return EXIT_OK              # not reached
-        if args.no_run or args.no_recovery:
+        if args.no_recovery:
             _print(args, d.describe(), "recovery: " + "; ".join(d.reasons))
             return EXIT_RECOVERY
         from .recovery import serve

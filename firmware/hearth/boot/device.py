@@ -1,8 +1,9 @@
 """What the launcher needs to know about the board it runs on.
 
 Read from the board TOML (boards/NAME.toml): [board] name, arch, and
-[storage] slot_bytes (and root, which the caller resolves). The sim board
-runs on the host, so an arch of "host" (or none) means this machine's.
+[storage] slot_bytes (and root, which the caller resolves). A board of
+kind = "sim" runs on the host, as does an arch of "host" (or none): the arch
+is then this machine's.
 """
 import platform
 
@@ -51,7 +52,8 @@ def load_board(path):
         raise ValueError("board file %s: [storage] slot_bytes must be an integer >= 4096" % path)
     return {
         "name": board["name"],
-        "arch": normalize_arch(board.get("arch")),
+        # a simulated board runs on whatever machine runs the simulator
+        "arch": host_arch() if board.get("kind") == "sim" else normalize_arch(board.get("arch")),
         "slot_bytes": slot_bytes,
         "storage_root": storage.get("root"),
         "raw": raw,

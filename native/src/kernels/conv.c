@@ -15,8 +15,9 @@ typedef struct {
     int16_t sh, sw, dh, dw, ph, pw;
     int16_t zp_in, zp_out, lo, hi;
     uint8_t bias_at_eval;          /* bias not constant: added per invoke */
-    uint8_t merge_rows;            /* full window is one contiguous run */
-    uint8_t pad_[2];
+    uint8_t contiguous;            /* a full window is one run of the input */
+    uint8_t all_full;              /* no window reaches outside the image */
+    uint8_t pad_;
     /* followed by int32 bias_eff[oc], int32 mult[oc], int8 shift[oc] */
 } conv_data;
 
@@ -84,9 +85,16 @@ static int prepare(hnn_ctx *c)
     if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
         return rc;
 
+    /* a full window is a single run of the input when the filter rows are
+     * whole image rows (or there is one row) and no group or dilation
+     * skips channels or pixels; otherwise eval gathers it into scratch */
+    int contiguous = groups == 1 && dw == 1 && (kh == 1 || (dh == 1 && kw == wd));
+    int all_full = (int64_t)(oh - 1) * sh + (int64_t)(kh - 1) * dh + 1 - ph <= h &&
+                   (int64_t)(ow - 1) * sw + (int64_t)(kw - 1) * dw + 1 - pw <= wd &&
+                   ph == 0 && pw == 0;
     size_t head = hnn_ka_align4(sizeof(conv_data));
     c->data_bytes = head + (size_t)oc * (4 + 4 + 1);
-    c->scratch_bytes = 0;
+    c->scratch_bytes = contiguous && all_full ? 0 : (size_t)kh * kw * fic;
 
     conv_data *d = (conv_data *)c->data;
     int32_t *bias_eff = d ? (int32_t *)((uint8_t *)d + head) : NULL;
@@ -106,9 +114,8 @@ static int prepare(hnn_ctx *c)
     d->zp_in = (int16_t)x.zero_point; d->zp_out = (int16_t)y.zero_point;
     d->lo = (int16_t)lo; d->hi = (int16_t)hi;
     d->bias_at_eval = (uint8_t)(has_bias && !b.const_data);
-    /* with one group, unit dilation and the filter as wide as the image,
-     * a full window's rows sit back to back in both input and filter */
-    d->merge_rows = (uint8_t)(groups == 1 && dw == 1 && dh == 1 && kw == wd);
+    d->contiguous = (uint8_t)contiguous;
+    d->all_full = (uint8_t)all_full;
 
     const int8_t *wt = (const int8_t *)w.const_data;
     int32_t taps = kh * kw * fic;
@@ -124,41 +131,23 @@ static int prepare(hnn_ctx *c)
     return HNN_OK;
 }
 
-/* One output pixel whose window lies partly outside the image: taps
- * outside read as the input zero point (see conv_util.h). */
-static int32_t edge_acc(const conv_data *d, const int8_t *xb, const int8_t *wf,
-                        int32_t iy0, int32_t ix0, int32_t g)
+/* Gathers the window of one output pixel (group g) into patch, in filter
+ * order [ky][kx][channel]; taps outside the image read as the input zero
+ * point (see conv_util.h). */
+static void gather(const conv_data *d, const int8_t *xb, int32_t iy0, int32_t ix0, int32_t g,
+                   int8_t *patch)
 {
-    int32_t acc = 0;
+    int8_t zp = (int8_t)d->zp_in;
     for (int32_t ky = 0; ky < d->kh; ky++) {
         int32_t iy = iy0 + ky * d->dh;
         for (int32_t kx = 0; kx < d->kw; kx++) {
             int32_t ix = ix0 + kx * d->dw;
-            const int8_t *wt = wf + ((size_t)ky * d->kw + kx) * d->fic;
+            int8_t *dst = patch + ((size_t)ky * d->kw + kx) * d->fic;
             if (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w)
-                acc += hnn_ka_dot(xb + ((size_t)iy * d->w + ix) * d->ic + (size_t)g * d->fic,
-                                  wt, d->fic);
+                memcpy(dst, xb + ((size_t)iy * d->w + ix) * d->ic + (size_t)g * d->fic,
+                       (size_t)d->fic);
             else
-                acc += d->zp_in * hnn_ka_sum(wt, d->fic);
-        }
-    }
-    return acc;
-}
-
-/* 1x1, stride 1, one group: a plain matrix product [pixels, ic] x [oc, ic]^T. */
-static void pointwise(const conv_data *d, const int32_t *bias_eff, const int32_t *mult,
-                      const int8_t *shift, const int32_t *bias_rt, const int8_t *x,
-                      const int8_t *w, int8_t *y)
-{
-    int32_t pixels = d->n * d->h * d->w, ic = d->ic, oc = d->oc;
-    for (int32_t p = 0; p < pixels; p++) {
-        const int8_t *xp = x + (size_t)p * ic;
-        int8_t *yp = y + (size_t)p * oc;
-        for (int32_t o = 0; o < oc; o++) {
-            int32_t acc = bias_eff[o] + hnn_ka_dot(xp, w + (size_t)o * ic, ic);
-            if (bias_rt)
-                acc += bias_rt[o];
-            yp[o] = hnn_ka_requant(acc, mult[o], shift[o], d->zp_out, d->lo, d->hi);
+                memset(dst, zp, (size_t)d->fic);
         }
     }
 }
@@ -174,15 +163,10 @@ static int eval(hnn_ctx *c)
     const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
     const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
+    int8_t *patch = (int8_t *)c->scratch;
+    const int32_t taps = d->kh * d->kw * d->fic;
+    int32_t acc[HNN_KA_BLOCK];
 
-    if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->groups == 1 &&
-        d->ph == 0 && d->pw == 0) {
-        pointwise(d, bias_eff, mult, shift, bias_rt, x, w, y);
-        return HNN_OK;
-    }
-
-    int32_t taps = d->kh * d->kw * d->fic;
-    int32_t row = d->kw * d->ic;        /* one window row, merged case */
     for (int32_t b = 0; b < d->n; b++) {
         const int8_t *xb = x + (size_t)b * d->h * d->w * d->ic;
         for (int32_t oy = 0; oy < d->oh; oy++) {
@@ -191,36 +175,27 @@ static int eval(hnn_ctx *c)
             for (int32_t ox = 0; ox < d->ow; ox++) {
                 int32_t ix0 = ox * d->sw - d->pw, kx_lo, kx_hi;
                 hnn_ka_valid_taps(ix0, d->dw, d->kw, d->w, &kx_lo, &kx_hi);
-                int full = ky_lo == 0 && ky_hi == d->kh && kx_lo == 0 && kx_hi == d->kw;
+                int full = d->all_full ||
+                           (ky_lo == 0 && ky_hi == d->kh && kx_lo == 0 && kx_hi == d->kw);
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * d->oc;
-                for (int32_t o = 0; o < d->oc; o++) {
-                    int32_t g = o / d->oc_per_group;
-                    const int8_t *wf = w + (size_t)o * taps;
-                    int32_t acc;
-                    if (!full) {
-                        acc = edge_acc(d, xb, wf, iy0, ix0, g);
-                    } else if (d->merge_rows) {
-                        /* window rows are consecutive image rows */
-                        acc = hnn_ka_dot(xb + ((size_t)iy0 * d->w + ix0) * d->ic, wf, taps);
-                    } else if (d->groups == 1 && d->dw == 1) {
-                        acc = 0;
-                        for (int32_t ky = 0; ky < d->kh; ky++)
-                            acc += hnn_ka_dot(xb + ((size_t)(iy0 + ky * d->dh) * d->w + ix0) * d->ic,
-                                              wf + (size_t)ky * row, row);
+                for (int32_t g = 0; g < d->groups; g++) {
+                    const int8_t *win;
+                    if (full && d->contiguous) {
+                        win = xb + ((size_t)iy0 * d->w + ix0) * d->ic;
                     } else {
-                        acc = 0;
-                        for (int32_t ky = 0; ky < d->kh; ky++) {
-                            const int8_t *xr = xb + (size_t)(iy0 + ky * d->dh) * d->w * d->ic +
-                                               (size_t)g * d->fic;
-                            for (int32_t kx = 0; kx < d->kw; kx++)
-                                acc += hnn_ka_dot(xr + (size_t)(ix0 + kx * d->dw) * d->ic,
-                                                  wf + ((size_t)ky * d->kw + kx) * d->fic, d->fic);
-                        }
+                        gather(d, xb, iy0, ix0, g, patch);
+                        win = patch;
                     }
-                    acc += bias_eff[o];
-                    if (bias_rt)
-                        acc += bias_rt[o];
-                    yp[o] = hnn_ka_requant(acc, mult[o], shift[o], d->zp_out, d->lo, d->hi);
+                    int32_t o_end = (g + 1) * d->oc_per_group;
+                    for (int32_t o0 = g * d->oc_per_group; o0 < o_end; o0 += HNN_KA_BLOCK) {
+                        int32_t nb = o_end - o0 < HNN_KA_BLOCK ? o_end - o0 : HNN_KA_BLOCK;
+                        hnn_ka_gemv(win, w + (size_t)o0 * taps, (size_t)taps, taps, nb, acc);
+                        if (bias_rt)
+                            for (int32_t j = 0; j < nb; j++)
+                                acc[j] += bias_rt[o0 + j];
+                        hnn_ka_requant_block(acc, bias_eff + o0, mult + o0, shift + o0, 1, nb,
+                                             d->zp_out, d->lo, d->hi, yp + o0);
+                    }
                 }
             }
         }

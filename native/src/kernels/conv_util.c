@@ -4,8 +4,21 @@
  * quantization_util.cc; see conv_util.h.
  */
 #include <math.h>
+#include <string.h>
 
 #include "conv_util.h"
+
+/* SIMD paths: AVX2 on x86-64 when the CPU has it (checked at run time, so
+ * the library still runs on any x86-64), NEON wherever the compiler targets
+ * it (baseline on AArch64). HNN_NO_SIMD forces the portable C. */
+#if !defined(HNN_NO_SIMD) && defined(__x86_64__) && defined(__GNUC__)
+#define KA_AVX2 1
+#include <immintrin.h>
+#endif
+#if !defined(HNN_NO_SIMD) && defined(__ARM_NEON)
+#define KA_NEON 1
+#include <arm_neon.h>
+#endif
 
 int hnn_ka_out_size(int padding, int32_t in, int32_t filter, int32_t stride,
                     int32_t dilation)
@@ -176,4 +189,391 @@ void hnn_ka_bcast_run(const hnn_ka_bcast *bc, const void *params, hnn_ka_row_fn 
                         row(params, a + pa, s1[5], b + pb, s2[5], y + o, d[5]);
                         o += (size_t)d[5];
                     }
+}
+
+/* ---- vector primitives ------------------------------------------------------ */
+
+/* Portable versions: also the reference the SIMD versions must equal. */
+static void gemv_c(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
+                   int32_t *out)
+{
+    for (int32_t r = 0; r < rows; r++)
+        out[r] = hnn_ka_dot(x, w + (size_t)r * ldw, n);
+}
+
+static void mac_c(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
+{
+    for (int32_t j = 0; j < n; j++)
+        acc[j] += (int32_t)x[j] * w[j];
+}
+
+static void mac_const_c(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
+{
+    for (int32_t j = 0; j < n; j++)
+        acc[j] += v * w[j];
+}
+
+static void dw_accum_c(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
+                       size_t wstride, int32_t ntaps, int32_t zp, int32_t n)
+{
+    for (int32_t t = 0; t < ntaps; t++) {
+        const int8_t *wt = w + (size_t)t * wstride;
+        if (xt[t])
+            mac_c(acc, xt[t] + coff, wt, n);
+        else
+            mac_const_c(acc, zp, wt, n);
+    }
+}
+
+static void requant_c(const int32_t *acc, const int32_t *bias, const int32_t *mult,
+                      const int8_t *shift, int per_channel, int32_t n, int32_t zp,
+                      int32_t lo, int32_t hi, int8_t *y)
+{
+    for (int32_t j = 0; j < n; j++) {
+        int32_t k = per_channel ? j : 0;
+        int32_t a = acc[j] + (bias ? bias[j] : 0);
+        y[j] = hnn_ka_requant(a, mult[k], shift[k], zp, lo, hi);
+    }
+}
+
+#ifdef KA_AVX2
+#define AVX2 __attribute__((target("avx2")))
+
+static int have_avx2(void)
+{
+    /* reads the CPU model libgcc filled in at startup (cheap) */
+    return __builtin_cpu_supports("avx2");
+}
+
+AVX2 static inline __m256i load16(const int8_t *p)
+{
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+AVX2 static inline int32_t hsum8(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Four rows share each load of x: 16 int8 at a time widened to int16, then
+ * vpmaddwd (exact: two int16 products summed into int32). */
+AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t n,
+                           int32_t rows, int32_t *out)
+{
+    int32_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const int8_t *w0 = w + (size_t)r * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        int32_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m256i xv = load16(x + i);
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, load16(w0 + i)));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, load16(w1 + i)));
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, load16(w2 + i)));
+            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(xv, load16(w3 + i)));
+        }
+        /* horizontal sums of the four accumulators in one go */
+        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        int32_t s4[4];
+        _mm_storeu_si128((__m128i *)(void *)s4, s);
+        for (; i < n; i++) {
+            int32_t xi = x[i];
+            s4[0] += xi * w0[i];
+            s4[1] += xi * w1[i];
+            s4[2] += xi * w2[i];
+            s4[3] += xi * w3[i];
+        }
+        out[r] = s4[0];
+        out[r + 1] = s4[1];
+        out[r + 2] = s4[2];
+        out[r + 3] = s4[3];
+    }
+    for (; r < rows; r++) {
+        const int8_t *wr = w + (size_t)r * ldw;
+        __m256i a = _mm256_setzero_si256();
+        int32_t i = 0;
+        for (; i + 16 <= n; i += 16)
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(load16(x + i), load16(wr + i)));
+        int32_t s = hsum8(a);
+        for (; i < n; i++)
+            s += (int32_t)x[i] * wr[i];
+        out[r] = s;
+    }
+}
+
+/* int8 x int8 products fit int16 (|p| <= 16384): multiply in 16 bits,
+ * widen once to add. */
+AVX2 static void mac_avx2(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
+{
+    int32_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256i p = _mm256_mullo_epi16(load16(x + j), load16(w + j));
+        __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p));
+        __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1));
+        __m256i *a = (__m256i *)(void *)(acc + j);
+        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), lo));
+        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), hi));
+    }
+    for (; j < n; j++)
+        acc[j] += (int32_t)x[j] * w[j];
+}
+
+AVX2 static void mac_const_avx2(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
+{
+    /* v is an int8 zero point here, so v * w fits int16 as well */
+    int32_t j = 0;
+    __m256i vv = _mm256_set1_epi16((int16_t)v);
+    for (; j + 16 <= n && v >= -128 && v <= 127; j += 16) {
+        __m256i p = _mm256_mullo_epi16(vv, load16(w + j));
+        __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p));
+        __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1));
+        __m256i *a = (__m256i *)(void *)(acc + j);
+        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), lo));
+        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), hi));
+    }
+    for (; j < n; j++)
+        acc[j] += v * w[j];
+}
+
+/* 16 channels at a time, summed over all taps in registers. */
+AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t coff,
+                               const int8_t *w, size_t wstride, int32_t ntaps, int32_t zp,
+                               int32_t n)
+{
+    __m256i zpv = _mm256_set1_epi16((int16_t)zp);
+    int32_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+        for (int32_t t = 0; t < ntaps; t++) {
+            __m256i xv = xt[t] ? load16(xt[t] + coff + j) : zpv;
+            __m256i p = _mm256_mullo_epi16(xv, load16(w + (size_t)t * wstride + j));
+            a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
+            a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
+        }
+        __m256i *a = (__m256i *)(void *)(acc + j);
+        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), a0));
+        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), a1));
+    }
+    for (; j < n; j++) {
+        int32_t s = 0;
+        for (int32_t t = 0; t < ntaps; t++)
+            s += (xt[t] ? xt[t][coff + (size_t)j] : zp) * w[(size_t)t * wstride + (size_t)j];
+        acc[j] += s;
+    }
+}
+
+/* MultiplyByQuantizedMultiplier (double rounding) on 8 lanes:
+ *   x <<= max(shift, 0)                       (wrapping, as TFLM)
+ *   h = SaturatingRoundingDoublingHighMul(x, m) = (x * m + 2^30) >> 31
+ *       (the truncating division by 2^31 of TFLM's nudged product equals
+ *       this floor form for both signs; m >= 0 so the saturating case
+ *       x == m == INT32_MIN cannot occur)
+ *   RoundingDivideByPOT(h, max(-shift, 0))    (round half away from zero) */
+AVX2 static inline __m256i mbqm8(__m256i x, __m256i m, __m256i shift)
+{
+    __m256i zero = _mm256_setzero_si256();
+    __m256i left = _mm256_max_epi32(shift, zero);
+    __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+    x = _mm256_sllv_epi32(x, left);
+    __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30);
+    __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+    __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32),
+                                                    _mm256_srli_epi64(m, 32)), nudge);
+    /* bits 31..62 of each 64-bit product: the low half after a logical
+     * shift equals that of the arithmetic one */
+    even = _mm256_srli_epi64(even, 31);
+    odd = _mm256_slli_epi64(_mm256_srli_epi64(odd, 31), 32);
+    __m256i h = _mm256_blend_epi32(even, odd, 0xaa);
+    __m256i one = _mm256_set1_epi32(1);
+    __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    __m256i rem = _mm256_and_si256(h, mask);
+    /* threshold = (mask >> 1) + (h < 0); cmpgt yields -1 for true */
+    __m256i thr = _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_cmpgt_epi32(zero, h));
+    return _mm256_sub_epi32(_mm256_srav_epi32(h, right), _mm256_cmpgt_epi32(rem, thr));
+}
+
+AVX2 static void requant_avx2(const int32_t *acc, const int32_t *bias, const int32_t *mult,
+                              const int8_t *shift, int per_channel, int32_t n, int32_t zp,
+                              int32_t lo, int32_t hi, int8_t *y)
+{
+    __m256i vzp = _mm256_set1_epi32(zp), vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+    __m256i m = _mm256_set1_epi32(mult[0]), s = _mm256_set1_epi32(shift[0]);
+    int32_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(acc + j));
+        if (bias)
+            a = _mm256_add_epi32(a, _mm256_loadu_si256((const __m256i *)(const void *)(bias + j)));
+        if (per_channel) {
+            m = _mm256_loadu_si256((const __m256i *)(const void *)(mult + j));
+            s = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(shift + j)));
+        }
+        __m256i v = _mm256_add_epi32(mbqm8(a, m, s), vzp);
+        v = _mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi);
+        /* lanes are in [-128, 127] now: the saturating packs are exact */
+        __m256i p16 = _mm256_packs_epi32(v, v);
+        __m256i p8 = _mm256_packs_epi16(p16, p16);
+        int32_t b0 = _mm_cvtsi128_si32(_mm256_castsi256_si128(p8));
+        int32_t b1 = _mm_cvtsi128_si32(_mm256_extracti128_si256(p8, 1));
+        memcpy(y + j, &b0, 4);
+        memcpy(y + j + 4, &b1, 4);
+    }
+    /* the tail stays inside this function: calling requant_c (legacy SSE
+     * encoding) with the upper ymm halves dirty costs a state transition
+     * on some x86 cores, more than the whole block */
+    for (; j < n; j++) {
+        int32_t k = per_channel ? j : 0;
+        y[j] = hnn_ka_requant(acc[j] + (bias ? bias[j] : 0), mult[k], shift[k], zp, lo, hi);
+    }
+}
+#endif /* KA_AVX2 */
+
+#ifdef KA_NEON
+/* int8 x int8 -> int16 products (exact), pairwise-added into int32. */
+static void gemv_neon(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
+                      int32_t *out)
+{
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *wr = w + (size_t)r * ldw;
+        int32x4_t a = vdupq_n_s32(0);
+        int32_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            int8x16_t xv = vld1q_s8(x + i), wv = vld1q_s8(wr + i);
+            a = vpadalq_s16(a, vmull_s8(vget_low_s8(xv), vget_low_s8(wv)));
+            a = vpadalq_s16(a, vmull_s8(vget_high_s8(xv), vget_high_s8(wv)));
+        }
+        for (; i + 8 <= n; i += 8)
+            a = vpadalq_s16(a, vmull_s8(vld1_s8(x + i), vld1_s8(wr + i)));
+        int32_t s = vgetq_lane_s32(a, 0) + vgetq_lane_s32(a, 1) + vgetq_lane_s32(a, 2) +
+                    vgetq_lane_s32(a, 3);
+        for (; i < n; i++)
+            s += (int32_t)x[i] * wr[i];
+        out[r] = s;
+    }
+}
+
+static void mac_neon(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
+{
+    int32_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        int16x8_t p = vmull_s8(vld1_s8(x + j), vld1_s8(w + j));
+        vst1q_s32(acc + j, vaddw_s16(vld1q_s32(acc + j), vget_low_s16(p)));
+        vst1q_s32(acc + j + 4, vaddw_s16(vld1q_s32(acc + j + 4), vget_high_s16(p)));
+    }
+    for (; j < n; j++)
+        acc[j] += (int32_t)x[j] * w[j];
+}
+
+/* vqrdmulh is SaturatingRoundingDoublingHighMul; the fixup makes vrshl's
+ * round-half-up round half away from zero (gemmlowp's NEON recipe). */
+static inline int32x4_t mbqm4(int32x4_t x, int32x4_t m, int32x4_t shift)
+{
+    int32x4_t zero = vdupq_n_s32(0);
+    int32x4_t left = vmaxq_s32(shift, zero);
+    int32x4_t neg_right = vminq_s32(shift, zero);       /* -right */
+    x = vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(x), left));
+    int32x4_t h = vqrdmulhq_s32(x, m);
+    int32x4_t fixup = vshrq_n_s32(vandq_s32(h, neg_right), 31);
+    return vrshlq_s32(vqaddq_s32(h, fixup), neg_right);
+}
+
+static void requant_neon(const int32_t *acc, const int32_t *bias, const int32_t *mult,
+                         const int8_t *shift, int per_channel, int32_t n, int32_t zp,
+                         int32_t lo, int32_t hi, int8_t *y)
+{
+    int32x4_t vzp = vdupq_n_s32(zp), vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
+    int32x4_t m = vdupq_n_s32(mult[0]), s = vdupq_n_s32(shift[0]);
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        int32x4_t a = vld1q_s32(acc + j);
+        if (bias)
+            a = vaddq_s32(a, vld1q_s32(bias + j));
+        if (per_channel) {
+            int32_t sh[4] = {shift[j], shift[j + 1], shift[j + 2], shift[j + 3]};
+            m = vld1q_s32(mult + j);
+            s = vld1q_s32(sh);
+        }
+        int32x4_t v = vminq_s32(vmaxq_s32(vaddq_s32(mbqm4(a, m, s), vzp), vlo), vhi);
+        int16x4_t v16 = vmovn_s32(v);
+        int8x8_t v8 = vmovn_s16(vcombine_s16(v16, v16));
+        y[j] = vget_lane_s8(v8, 0);
+        y[j + 1] = vget_lane_s8(v8, 1);
+        y[j + 2] = vget_lane_s8(v8, 2);
+        y[j + 3] = vget_lane_s8(v8, 3);
+    }
+    if (j < n)
+        requant_c(acc + j, bias ? bias + j : NULL, per_channel ? mult + j : mult,
+                  per_channel ? shift + j : shift, per_channel, n - j, zp, lo, hi, y + j);
+}
+#endif /* KA_NEON */
+
+void hnn_ka_gemv(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
+                 int32_t *out)
+{
+#if defined(KA_AVX2)
+    if (have_avx2()) {
+        gemv_avx2(x, w, ldw, n, rows, out);
+        return;
+    }
+#elif defined(KA_NEON)
+    gemv_neon(x, w, ldw, n, rows, out);
+    return;
+#endif
+    gemv_c(x, w, ldw, n, rows, out);
+}
+
+void hnn_ka_mac(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
+{
+#if defined(KA_AVX2)
+    if (have_avx2()) {
+        mac_avx2(acc, x, w, n);
+        return;
+    }
+#elif defined(KA_NEON)
+    mac_neon(acc, x, w, n);
+    return;
+#endif
+    mac_c(acc, x, w, n);
+}
+
+void hnn_ka_dw_accum(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
+                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n)
+{
+#if defined(KA_AVX2)
+    if (have_avx2()) {
+        dw_accum_avx2(acc, xt, coff, w, wstride, ntaps, zp, n);
+        return;
+    }
+#endif
+    dw_accum_c(acc, xt, coff, w, wstride, ntaps, zp, n);
+}
+
+void hnn_ka_mac_const(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
+{
+#if defined(KA_AVX2)
+    if (have_avx2()) {
+        mac_const_avx2(acc, v, w, n);
+        return;
+    }
+#endif
+    mac_const_c(acc, v, w, n);
+}
+
+void hnn_ka_requant_block(const int32_t *acc, const int32_t *bias, const int32_t *mult,
+                    const int8_t *shift, int per_channel, int32_t n, int32_t zp,
+                    int32_t lo, int32_t hi, int8_t *y)
+{
+#if defined(KA_AVX2)
+    if (have_avx2()) {
+        requant_avx2(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
+        return;
+    }
+#elif defined(KA_NEON)
+    requant_neon(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
+    return;
+#endif
+    requant_c(acc, bias, mult, shift, per_channel, n, zp, lo, hi, y);
 }

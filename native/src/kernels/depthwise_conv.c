@@ -4,14 +4,12 @@
  * TFLM's reference_integer_ops::DepthwiseConvPerChannel.
  *
  * Channels are the innermost loop (NHWC keeps them contiguous in input,
- * filter and output), accumulated in a small block on the stack so the
- * compiler vectorizes across channels.
+ * filter and output), accumulated in a block on the stack with the vector
+ * primitives of conv_util.
  */
 #include <string.h>
 
 #include "conv_util.h"
-
-#define BLOCK 64    /* output channels accumulated at once */
 
 typedef struct {
     int32_t n, h, w, ic;
@@ -127,6 +125,8 @@ static int prepare(hnn_ctx *c)
     return HNN_OK;
 }
 
+#define TAPS 32      /* taps gathered per accumulation pass */
+
 static int eval(hnn_ctx *c)
 {
     const dw_data *d = (const dw_data *)c->data;
@@ -138,9 +138,9 @@ static int eval(hnn_ctx *c)
     const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
     const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
-    const int32_t oc = d->oc, dm = d->dm;
-    const int32_t zp = d->zp_in;
-    int32_t acc[BLOCK];
+    const int32_t oc = d->oc, dm = d->dm, taps = d->kh * d->kw;
+    int32_t acc[HNN_KA_BLOCK];
+    const int8_t *xt[TAPS];
 
     for (int32_t b = 0; b < d->n; b++) {
         const int8_t *xb = x + (size_t)b * d->h * d->w * d->ic;
@@ -149,38 +149,36 @@ static int eval(hnn_ctx *c)
             for (int32_t ox = 0; ox < d->ow; ox++) {
                 int32_t ix0 = ox * d->sw - d->pw;
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * oc;
-                for (int32_t c0 = 0; c0 < oc; c0 += BLOCK) {
-                    int32_t nb = oc - c0 < BLOCK ? oc - c0 : BLOCK;
-                    for (int32_t j = 0; j < nb; j++)
-                        acc[j] = bias_eff[c0 + j];
-                    for (int32_t ky = 0; ky < d->kh; ky++) {
-                        int32_t iy = iy0 + ky * d->dh;
-                        for (int32_t kx = 0; kx < d->kw; kx++) {
-                            int32_t ix = ix0 + kx * d->dw;
-                            const int8_t *wt = w + ((size_t)ky * d->kw + kx) * oc + c0;
-                            if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) {
-                                /* outside the image: reads as the zero point */
-                                for (int32_t j = 0; j < nb; j++)
-                                    acc[j] += zp * wt[j];
-                                continue;
-                            }
-                            const int8_t *xp = xb + ((size_t)iy * d->w + ix) * d->ic;
-                            if (dm == 1) {
-                                xp += c0;
-                                for (int32_t j = 0; j < nb; j++)
-                                    acc[j] += (int32_t)xp[j] * wt[j];
-                            } else {
-                                for (int32_t j = 0; j < nb; j++)
-                                    acc[j] += (int32_t)xp[(c0 + j) / dm] * wt[j];
+                for (int32_t c0 = 0; c0 < oc; c0 += HNN_KA_BLOCK) {
+                    int32_t nb = oc - c0 < HNN_KA_BLOCK ? oc - c0 : HNN_KA_BLOCK;
+                    memset(acc, 0, sizeof(int32_t) * (size_t)nb);
+                    for (int32_t t0 = 0; t0 < taps; t0 += TAPS) {
+                        int32_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
+                        /* input pixel of each tap; NULL outside the image */
+                        int32_t ky = t0 / d->kw, kx = t0 - ky * d->kw;
+                        for (int32_t t = 0; t < nt; t++) {
+                            int32_t iy = iy0 + ky * d->dh, ix = ix0 + kx * d->dw;
+                            xt[t] = iy < 0 || iy >= d->h || ix < 0 || ix >= d->w
+                                        ? NULL : xb + ((size_t)iy * d->w + ix) * d->ic;
+                            if (++kx == d->kw) {
+                                kx = 0;
+                                ky++;
                             }
                         }
+                        const int8_t *wt = w + (size_t)t0 * oc + c0;
+                        if (dm == 1) {
+                            hnn_ka_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, d->zp_in, nb);
+                            continue;
+                        }
+                        for (int32_t t = 0; t < nt; t++, wt += oc)
+                            for (int32_t j = 0; j < nb; j++)
+                                acc[j] += (xt[t] ? xt[t][(c0 + j) / dm] : d->zp_in) * wt[j];
                     }
                     if (bias_rt)
                         for (int32_t j = 0; j < nb; j++)
                             acc[j] += bias_rt[c0 + j];
-                    for (int32_t j = 0; j < nb; j++)
-                        yp[c0 + j] = hnn_ka_requant(acc[j], mult[c0 + j], shift[c0 + j],
-                                                    d->zp_out, d->lo, d->hi);
+                    hnn_ka_requant_block(acc, bias_eff + c0, mult + c0, shift + c0, 1, nb,
+                                         d->zp_out, d->lo, d->hi, yp + c0);
                 }
             }
         }

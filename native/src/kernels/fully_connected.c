@@ -136,27 +136,32 @@ static int eval(hnn_ctx *c)
     size_t head = hnn_ka_align4(sizeof(fc_data));
     const int32_t units = d->units, accum = d->accum;
     const int32_t *bias_eff = (const int32_t *)((const uint8_t *)d + head);
-    const int32_t *mult = d->per_channel ? bias_eff + units : NULL;
-    const int8_t *shift = d->per_channel ? (const int8_t *)(mult + units) : NULL;
+    const int32_t *mult = d->per_channel ? bias_eff + units : &d->mult;
+    const int8_t *shift = d->per_channel ? (const int8_t *)(bias_eff + 2 * (size_t)units) : &d->shift;
     const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
     const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
     const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
+    int32_t acc[HNN_KA_BLOCK];
 
     for (int32_t bt = 0; bt < d->batches; bt++) {
         const int8_t *xr = x + (size_t)bt * accum;
         int8_t *yr = y + (size_t)bt * units;
         int32_t xsum = d->w_off ? d->w_off * hnn_ka_sum(xr, accum) : 0;
-        for (int32_t u = 0; u < units; u++) {
-            const int8_t *wr = w + (size_t)u * accum;
-            int32_t acc = bias_eff[u] + xsum + hnn_ka_dot(xr, wr, accum);
-            if (d->w_at_eval)
-                acc += d->x_off * hnn_ka_sum(wr, accum);
-            if (bias_rt)
-                acc += bias_rt[u];
-            yr[u] = d->per_channel
-                        ? hnn_ka_requant(acc, mult[u], shift[u], d->zp_out, d->lo, d->hi)
-                        : hnn_ka_requant(acc, d->mult, d->shift, d->zp_out, d->lo, d->hi);
+        for (int32_t u0 = 0; u0 < units; u0 += HNN_KA_BLOCK) {
+            int32_t nb = units - u0 < HNN_KA_BLOCK ? units - u0 : HNN_KA_BLOCK;
+            const int8_t *wb = w + (size_t)u0 * accum;
+            hnn_ka_gemv(xr, wb, (size_t)accum, accum, nb, acc);
+            for (int32_t j = 0; j < nb; j++) {
+                acc[j] += xsum;
+                if (d->w_at_eval)
+                    acc[j] += d->x_off * hnn_ka_sum(wb + (size_t)j * accum, accum);
+                if (bias_rt)
+                    acc[j] += bias_rt[u0 + j];
+            }
+            hnn_ka_requant_block(acc, bias_eff + u0, d->per_channel ? mult + u0 : mult,
+                                 d->per_channel ? shift + u0 : shift, d->per_channel, nb,
+                                 d->zp_out, d->lo, d->hi, yr + u0);
         }
     }
     return HNN_OK;

@@ -5,13 +5,19 @@
  *
  * QUANTIZE accepts exactly the type pairs the tflite-micro runtime accepts
  * (table below); everything else is refused at load time by name.
+ *
+ * Speed: an 8-bit -> 8-bit requantize of a large tensor is a 256-entry
+ * table built at prepare (the same arithmetic, once per input value); the
+ * multiplier 1.0 (e.g. int8 -> uint8 with zero points 128 apart, the end of
+ * the microWakeWord models) is an add-and-clamp; other pairs run typed loops.
  */
 #include "../kernel.h"
 #include "../quant.h"
 #include <math.h>
 #include <string.h>
 
-enum { Q_FLOAT, Q_REQUANT };
+/* 8-bit -> 8-bit tensors at least this large get the lookup table */
+#define QUANTIZE_LUT_MIN 256
 
 /* Pairs TFLM's PrepareQuantizeReference/EvalQuantizeReference run. */
 static const struct {
@@ -33,6 +39,8 @@ typedef struct {
     int8_t shift;
     int8_t in_type, out_type;
     uint8_t identity;     /* multiplier is exactly 1.0: add and clamp only */
+    uint8_t has_lut;
+    uint8_t lut[];        /* [256] output bytes by input byte, when has_lut */
 } q_data;
 
 static int32_t type_min(int t)
@@ -53,6 +61,16 @@ static int32_t type_max(int t)
     case HNN_INT16: return 32767;
     default: return INT32_MAX;
     }
+}
+
+/* TFLM's Requantize for one value: clamp(MBQM(v - zp_in) + zp_out) */
+static int32_t requant_one(const q_data *d, int32_t v)
+{
+    const int32_t lo = type_min(d->out_type), hi = type_max(d->out_type);
+    int32_t in = (int32_t)((uint32_t)v - (uint32_t)d->izp);   /* wraps like the oracle */
+    int32_t r = d->identity ? in : hnn_mbqm(in, d->mult, d->shift);
+    int64_t w = (int64_t)r + d->ozp;
+    return (int32_t)(w < lo ? lo : w > hi ? hi : w);
 }
 
 static int scale_ok(float s)
@@ -100,9 +118,19 @@ static int q_prepare(hnn_ctx *c)
         /* 2^30 << 1 is the exact multiplier 1.0: both roundings give x */
         d.identity = d.mult == (1 << 30) && shift == 1;
     }
-    c->data_bytes = sizeof(q_data);
-    if (c->data)
-        memcpy(c->data, &d, sizeof d);
+    d.has_lut = !d.identity && out.elems >= QUANTIZE_LUT_MIN &&
+                (in.type == HNN_INT8 || in.type == HNN_UINT8) &&
+                (out.type == HNN_INT8 || out.type == HNN_UINT8);
+    c->data_bytes = sizeof(q_data) + (d.has_lut ? 256 : 0);
+    if (c->data) {
+        q_data *p = (q_data *)c->data;
+        memcpy(p, &d, sizeof d);
+        if (d.has_lut) {
+            const int lo = in.type == HNN_INT8 ? -128 : 0;
+            for (int v = lo; v < lo + 256; v++)
+                p->lut[(uint8_t)v] = (uint8_t)requant_one(&d, v);
+        }
+    }
     return HNN_OK;
 }
 
@@ -115,24 +143,13 @@ static int32_t f2i_x86(float r)
     return INT32_MIN;
 }
 
-static int32_t load(const void *p, int t, int32_t i)
+/* x86-64 float -> int32 cast then zp add, clamp: AffineQuantize's element */
+static int32_t affine_one(const q_data *d, float f, int32_t lo, int32_t hi)
 {
-    switch (t) {
-    case HNN_INT8: return ((const int8_t *)p)[i];
-    case HNN_UINT8: return ((const uint8_t *)p)[i];
-    case HNN_INT16: return ((const int16_t *)p)[i];
-    default: return ((const int32_t *)p)[i];
-    }
-}
-
-static void store(void *p, int t, int32_t i, int32_t v)
-{
-    switch (t) {
-    case HNN_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
-    case HNN_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-    case HNN_INT16: ((int16_t *)p)[i] = (int16_t)v; break;
-    default: ((int32_t *)p)[i] = v; break;
-    }
+    /* TFLM: int32(round(val / float(scale))) + zp, in float */
+    int32_t q = f2i_x86(roundf(f / d->scale));
+    int32_t v = (int32_t)((uint32_t)q + (uint32_t)d->ozp);   /* wraps like the oracle */
+    return v < lo ? lo : v > hi ? hi : v;
 }
 
 /* int8 -> int8/uint8 with multiplier 1.0 (e.g. the int8->uint8 QUANTIZE that
@@ -147,6 +164,17 @@ static void requant_identity_8(const int8_t *x, uint8_t *y, int32_t n, int32_t o
     }
 }
 
+/* one loop per (input, output) type pair, so each is a plain typed loop */
+#define Q_LOOP(TI, TO)                                                         \
+    do {                                                                       \
+        const TI *xi = (const TI *)x;                                          \
+        TO *yo = (TO *)y;                                                      \
+        for (int32_t i = 0; i < d->n; i++)                                     \
+            yo[i] = (TO)requant_one(d, xi[i]);                                 \
+    } while (0)
+
+#define PAIR(a, b) ((a) * 32 + (b))
+
 static int q_eval(hnn_ctx *c)
 {
     const q_data *d = (const q_data *)c->data;
@@ -155,13 +183,19 @@ static int q_eval(hnn_ctx *c)
     const int32_t lo = type_min(d->out_type), hi = type_max(d->out_type);
     if (d->in_type == HNN_FLOAT32) {
         const float *f = (const float *)x;
-        for (int32_t i = 0; i < d->n; i++) {
-            /* TFLM: int32(round(val / float(scale))) + zp, in float */
-            int32_t q = f2i_x86(roundf(f[i] / d->scale));
-            int32_t v = (int32_t)((uint32_t)q + (uint32_t)d->ozp);   /* wraps like the oracle */
-            v = v < lo ? lo : v > hi ? hi : v;
-            store(y, d->out_type, i, v);
-        }
+        if (d->out_type == HNN_INT8)
+            for (int32_t i = 0; i < d->n; i++)
+                ((int8_t *)y)[i] = (int8_t)affine_one(d, f[i], lo, hi);
+        else
+            for (int32_t i = 0; i < d->n; i++)
+                ((int16_t *)y)[i] = (int16_t)affine_one(d, f[i], lo, hi);
+        return HNN_OK;
+    }
+    if (d->has_lut) {
+        const uint8_t *xi = (const uint8_t *)x;
+        uint8_t *yo = (uint8_t *)y;
+        for (int32_t i = 0; i < d->n; i++)
+            yo[i] = d->lut[xi[i]];
         return HNN_OK;
     }
     if (d->identity && d->in_type == HNN_INT8 &&
@@ -169,11 +203,17 @@ static int q_eval(hnn_ctx *c)
         requant_identity_8((const int8_t *)x, (uint8_t *)y, d->n, d->ozp - d->izp, lo, hi);
         return HNN_OK;
     }
-    for (int32_t i = 0; i < d->n; i++) {
-        int32_t in = (int32_t)((uint32_t)load(x, d->in_type, i) - (uint32_t)d->izp);
-        int32_t v = d->identity ? in : hnn_mbqm(in, d->mult, d->shift);
-        int64_t w = (int64_t)v + d->ozp;
-        store(y, d->out_type, i, (int32_t)(w < lo ? lo : w > hi ? hi : w));
+    switch (PAIR(d->in_type, d->out_type)) {
+    case PAIR(HNN_INT8, HNN_INT8): Q_LOOP(int8_t, int8_t); break;
+    case PAIR(HNN_INT8, HNN_UINT8): Q_LOOP(int8_t, uint8_t); break;
+    case PAIR(HNN_INT8, HNN_INT16): Q_LOOP(int8_t, int16_t); break;
+    case PAIR(HNN_INT8, HNN_INT32): Q_LOOP(int8_t, int32_t); break;
+    case PAIR(HNN_UINT8, HNN_INT8): Q_LOOP(uint8_t, int8_t); break;
+    case PAIR(HNN_INT16, HNN_INT8): Q_LOOP(int16_t, int8_t); break;
+    case PAIR(HNN_INT16, HNN_INT16): Q_LOOP(int16_t, int16_t); break;
+    case PAIR(HNN_INT16, HNN_INT32): Q_LOOP(int16_t, int32_t); break;
+    case PAIR(HNN_INT32, HNN_INT8): Q_LOOP(int32_t, int8_t); break;
+    default: Q_LOOP(int32_t, int16_t); break;     /* the last pair q_prepare accepts */
     }
     return HNN_OK;
 }

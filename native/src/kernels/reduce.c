@@ -11,14 +11,19 @@
  * is taken even when input and output share scale and zero point. Axes may
  * be negative or repeated; keep_dims only changes the output's shape.
  *
- * Speed: dimensions are merged into alternating runs of kept/reduced axes
- * at prepare, so eval is one linear pass over the input accumulating into
- * an int32 scratch row per output element.
+ * Speed and memory: dimensions are merged into alternating runs of kept and
+ * reduced axes at prepare. Eval walks the outputs in order; when the
+ * innermost run is reduced each output is a contiguous sum, otherwise up to
+ * MEAN_CHUNK neighbouring outputs accumulate together in a stack array (a
+ * vectorizable row add). No arena scratch: the op costs only its op data.
  */
 #include "../kernel.h"
 #include "../quant.h"
 #include <math.h>
 #include <string.h>
+
+/* outputs accumulated together when the innermost run is kept */
+#define MEAN_CHUNK 64
 
 typedef struct {
     int32_t in_elems, out_elems;
@@ -52,10 +57,11 @@ static int mean_prepare(hnn_ctx *c)
     HNN_CHECK(c, in.zero_point >= lo && in.zero_point <= hi && out.zero_point >= lo &&
               out.zero_point <= hi, HNN_E_QUANT, "MEAN: zero point out of range");
 
-    /* ResolveAxis: negative axes wrap, duplicates count once */
+    /* ResolveAxis: negative axes wrap, duplicates count once; a scalar
+     * input ignores its axes */
     unsigned red = 0;
     const uint8_t *a = (const uint8_t *)ax.const_data;
-    for (int32_t i = 0; i < ax.elems; i++) {
+    for (int32_t i = 0; in.ndim > 0 && i < ax.elems; i++) {
         int32_t v;
         memcpy(&v, a + 4 * i, 4);
         if (v < 0)
@@ -115,83 +121,121 @@ static int mean_prepare(hnn_ctx *c)
     }
     d.nseg = (uint8_t)ns;
     c->data_bytes = sizeof d;
-    c->scratch_bytes = (size_t)out.elems * sizeof(int32_t);
     if (c->data)
         memcpy(c->data, &d, sizeof d);
     return HNN_OK;
 }
 
-/* Accumulate x (laid out as the runs of d) into acc. The innermost run is
- * either reduced (a contiguous sum) or kept (a vector add). */
-#define MEAN_ACCUMULATE(T)                                                        \
-    static void accumulate_##T(const mean_data *d, const T *x, uint32_t *acc)    \
+static int32_t finish(const mean_data *d, uint32_t sum, int32_t lo, int32_t hi)
+{
+    /* (int32)(sum - zp_in * N), requantized with 1/N folded in */
+    int32_t s = (int32_t)(sum - (uint32_t)d->izp_n);
+    int64_t v = (int64_t)hnn_mbqm(s, d->mult, d->shift) + d->ozp;
+    return (int32_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/* Walk the runs: for every combination of the kept outer runs, add up the
+ * reduced outer runs (an odometer), each step covering the innermost run.
+ * Sums are int32 and wrap like TFLM's (done in uint32 to be defined). */
+#define MEAN_EVAL(T)                                                              \
+    static void mean_##T(const mean_data *d, const T *x, T *y, int32_t lo,      \
+                         int32_t hi)                                             \
     {                                                                             \
         const int ns = d->nseg;                                                   \
-        if (ns == 0) {                                                            \
-            acc[0] += (uint32_t)x[0];                                             \
+        if (ns == 0) {                 /* every dim is 1: one element */          \
+            y[0] = (T)finish(d, (uint32_t)x[0], lo, hi);                          \
             return;                                                               \
         }                                                                         \
         const int32_t inner = d->seg[ns - 1];                                     \
         const int inner_red = (d->red_mask >> (ns - 1)) & 1;                      \
-        int32_t ostride[HNN_MAX_DIMS], idx[HNN_MAX_DIMS];                         \
-        int32_t s = inner_red ? 1 : inner;                                        \
+        int32_t stride[HNN_MAX_DIMS], kept[HNN_MAX_DIMS], red[HNN_MAX_DIMS];      \
+        int32_t kidx[HNN_MAX_DIMS] = {0}, ridx[HNN_MAX_DIMS] = {0};               \
+        int nk = 0, nr = 0;                                                       \
+        int32_t st = inner;                                                       \
         for (int k = ns - 2; k >= 0; k--) {                                       \
-            ostride[k] = ((d->red_mask >> k) & 1) ? 0 : s;                        \
-            if (!((d->red_mask >> k) & 1))                                        \
-                s *= d->seg[k];                                                   \
-            idx[k] = 0;                                                           \
+            stride[k] = st;                                                       \
+            st *= d->seg[k];                                                      \
         }                                                                         \
-        int32_t o = 0;                                                            \
-        const int32_t rows = d->in_elems / inner;                                 \
-        for (int32_t r = 0; r < rows; r++, x += inner) {                          \
+        for (int k = 0; k < ns - 1; k++) {                                        \
+            if ((d->red_mask >> k) & 1)                                           \
+                red[nr++] = k;                                                    \
+            else                                                                  \
+                kept[nk++] = k;                                                   \
+        }                                                                         \
+        const T *xk = x;                                                          \
+        for (;;) {                                                                \
             if (inner_red) {                                                      \
                 uint32_t sum = 0;                                                 \
-                for (int32_t i = 0; i < inner; i++)                               \
-                    sum += (uint32_t)x[i];                                        \
-                acc[o] += sum;                                                    \
+                const T *xr = xk;                                                 \
+                for (;;) {                                                        \
+                    for (int32_t i = 0; i < inner; i++)                           \
+                        sum += (uint32_t)xr[i];                                   \
+                    int j = nr - 1;                                               \
+                    for (; j >= 0; j--) {                                         \
+                        xr += stride[red[j]];                                     \
+                        if (++ridx[j] < d->seg[red[j]])                           \
+                            break;                                                \
+                        xr -= (size_t)stride[red[j]] * d->seg[red[j]];            \
+                        ridx[j] = 0;                                              \
+                    }                                                             \
+                    if (j < 0)                                                    \
+                        break;                                                    \
+                }                                                                 \
+                *y++ = (T)finish(d, sum, lo, hi);                                 \
             } else {                                                              \
-                uint32_t *a = acc + o;                                            \
-                for (int32_t i = 0; i < inner; i++)                               \
-                    a[i] += (uint32_t)x[i];                                       \
+                for (int32_t c = 0; c < inner; c += MEAN_CHUNK) {                 \
+                    const int32_t w = inner - c < MEAN_CHUNK ? inner - c : MEAN_CHUNK; \
+                    uint32_t acc[MEAN_CHUNK];                                     \
+                    memset(acc, 0, sizeof acc);                                   \
+                    const T *xr = xk + c;                                         \
+                    for (;;) {                                                    \
+                        for (int32_t i = 0; i < w; i++)                           \
+                            acc[i] += (uint32_t)xr[i];                            \
+                        int j = nr - 1;                                           \
+                        for (; j >= 0; j--) {                                     \
+                            xr += stride[red[j]];                                 \
+                            if (++ridx[j] < d->seg[red[j]])                       \
+                                break;                                            \
+                            xr -= (size_t)stride[red[j]] * d->seg[red[j]];        \
+                            ridx[j] = 0;                                          \
+                        }                                                         \
+                        if (j < 0)                                                \
+                            break;                                                \
+                    }                                                             \
+                    for (int32_t i = 0; i < w; i++)                               \
+                        *y++ = (T)finish(d, acc[i], lo, hi);                      \
+                }                                                                 \
             }                                                                     \
-            for (int k = ns - 2; k >= 0; k--) { /* odometer over outer runs */    \
-                o += ostride[k];                                                  \
-                if (++idx[k] < d->seg[k])                                         \
+            int j = nk - 1;            /* next combination of kept runs */        \
+            for (; j >= 0; j--) {                                                 \
+                xk += stride[kept[j]];                                            \
+                if (++kidx[j] < d->seg[kept[j]])                                  \
                     break;                                                        \
-                o -= ostride[k] * d->seg[k];                                      \
-                idx[k] = 0;                                                       \
+                xk -= (size_t)stride[kept[j]] * d->seg[kept[j]];                  \
+                kidx[j] = 0;                                                      \
             }                                                                     \
+            if (j < 0)                                                            \
+                return;                                                           \
         }                                                                         \
     }
 
-MEAN_ACCUMULATE(int8_t)
-MEAN_ACCUMULATE(int16_t)
+MEAN_EVAL(int8_t)
+MEAN_EVAL(int16_t)
 
 static int mean_eval(hnn_ctx *c)
 {
     const mean_data *d = (const mean_data *)c->data;
-    uint32_t *acc = (uint32_t *)c->scratch;   /* int32 sums, wrapping like TFLM */
     void *y = hnn_out_data(c, 0);
-    const int32_t lo = d->is16 ? -32768 : -128, hi = -lo - 1;
     if (d->in_elems == 0 || d->out_elems == 0) {
         /* an empty reduction leaves the output zeroed, as TFLM does */
-        memset(y, 0, (size_t)d->out_elems * (d->is16 ? 2 : 1));
+        if (d->out_elems)
+            memset(y, 0, (size_t)d->out_elems * (d->is16 ? 2 : 1));
         return HNN_OK;
     }
-    memset(acc, 0, (size_t)d->out_elems * sizeof(uint32_t));
     if (d->is16)
-        accumulate_int16_t(d, (const int16_t *)hnn_in_data(c, 0), acc);
+        mean_int16_t(d, (const int16_t *)hnn_in_data(c, 0), (int16_t *)y, -32768, 32767);
     else
-        accumulate_int8_t(d, (const int8_t *)hnn_in_data(c, 0), acc);
-    for (int32_t i = 0; i < d->out_elems; i++) {
-        int32_t s = (int32_t)(acc[i] - (uint32_t)d->izp_n);
-        int64_t v = (int64_t)hnn_mbqm(s, d->mult, d->shift) + d->ozp;
-        v = v < lo ? lo : v > hi ? hi : v;
-        if (d->is16)
-            ((int16_t *)y)[i] = (int16_t)v;
-        else
-            ((int8_t *)y)[i] = (int8_t)v;
-    }
+        mean_int8_t(d, (const int8_t *)hnn_in_data(c, 0), (int8_t *)y, -128, 127);
     return HNN_OK;
 }
 

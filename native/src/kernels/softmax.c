@@ -14,8 +14,9 @@
 #include <math.h>
 #include <string.h>
 
-/* Tensors at least this large get the exp table. */
-#define SOFTMAX_LUT_MIN 1024
+/* Tensors at least this large get the exp table (1 KB: at 512+ elements it
+ * stays inside the slack hnn_arena_bytes budgets per tensor byte). */
+#define SOFTMAX_LUT_MIN 512
 
 /* The Q12.19 sum of exps (each <= 2^19) must stay below 2^31. */
 #define SOFTMAX_MAX_DEPTH 4095

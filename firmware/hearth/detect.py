@@ -1,0 +1,192 @@
+"""hearth.detect - streaming wake-word detection, the hot path in C.
+
+    from hearth.detect import Detector
+    det = Detector(["okay_nabu", "hey_jarvis", "/path/to/my_word.json"])
+    for ev in det.feed(pcm):            # any block size, 16 kHz int16 mono
+        print(ev.model, ev.t, ev.p)     # model name, seconds, window-mean probability
+
+One C call per block: the frontend runs once for all models, each model
+quantizes, strides, invokes and decides on its own (microWakeWord / ESPHome
+rules: see native/include/hearth/detector.h and docs/HEARING.md). For
+diagnostics, feed(pcm, steps=True) also returns every model invoke's raw
+output byte, probability and window mean as a numpy structured array.
+"""
+import numpy as np
+
+from ._native import ffi, lib
+from .frontend import as_pcm
+from .manifest import ManifestError, WakeWordManifest, resolve
+
+__all__ = ["DetectorError", "Detector", "Event", "STEP_DTYPE", "SAMPLE_RATE"]
+
+SAMPLE_RATE = 16000
+_EVENT_SLOTS = 64
+
+STEP_DTYPE = np.dtype([("model", "<i4"), ("output", "<i4"), ("frame", "<i8"),
+                       ("probability", "<f4"), ("mean", "<f4")])
+
+
+class DetectorError(RuntimeError):
+    """A detector error; .name is the C error name (e.g. "HDET_E_MODEL")."""
+
+    def __init__(self, code, detail=""):
+        self.code = code
+        text = ffi.string(lib.hdet_strerror(code)).decode()
+        self.name = text.split(":", 1)[0]
+        super().__init__(text + (" (%s)" % detail if detail else ""))
+
+
+class Event:
+    """One detection: model name and index, sample-accurate time, probability."""
+
+    __slots__ = ("model", "index", "sample", "frame", "p")
+
+    def __init__(self, model, index, sample, frame, p):
+        self.model, self.index, self.sample, self.frame, self.p = model, index, sample, frame, p
+
+    @property
+    def t(self):
+        """Seconds from the start of the stream (or the last reset)."""
+        return self.sample / SAMPLE_RATE
+
+    def as_dict(self):
+        return {"model": self.model, "t": self.t, "p": self.p, "sample": self.sample}
+
+    def __eq__(self, other):
+        return (isinstance(other, Event) and (self.index, self.sample, self.p) ==
+                (other.index, other.sample, other.p) and self.model == other.model)
+
+    def __repr__(self):
+        return "Event(%r, t=%.3f, p=%.4f)" % (self.model, self.t, self.p)
+
+
+def _nn_detail(d):
+    code = lib.hdet_nn_status(d)
+    if code >= 0:
+        return ""
+    return "%s: %s" % (ffi.string(lib.hnn_errname(code)).decode(),
+                       ffi.string(lib.hnn_last_detail()).decode(errors="replace"))
+
+
+class Detector:
+    """N wake-word models on one shared audio frontend."""
+
+    def __init__(self, models):
+        if isinstance(models, (str, bytes, WakeWordManifest)) or hasattr(models, "__fspath__"):
+            models = [models]
+        manifests = [resolve(m) for m in models]
+        if not manifests:
+            raise ManifestError("no models given")
+        if len(manifests) > lib.HDET_MAX_MODELS:
+            raise DetectorError(-4, "at most %d models" % lib.HDET_MAX_MODELS)
+        need = ffi.new("size_t *")
+        self._check(lib.hdet_bytes(need))
+        self._mem = ffi.new("uint64_t[]", (need[0] + 7) // 8)
+        dp = ffi.new("hdet **")
+        self._check(lib.hdet_init(dp, self._mem, need[0]))
+        self._d = dp[0]
+        self.manifests = manifests
+        self.names = []
+        self._keep = []
+        for man in manifests:
+            data = man.model_bytes()
+            buf = ffi.new("uint64_t[]", (len(data) + 7) // 8 or 1)
+            ffi.memmove(buf, data, len(data))
+            mp = ffi.cast("const uint8_t *", buf)
+            self._check(lib.hdet_model_arena_bytes(mp, len(data), need), man)
+            arena = ffi.new("uint64_t[]", (need[0] + 7) // 8 or 1)
+            cfg = ffi.new("hdet_model_config *")
+            cfg.cutoff = man.probability_cutoff
+            cfg.window = man.sliding_window_size
+            cfg.refractory_steps = man.refractory_steps
+            idx = ffi.new("int *")
+            self._check(lib.hdet_add_model(self._d, mp, len(data), arena, need[0], cfg, idx), man)
+            self._keep.append((buf, arena))
+            name = man.name
+            while name in self.names:          # the same model twice stays addressable
+                name += "'"
+            self.names.append(name)
+        self._events = ffi.new("hdet_event[]", _EVENT_SLOTS)
+        self._consumed = ffi.new("size_t *")
+        self._n_events = ffi.new("size_t *")
+        self._n_steps = ffi.new("size_t *")
+
+    def _check(self, rc, manifest=None):
+        """The one place C status codes become Python exceptions."""
+        if rc < 0:
+            detail = _nn_detail(self._d) if rc == -3 and getattr(self, "_d", None) else ""
+            if manifest is not None:
+                detail = "%s%s%s" % (manifest.model_path, ": " if detail else "", detail)
+            raise DetectorError(rc, detail)
+        return rc
+
+    def _index(self, model):
+        if isinstance(model, int):
+            if not 0 <= model < len(self.names):
+                raise IndexError("model index %d out of range" % model)
+            return model
+        try:
+            return self.names.index(model)
+        except ValueError:
+            raise KeyError("no model %r (have: %s)" % (model, ", ".join(self.names))) from None
+
+    def info(self, model):
+        inf = ffi.new("hdet_model_info *")
+        self._check(lib.hdet_model_info_get(self._d, self._index(model), inf))
+        return {k: getattr(inf, k) for k in ("stride", "features", "input_scale",
+                                             "input_zero_point", "output_scale",
+                                             "output_zero_point", "output_signed",
+                                             "enabled", "arena_bytes")}
+
+    def enable(self, model, on=True):
+        """Enable (resets that model) or disable one model by name or index."""
+        self._check(lib.hdet_enable(self._d, self._index(model), 1 if on else 0))
+
+    def disable(self, model):
+        self.enable(model, False)
+
+    def enabled(self, model):
+        return bool(self.info(model)["enabled"])
+
+    def reset(self):
+        """Frontend, clock and all models back to their initial state."""
+        self._check(lib.hdet_reset(self._d))
+
+    @property
+    def samples(self):
+        return int(lib.hdet_samples(self._d))
+
+    @property
+    def t(self):
+        return self.samples / SAMPLE_RATE
+
+    def feed(self, pcm, steps=False):
+        """Process one block; returns [Event, ...] (and the per-step array
+        when steps=True)."""
+        x = as_pcm(pcm)
+        n = len(x)
+        nm = len(self.names)
+        frames_max = n // 160 + 4
+        step_buf = ffi.new("hdet_step[]", max(frames_max * nm, nm)) if steps else ffi.NULL
+        step_cap = max(frames_max * nm, nm) if steps else 0
+        src = ffi.from_buffer("int16_t[]", x)
+        events, pos, nsteps = [], 0, 0
+        while True:
+            self._check(lib.hdet_feed(
+                self._d, src + pos, n - pos, self._consumed, self._events, _EVENT_SLOTS,
+                self._n_events, step_buf + nsteps if steps else ffi.NULL,
+                step_cap - nsteps, self._n_steps if steps else ffi.NULL))
+            pos += self._consumed[0]
+            for i in range(self._n_events[0]):
+                e = self._events[i]
+                events.append(Event(self.names[e.model], e.model, int(e.sample), int(e.frame),
+                                    float(e.probability)))
+            if steps:
+                nsteps += self._n_steps[0]
+            if pos >= n:
+                break
+        if not steps:
+            return events
+        arr = np.frombuffer(ffi.buffer(step_buf, nsteps * STEP_DTYPE.itemsize),
+                            dtype=STEP_DTYPE).copy() if nsteps else np.zeros(0, STEP_DTYPE)
+        return events, arr

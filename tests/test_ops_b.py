@@ -335,6 +335,15 @@ def test_mean_parity():
     assert check_parity(mean_cases(N_CONFIGS)) >= N_CONFIGS
 
 
+def test_mean_scalar_input():
+    # TFLM ignores the axes of a scalar input (ResolveAxis returns early)
+    buf = single_op("MEAN", [{"shape": [], **quant("int8", 0.1, 3)},
+                             {"shape": [1], "dtype": "int32", "data": np.array([0], np.int32)}],
+                    [{"shape": [], **quant("int8", 0.05, -2)}], {"keep_dims": False})
+    cases = [("MEAN scalar %d" % v, buf, [np.array(v, np.int8)]) for v in (-128, -1, 0, 17, 127)]
+    assert check_parity(cases) == 5
+
+
 def _mean_reference(x, axes, iscale, izp, oscale, ozp):
     """reduce_common.cc's QuantizedMeanOrSum in Python (for what TFLM's
     fixed-size axis buffers cannot take: 3+ distinct axes, rank 6)."""

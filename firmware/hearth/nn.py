@@ -143,11 +143,13 @@ class Model:
                 raise TypeError("input %d wants %s, got %s" % (i, t.type_name, x.dtype))
             if x.size * x.itemsize != t.nbytes:
                 raise ValueError("input %d wants %d bytes, got %d" % (i, t.nbytes, x.nbytes))
-            self._in_views[i].reshape(-1)[:] = x.reshape(-1)
+            if t.nbytes:   # zero-size tensors have no memory
+                self._in_views[i].reshape(-1)[:] = x.reshape(-1)
         else:
             if len(x) != t.nbytes:
                 raise ValueError("input %d wants %d bytes, got %d" % (i, t.nbytes, len(x)))
-            ffi.memmove(self._in_ptrs[i], x, t.nbytes)
+            if t.nbytes:
+                ffi.memmove(self._in_ptrs[i], x, t.nbytes)
 
     def invoke(self, *xs):
         """Set the inputs (if given), run one step, return the outputs (copies)."""
@@ -156,7 +158,8 @@ class Model:
         rc = self._invoke(self._m)
         if rc:
             _check(rc)
-        return [v.copy() for v in self._out_views]
+        return [v.copy() if v is not None else np.zeros(t.shape, t.dtype)
+                for v, t in zip(self._out_views, self.outputs)]
 
     def invoke_raw(self, x):
         """Fast path for streaming: one input as bytes-like, first output as bytes."""

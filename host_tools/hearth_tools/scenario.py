@@ -6,7 +6,8 @@ A script is one command per line ('#' starts a comment):
     wait SECONDS                   run the loop for that much audio time
     until KEY=VALUE [within S]     run until the status matches (fails after S, default 600)
     expect KEY=VALUE ...           check the status now (ops: = != >= <= > <)
-    speak "TEXT" [MODEL]           synthesize speech (espeak-ng), inject it, run past it;
+    speak "TEXT" [MODEL] [voice=V] [speed=WPM]
+                                   synthesize speech (espeak-ng), inject it, run past it;
                                    with MODEL, report whether that wake word was detected
     alarm t3|t4 [3k|520] [CYCLES]  inject a smoke (t3) / CO (t4) alarm pattern and run past it
     corrupt MODEL | restore MODEL  damage / repair the model file in device storage
@@ -52,7 +53,7 @@ door close
 until heater=on within 60
 echo == Wake words (espeak-ng speech into the audio path) ==
 speak "okay nabu" okay_nabu
-speak "hey jarvis" hey_jarvis
+speak "hey jarvis" hey_jarvis voice=en-us+f4 speed=150
 speak "hey mycroft" hey_mycroft
 speak "alexa" alexa
 echo == The AI asks for more heat: the governor decides by mode ==
@@ -90,6 +91,7 @@ echo == A corrupted model file ==
 corrupt hey_jarvis
 reload
 expect mode=CONSTRAINED
+request ai setpoint 230
 status
 restore hey_jarvis
 reload
@@ -238,7 +240,12 @@ class Scenario:
             if not bad:
                 self.write("  ok: " + " ".join(got))
         elif cmd == "speak":
-            self._speak(tok[1], tok[2] if len(tok) > 2 else None)
+            opts = dict(t.split("=", 1) for t in tok[2:] if "=" in t)
+            rest = [t for t in tok[2:] if "=" not in t]
+            if len(tok) < 2 or set(opts) - {"voice", "speed"}:
+                raise UsageError("script line %d: speak \"TEXT\" [MODEL] [voice=V] [speed=WPM]" % n)
+            self._speak(tok[1], rest[0] if rest else None, opts.get("voice", "en"),
+                        int(opts.get("speed", 160)))
         elif cmd == "alarm":
             kind = tok[1] if len(tok) > 1 else "t3"
             band = tok[2] if len(tok) > 2 else "3k"
@@ -255,10 +262,9 @@ class Scenario:
             for l in out.splitlines():
                 self.write("  " + l)
 
-    def _speak(self, text, model):
+    def _speak(self, text, model, voice="en", speed=160):
         app = self.app
-        pcm = synthesize(text)
-        # Half a second of room before and after, at a natural level.
+        pcm = synthesize(text, voice=voice, speed=speed)
         before = dict(app.metrics.detections)
         app.audio.inject(pcm)
         app.run(seconds=len(pcm) / RATE + 1.5)

@@ -941,9 +941,10 @@ int hnn_init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
     return init(out, buf, len, arena, arena_size, flags);
 }
 
-/* Upper bound: structure + every tensor unshared + op data, measured by a
- * first init into a caller-supplied probe arena is not possible without
- * memory, so hnn_arena_bytes computes a safe bound from the model alone. */
+/* An upper bound computed from the model alone, without memory: structure,
+ * every tensor unshared (activations, variables, scratch), per-channel op
+ * data (bounded by the tensors' sizes) and a fixed allowance per op. The
+ * exact need is hnn_arena_used() after an init; an arena of that size works. */
 int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
 {
     tfl_buf b;
@@ -974,7 +975,9 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
             (rc = tfl_vec_field(&b, &st, 3, 4, 4, &ops)) != 0)
             return fail(rc, "subgraph tables out of bounds");
         total += (uint64_t)tensors.n * (sizeof(uint32_t) + 8 + HNN_PLAN_WORK_PER_TENSOR);
-        total += (uint64_t)ops.n * (sizeof(hnn_op) + sizeof(hnn_resource) + 16);
+        /* op data is the kernels' business: allow a generous fixed amount per
+         * op (lookup tables, parameters) on top of the per-tensor terms */
+        total += (uint64_t)ops.n * (sizeof(hnn_op) + sizeof(hnn_resource) + 2048);
         for (uint32_t t = 0; t < tensors.n; t++) {
             tfl_table tt;
             tfl_vec shape;

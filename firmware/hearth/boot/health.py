@@ -33,6 +33,7 @@ class HealthCheck:
         self._faults = 0
         self._last_fault = None
         self._done = None           # final poll() result once decided
+        self._trial = None          # is the running image a trial? (read once)
 
     def fault(self, reason=""):
         self._faults += 1
@@ -65,13 +66,14 @@ class HealthCheck:
             return self._done
         from . import api
         from .state import StateError
-        try:
-            st = api.status(self.storage)
-        except StateError as e:
-            if e.code != "not-initialized":
-                raise
-            st = {"trial": False}        # not started by the launcher (development run)
-        if not st["trial"]:
+        if self._trial is None:           # asked once: a loop polls this every iteration
+            try:
+                self._trial = bool(api.status(self.storage)["trial"])
+            except StateError as e:
+                if e.code != "not-initialized":
+                    raise
+                self._trial = False       # not started by the launcher (development run)
+        if not self._trial:
             self._done = "not-trial"
             return self._done
         why = self.why_not()

@@ -440,10 +440,16 @@ def init(st, board, keys_pem, max_attempts=S.DEFAULT_MAX_ATTEMPTS, force=False):
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         pubs.append((hashlib.sha256(k.der).hexdigest()[:16], pub))
     with st.lock():
-        for old in st.list_files(S.TRUST):
-            st.remove(old)
+        # new keys first, then drop the others: a cut leaves a superset, never no key
+        keep = set()
         for kid, pub in pubs:
+            keep.add("%s/%s.pem" % (S.TRUST, kid))
             st.write_atomic("%s/%s.pem" % (S.TRUST, kid), pub)
+        for old in st.list_files(S.TRUST):
+            if old not in keep:
+                st.remove(old)
+        if st.list_files(S.TRUST):
+            st.fsync_dir(S.TRUST)
         S.save_device(st, {"format": S.FORMAT, "board": board["name"], "arch": board["arch"],
                            "slot_bytes": int(board["slot_bytes"]), "max_attempts": int(max_attempts)})
     return {"board": board["name"], "arch": board["arch"], "slot_bytes": int(board["slot_bytes"]),

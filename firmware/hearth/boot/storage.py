@@ -177,7 +177,7 @@ class DirStorage(Storage):
         super().remove_tree(dirname)
         # empty directories left behind are harmless; tidy them up
         base = self.local_path(dirname)
-        for dirpath, _dirs, _names in sorted(os.walk(base, topdown=False), reverse=False):
+        for dirpath in sorted((p for p, _d, _n in os.walk(base)), reverse=True):   # children first
             try:
                 os.rmdir(dirpath)
             except OSError:

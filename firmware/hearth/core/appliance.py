@@ -140,6 +140,7 @@ class Appliance:
     # -- reporting -------------------------------------------------------------------
     def status(self):
         s = self.sensors
+        self.ring = self._ring(self.now)
         return {
             "mode": self.modes.mode,
             "why": self.modes.why(),

@@ -152,7 +152,7 @@ class SafetyGovernor:
         c = s.get("cavity_c")
         if c is None or c != c or c < self.lim["valid_min_c"] or c > self.lim["valid_max_c"]:
             return "cavity sensor fault"
-        if c >= self.lim["cutoff_c"]:
+        if self.overtemp or c >= self.lim["cutoff_c"]:
             return "over temperature"
         if self.alarm_active(now):
             return "alarm active (press stop)"

@@ -75,6 +75,20 @@ def normalize(ev):
     return (model_name(name), float(t), float(p))
 
 
+def _max_mean_per_model(steps, n):
+    """Per-model maximum of the window-mean posterior in a step array (numpy
+    structured array with 'model' and 'mean'); None when the block had no step."""
+    try:
+        if len(steps) == 0:
+            return None
+        import numpy as np
+        out = np.zeros(n)
+        np.maximum.at(out, steps["model"], steps["mean"])
+        return out.tolist()
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+
+
 class DetectorPort:
     """feed(block, t0) -> [(name, t, p)] with t on the application's clock."""
 
@@ -82,20 +96,34 @@ class DetectorPort:
         self.det = detector
         self.names = list(names)
         self.rate = rate
-        self.fed = 0                 # samples given to the detector so far
+        self.fed = 0                 # samples given to the detector since its (re)start
         self.paused = False
+        self.steps = True            # ask for per-step posteriors (hearth.detect has them)
+        self.probs = None
 
     def feed(self, block, t0):
         if self.paused:
-            # Streaming state is stale after a pause (SAFE mode skipped audio).
+            # Streaming state is stale after a pause (SAFE mode skipped audio):
+            # restart the detector, and its clock with it.
             reset = getattr(self.det, "reset", None)
             if reset is not None:
                 reset()
+                self.fed = 0
             self.paused = False
         start = self.fed / float(self.rate)
         self.fed += len(block)
+        evs = None
+        if self.steps:
+            try:
+                evs, steps = self.det.feed(block, steps=True)
+            except TypeError:        # a detector without per-step output
+                self.steps = False
+            else:
+                self.probs = _max_mean_per_model(steps, len(self.names))
+        if evs is None:
+            evs = self.det.feed(block)
         out = []
-        for ev in self.det.feed(block) or ():
+        for ev in evs or ():
             name, t, p = normalize(ev)
             out.append((name, t0 + (t - start), p))
         return out
@@ -104,15 +132,8 @@ class DetectorPort:
         self.paused = True
 
     def probabilities(self):
-        """Highest posterior per model over the last block, if the detector says."""
-        for attr in ("last_probabilities", "probabilities"):
-            f = getattr(self.det, attr, None)
-            if f is not None:
-                v = f() if callable(f) else f
-                if isinstance(v, dict):
-                    return list(v.values())
-                return list(v) if v is not None else None
-        return None
+        """Highest smoothed posterior per model over the last block (None if unknown)."""
+        return self.probs
 
     def feature_mean(self):
         f = getattr(self.det, "feature_mean", None)

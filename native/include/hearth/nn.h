@@ -5,10 +5,11 @@
  * must stay alive and 4-byte aligned) and the arena (persistent state,
  * activations, scratch and the runtime structs themselves). No heap is used.
  *
- *   size_t need;
- *   hnn_arena_bytes(buf, len, 0, &need);          // exact arena size
+ *   size_t bound;
+ *   hnn_arena_bytes(buf, len, 0, &bound);         // safe upper bound
  *   hnn_model *m;
- *   hnn_init(&m, buf, len, arena, need, 0);        // HNN_E_ARENA if too small
+ *   hnn_init(&m, buf, len, arena, bound, 0);       // HNN_E_ARENA if too small
+ *   size_t exact = hnn_arena_used(m);              // init into exactly this works
  *   memcpy(hnn_tensor_data(m, hnn_input(m, 0)), x, n);
  *   hnn_invoke(m);                                 // one streaming step
  *   hnn_reset(m);                                  // back to the initial state
@@ -64,7 +65,9 @@ typedef struct {
     int32_t zero_point;
 } hnn_tensor_info;
 
-/* Exact arena bytes hnn_init needs for this model and flags. */
+/* A safe upper bound on the arena hnn_init needs, from the model alone. The
+ * exact figure is hnn_arena_used() after init: an arena of exactly that size
+ * works, and anything smaller fails cleanly with HNN_E_ARENA. */
 int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out);
 
 /* Parse, validate, plan and prepare. On HNN_E_ARENA *out is NULL. */

@@ -1,6 +1,5 @@
 """Board files: every shipped board loads; every kind of mistake names its key."""
 import copy
-import os
 import tomllib
 
 import pytest

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from hearth.frontend import DEFAULT_CONFIG, FLOAT_SCALE, Frontend, FrontendError
 from hearth_tools import speech
@@ -100,7 +100,9 @@ def test_raw_outputs_match_tflm(spoken):
 @given(st.lists(st.integers(min_value=0, max_value=2000), min_size=1, max_size=40),
        st.integers(min_value=0, max_value=2 ** 32 - 1))
 def test_block_boundaries_do_not_matter(sizes, seed):
-    """Any split of the stream gives the same vectors as one call."""
+    """Any split of the stream (empty blocks included) gives the same vectors
+    as one call."""
+    assume(any(sizes))
     x = speech.mix_noise(speech.corpus_clip("hey mycroft", voice="en-us", speed=160),
                          15, seed % 1000)[:24000]
     whole = Frontend().process(x)

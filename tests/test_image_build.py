@@ -71,12 +71,12 @@ def test_build_is_deterministic(env, tmp_path):
     for part in ("firmware", "native", "models"):
         if os.path.isdir(os.path.join(ROOT, part)):
             shutil.copytree(os.path.join(ROOT, part), root / part, ignore=skip)
-    cache = os.path.join(ROOT, "build", "native")
-    kw = dict(security_counter=7, root=str(root), rollback_target="1.0.0", native_cache=cache)
-    a, sa = build.build_image(env.board, "1.2.3+4", env.key, **kw)
-    b, sb = build.build_image(env.board, "1.2.3+4", env.key, **kw)
+    kw = dict(security_counter=7, root=str(root), rollback_target="1.0.0")
+    # once with a fresh native cache (the compiler runs), once with the shared one
+    a, sa = build.build_image(env.board, "1.2.3+4", env.key, native_cache=str(tmp_path / "cache"), **kw)
+    b, sb = build.build_image(env.board, "1.2.3+4", env.key, native_cache=os.path.join(ROOT, "build", "native"), **kw)
     assert a == b and sa == sb
-    c, _ = build.build_image(env.board, "1.2.3+5", env.key, **kw)
+    c, _ = build.build_image(env.board, "1.2.3+5", env.key, native_cache=str(tmp_path / "cache"), **kw)
     assert c != a
 
 
@@ -84,6 +84,8 @@ def test_bundle_contents(env):
     m = env.manifest
     assert (m["board"], m["arch"], m["version"], m["security_counter"]) == ("simtest", native.host_arch(), "1.2.3+4", 7)
     assert (m["rollback_target"], m["calibration_version"], m["entry"]) == ("1.0.0", "cal-3", "hearth")
+    import hearth
+    assert m["hearth_version"] == hearth.__version__ and m["min_launcher_version"] == "1.0.0"
     assert env.img.security_counter == 7 and env.img.board == "simtest"
     files = archive.files(env.img.payload(env.data))
     assert files["board.toml"] == open(env.board, "rb").read()
@@ -158,9 +160,20 @@ def test_build_errors_are_one_line(env, monkeypatch):
                           "-o", str(env.dir / "x.img"))
     assert rc == 1 and "no board 'no-such-board'" in err
     small = testkit.write_board(str(env.dir), name="tiny", slot_bytes=64 * 1024)
-    rc, out, err = hearth("image", "build", "--board", small, "--version", "1.0.0", "--key", env.key,
-                          "-o", str(env.dir / "x.img"))
-    assert rc == 1 and "exceeds" in err
+    with pytest.raises(build.BuildError, match="image needs 7[0-9]{4} bytes but board tiny's slots hold 65536"):
+        testkit.small_image(env.key, small, files={"big.bin": bytes(70000)})
+    # the size check is exact: an image fits a slot of exactly its size, not one byte less
+    files = {"big.bin": bytes(30000)}
+    size = len(testkit.small_image(env.key, small, files=files))
+    for slot, fits in ((size, True), (size - 1, False)):
+        d = env.dir / ("slot%d" % slot)
+        d.mkdir()
+        board = testkit.write_board(str(d), name="tiny", slot_bytes=slot)
+        if fits:
+            assert len(testkit.small_image(env.key, board, files=files)) == size
+        else:
+            with pytest.raises(build.BuildError, match="slots hold"):
+                testkit.small_image(env.key, board, files=files)
     # a board whose cross compiler is missing is refused, naming the tool
     arm = testkit.write_board(str(env.dir), arch="aarch64")
     monkeypatch.setattr(native.shutil, "which", lambda name: None)

@@ -24,6 +24,14 @@ from .ports.detector import open_detector
 from .ports.dsp import NumpyToneAnalyzer, block_stats
 
 STAGES = ("capture", "detect", "alarm", "decide", "actuate")
+# The microphone health check looks at every 5th block: a degradation must
+# last seconds before it counts, so 0.5 s granularity loses nothing.
+HEALTH_EVERY = 5
+# The controller and governor tick at least every CONTROL_EVERY blocks (the
+# oven's thermal time constants are minutes), and at once on anything that
+# matters sooner: a button, the door, a detection, a request, a temperature
+# at the cutoff or unreadable, a mode cause waiting out its hysteresis.
+CONTROL_EVERY = 5
 
 
 class Boot:
@@ -79,6 +87,7 @@ class App:
         self.soc_hyst = board.get("thermal.soc_hysteresis_c")
         self.soc_poll = board.get("thermal.poll_s", 1.0)
         self.soc_next = 0.0
+        self.cutoff = self.appliance.limits["cutoff_c"]
         q = board.section("quality")
         rng = (q["feature_min"], q["feature_max"]) if "feature_min" in q and "feature_max" in q else None
         self.quality = QualityMonitor(feature_range=rng)
@@ -158,10 +167,14 @@ class App:
 
         c0 = timer()
         block = self.audio.read(self.n)
-        c1 = timer()
         if block is None:
             self.running = False
             return False
+        if self.turns % HEALTH_EVERY == 0:
+            kind = audiohealth.classify(block_stats(block))
+        else:
+            kind = self.audio_cause
+        c1 = timer()
         now = t0 + len(block) / float(self.rate)
         self.t = now
 
@@ -179,7 +192,6 @@ class App:
         c2 = timer()
 
         alarms = self.alarm.feed(block, t0)
-        kind = audiohealth.classify(block_stats(block))
         c3 = timer()
 
         self._decide(now, kind, events, alarms, c2 - c1)
@@ -224,6 +236,8 @@ class App:
         modes = self.modes
         presses, door, cavity, food = self.inputs.poll(now)
         s = app.sensors
+        urgent = (presses or events or alarms or door != s["door_open"] or cavity is None
+                  or cavity >= self.cutoff or app.dirty or modes.pending)
         s["door_open"] = door
         s["cavity_c"] = cavity
         s["food_c"] = food
@@ -241,21 +255,25 @@ class App:
                 modes.report(audiohealth.CAUSE[audio_kind], True, now)
             self.audio_cause = audio_kind
         if self.detector is not None and detect_s > 0.0:
-            modes.report("detector over budget", detect_s > self.budgets["detect"], now,
-                         "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3))
-            probs = self.detector.probabilities()
-            fmean = self.detector.feature_mean()
-            if probs is not None or fmean is not None:
-                low, out = self.quality.update(self.dt, probs, fmean)
-                modes.report("low confidence", low, now)
-                modes.report("features out of range", out, now)
+            over = detect_s > self.budgets["detect"]
+            modes.report("detector over budget", over, now,
+                         "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3) if over else "")
+            if self.turns % CONTROL_EVERY == 0:
+                # slow averages (tens of seconds): sampling every few blocks is plenty
+                probs = getattr(self.detector, "probs", None)
+                if probs is not None:
+                    low, out = self.quality.update(self.dt * CONTROL_EVERY, probs,
+                                                   self.detector.feature_mean())
+                    modes.report("low confidence", low, now)
+                    modes.report("features out of range", out, now)
         for p in presses:
             app.press(p, now)
         if alarms:
             app.detections(alarms, now)
         if events:
             app.detections(events, now)
-        app.decide(now)
+        if urgent or self.turns % CONTROL_EVERY == 0 or modes.pending:
+            app.decide(now)
         if self.assistant is not None and app.attentive(now) and modes.can("assistant"):
             for action, value in self.assistant.listen(now) or ():
                 app.request("ai", action, value, now)
@@ -304,7 +322,17 @@ class App:
         st["board"] = self.board.name
         st["detector"] = self.detector.names if self.detector is not None else []
         st["trial"] = self.trial
+        st["rss_bytes"] = _rss_bytes()
+        st["memory_budget_bytes"] = self.board.get("memory.budget_bytes")
         return st
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # -- construction ------------------------------------------------------------------------

@@ -53,8 +53,11 @@ door close
 until heater=on within 60
 echo == Wake words (espeak-ng speech into the audio path) ==
 speak "okay nabu" okay_nabu
+wait 3
 speak "hey jarvis" hey_jarvis voice=en-us+f4 speed=150
+wait 3
 speak "hey mycroft" hey_mycroft
+wait 3
 speak "alexa" alexa
 echo == The AI asks for more heat: the governor decides by mode ==
 request ai setpoint 220

@@ -34,7 +34,7 @@ ffibuilder.set_source(
     "\n".join('#include "hearth/%s"' % os.path.basename(h) for h in headers),
     sources=[_rel(s) for s in sources],
     include_dirs=[os.path.join(NATIVE, "include"), os.path.join(NATIVE, "src")],
-    extra_compile_args=["-std=c99", "-O3", "-DNDEBUG", "-fvisibility=hidden",
+    extra_compile_args=["-std=c99", "-O3", "-DNDEBUG", "-fvisibility=hidden", "-fwrapv",
                         "-Wall", "-Wno-unused-function"],
     libraries=["m"],
 )

@@ -32,6 +32,7 @@ class Appliance:
         self.outputs = self.gov.outputs
         self.ring = RING[FULL]
         self.now = 0.0
+        self.dirty = True            # something changed since the last decide()
         self.shown = {"heater": False, "fan": False, "lamp": False, "buzzer": False,
                       "door_open": False, "ring": self.ring}
 
@@ -49,6 +50,7 @@ class Appliance:
                 self.log.emit(now, INFO, "detect", "wake word %s at t=%.2f p=%.2f" % (name, t, p))
                 self.attention_until = now + self.listen_window_s
                 self.attention_model = name
+        self.dirty = True
         self._drain(now)
 
     def attentive(self, now):
@@ -94,6 +96,7 @@ class Appliance:
             self.log_transition(tr, now)
         out = self.gov.tick(now, self.sensors)
         self._drain(now)
+        self.dirty = False
         self.ring = self._ring(now)
         self._show_changes(now, out)
         return out
@@ -133,6 +136,7 @@ class Appliance:
         return "idle"
 
     def _drain(self, now):
+        self.dirty = True
         for kind, detail in self.gov.drain_events():
             self.metrics.count(kind)
             self.log.emit(now, INFO, "oven", kind + ((": " + detail) if detail else ""))
@@ -176,6 +180,9 @@ def status_text(st):
         "actuators: heater=%s fan=%s lamp=%s buzzer=%s ring=%s" % (
             _onoff(a["heater"]), _onoff(a["fan"]), _onoff(a["lamp"]), _onoff(a["buzzer"]), st["ring"]),
     ]
+    if st.get("rss_bytes") and st.get("memory_budget_bytes"):
+        lines.append("memory: %.1f MB of %.0f MB budget" % (st["rss_bytes"] / 1048576.0,
+                                                           st["memory_budget_bytes"] / 1048576.0))
     return "\n".join(lines)
 
 

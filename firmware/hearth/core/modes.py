@@ -75,12 +75,17 @@ class ModeManager:
         self.max_log = max_log
         self.counts = {}               # cause -> number of transitions it caused
         self.total = 0
+        self.pending = 0               # causes whose raw state differs from active
 
     def report(self, name, condition, now, detail=""):
         """Report the raw condition of cause `name` at time `now`."""
         c = self.causes[name]
         condition = bool(condition)
         if condition != c.raw:
+            if c.raw == c.active:
+                self.pending += 1
+            else:
+                self.pending -= 1
             c.raw = condition
             c.since = now
         if condition and detail:
@@ -88,6 +93,8 @@ class ModeManager:
 
     def update(self, now):
         """Apply hysteresis and recompute the mode. Returns the transition or None."""
+        if not self.pending:
+            return None                # the common case, every block: nothing to do
         changed = []
         for name in self.causes:
             c = self.causes[name]
@@ -95,6 +102,7 @@ class ModeManager:
                 hold = c.enter_s if c.raw else c.exit_s
                 if now - c.since >= hold:
                     c.active = c.raw
+                    self.pending -= 1
                     changed.append(c)
         if not changed:
             return None

@@ -22,9 +22,14 @@ class QualityMonitor:
         self.feature = None        # EMA of the feature mean
         self.low_confidence = False
         self.out_of_range = False
+        self._dt = None
+        self._a = 0.0
 
     def update(self, dt, probs=None, feature_mean=None):
-        a = math.exp(-dt / self.tau_s)
+        if dt != self._dt:              # blocks are all the same length: compute once
+            self._dt = dt
+            self._a = math.exp(-dt / self.tau_s)
+        a = self._a
         if probs:
             lo, hi = self.band
             x = 0.0

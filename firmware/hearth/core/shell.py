@@ -116,7 +116,7 @@ class Shell:
         try:
             tokens = tokenize(line)
         except ValueError as e:
-            return False, "error: " + str(e)
+            return self._error("--json" in line.split(), str(e))
         as_json = "--json" in tokens
         tokens = [t for t in tokens if t != "--json"]
         if not tokens:

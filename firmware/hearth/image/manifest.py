@@ -8,6 +8,7 @@ Format 1 (written by hearth_tools.image.bundle):
     version               "X.Y.Z[+B]", equal to the MCUboot header version
     security_counter      equal to the SEC_CNT TLV
     min_launcher_version  oldest hearth.boot launcher that may install it
+    hearth_version        the firmware package version (hearth.__version__)
     rollback_target       oldest firmware version this one's persistent data
                           (config, telemetry spool) stays readable by; a manual
                           revert to an older image is refused (null: any)
@@ -65,6 +66,7 @@ _FIELDS = {
     "rollback_target": ((str, type(None)), True),
     "entry": ((str,), True),
     "files": ((dict,), True),
+    "hearth_version": ((str, type(None)), False),
     "python": ((dict,), False),
     "native": ((dict, type(None)), False),
     "models": ((list,), False),

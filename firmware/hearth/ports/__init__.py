@@ -9,4 +9,8 @@ Interfaces (duck-typed, so the portable core never imports these):
   storage   root directory; atomic writes (hearth.ports.storage.Storage)
   watchdog  ready(), kick(now), status(text)
   detector  feed(block) -> [(name, t, p)]  (hearth.ports.detector)
+  assistant listen(now) -> [(action, value)]: optional cloud assistant, off by
+            default (App(assistant=None)); asked only inside the attention
+            window after a wake word and only in FULL mode; its requests reach
+            the governor as source "ai"
 """

@@ -59,9 +59,12 @@ def block_stats(block):
     n = len(x)
     if n == 0:
         return (0, 0, 0, 0)
-    peak = int(np.abs(x.astype(np.int32)).max())
+    hi = int(x.max())
+    lo = int(x.min())
+    peak = hi if hi >= -lo else -lo
     clipped = 0
     if peak >= audiohealth.CLIP_LEVEL:
-        clipped = int(np.count_nonzero(x >= audiohealth.CLIP_LEVEL)) + int(np.count_nonzero(x <= -audiohealth.CLIP_LEVEL))
+        clipped = int(np.count_nonzero(x >= audiohealth.CLIP_LEVEL)) + \
+            int(np.count_nonzero(x <= -audiohealth.CLIP_LEVEL))
     repeats = int(np.count_nonzero(x[1:] == x[:-1]))
     return (peak, clipped, repeats, n)

@@ -32,15 +32,21 @@ class SimOven:
         self.heater = False
         self.heater_on_s = 0.0
         self.cavity_fault = False      # tests: unplugged sensor
+        self._decay = {}               # (dt, door) -> decay factors (dt is one block, always)
 
     def step(self, dt):
         p = self.p
-        tau = p["tau_door_s"] if self.door_open else p["tau_s"]
+        k = self._decay.get((dt, self.door_open))
+        if k is None:
+            tau = p["tau_door_s"] if self.door_open else p["tau_s"]
+            k = (math.exp(-dt / tau), math.exp(-dt / p["food_tau_s"]))
+            if len(self._decay) < 16:
+                self._decay[(dt, self.door_open)] = k
         # Exact solution of dT/dt = (Ta + rise*heater - T) / tau over dt, so a
         # big dt (fast-forward) is as accurate as many small ones.
         target = p["ambient_c"] + (p["heater_rise_c"] if self.heater else 0.0)
-        self.cavity = target + (self.cavity - target) * math.exp(-dt / tau)
-        self.food = self.cavity + (self.food - self.cavity) * math.exp(-dt / p["food_tau_s"])
+        self.cavity = target + (self.cavity - target) * k[0]
+        self.food = self.cavity + (self.food - self.cavity) * k[1]
         if self.heater:
             self.heater_on_s += dt
 

@@ -21,7 +21,7 @@ def median_per_call(fn, calls, repeats):
     return statistics.median(per)
 
 
-def build_native_tool(name, source, flags=("-O3", "-DNDEBUG")):
+def build_native_tool(name, source, flags=("-O3", "-DNDEBUG", "-fwrapv")):
     """Compile a C tool from `source` plus the whole native library (cached)."""
     sources = sorted(glob.glob(os.path.join(NATIVE, "src", "**", "*.c"), recursive=True))
     out_dir = os.path.join(ROOT, "build", "bench")

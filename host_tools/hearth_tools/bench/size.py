@@ -16,7 +16,7 @@ from ..errors import HearthError
 NAME = "size"
 HELP = "Cortex-M4 text/data/bss of the native core per module (arm-none-eabi-gcc -Os)"
 CFLAGS = ["-std=c99", "-Os", "-mthumb", "-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-          "-ffunction-sections", "-fdata-sections", "-DNDEBUG"]
+          "-ffunction-sections", "-fdata-sections", "-DNDEBUG", "-fwrapv"]
 RUNTIME_DIRS = ("", "kernels")     # native/src and native/src/kernels
 
 

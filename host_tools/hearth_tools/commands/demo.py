@@ -1,5 +1,4 @@
 """`hearth demo`: the scripted smart-oven scenario on the sim board, end to end."""
-import sys
 
 from .. import scenario
 from ..errors import HearthError

@@ -1,5 +1,4 @@
 """`hearth sim`: start a sim board; its console is on a pty (or run a script)."""
-import os
 import signal
 
 from hearth import board as board_mod

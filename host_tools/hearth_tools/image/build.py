@@ -58,6 +58,10 @@ def build_image(board, version, key, out=None, security_counter=None, root=ROOT,
         security_counter = sign.auto_security_counter(vtuple)
     if not 0 <= int(security_counter) <= 0xFFFFFFFF:
         raise BuildError("security counter must be 0..4294967295")
+    try:
+        sign.load_key(key)                  # fail before the slow steps
+    except sign.SignError as e:
+        raise BuildError(str(e)) from None
     nat = None
     if with_native:
         try:
@@ -74,9 +78,13 @@ def build_image(board, version, key, out=None, security_counter=None, root=ROOT,
             include_firmware=include_firmware)
     except (bundle.BundleError, ValueError) as e:
         raise BuildError(str(e)) from None
+    # header + payload + protected TLVs + SHA256/KEYHASH/ED25519: what the slot must hold
+    need = header_size + len(payload) + (4 + 8 + 4 + len(b["name"].encode()) + 4 + len(b["arch"])) + 144
+    if need > b["slot_bytes"]:
+        raise BuildError("image needs %d bytes but board %s's slots hold %d: drop models or raise "
+                         "[storage] slot_bytes" % (need, b["name"], b["slot_bytes"]))
     try:
-        data = sign.sign(payload, key, vtuple, security_counter, b["slot_bytes"], b["name"], b["arch"],
-                         header_size=header_size)
+        data = sign.sign(payload, key, vtuple, security_counter, b["name"], b["arch"], header_size=header_size)
     except sign.SignError as e:
         raise BuildError(str(e)) from None
     # read it back with the device's parser: never ship what the device refuses

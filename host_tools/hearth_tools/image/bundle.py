@@ -14,6 +14,7 @@ in hash order), the native module built deterministically (native.py).
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,8 @@ def model_files(models_dir):
         files["models/" + man["model"]] = model
         card = os.path.join(models_dir, stem + ".md")
         entry = {"name": man.get("name", stem), "file": "models/" + man["model"],
-                 "manifest": "models/" + name, "sha256": hashlib.sha256(model).hexdigest(), "card": None}
+                 "manifest": "models/" + name, "sha256": hashlib.sha256(model).hexdigest(), "card": None,
+                 "source": man.get("source") if isinstance(man.get("source"), dict) else None}
         if os.path.isfile(card):
             with open(card, "rb") as f:
                 files["models/" + stem + ".md"] = f.read()
@@ -120,6 +122,11 @@ def model_files(models_dir):
     schema = (json.loads(distinct.pop()) if len(distinct) == 1 else {"per_model": schemas}) if schemas else None
     quantization = ("tflite " + ",".join(sorted(quant))) if quant else None
     return files, models, schema, quantization
+
+
+def _package_version(init_py):
+    m = re.search(rb'^__version__\s*=\s*["\']([^"\']+)["\']', init_py, re.M)
+    return m.group(1).decode() if m else None
 
 
 def make_bundle(board, board_bytes, version, security_counter, native=None, root=None, models_dir=None,
@@ -158,6 +165,7 @@ def make_bundle(board, board_bytes, version, security_counter, native=None, root
         "min_launcher_version": min_launcher_version,
         "rollback_target": rollback_target,
         "entry": entry,
+        "hearth_version": _package_version(files.get("hearth/__init__.py", b"")),
         "python": {"cache_tag": sys.implementation.cache_tag, "pyc": "unchecked-hash"},
         "native": native_meta,
         "models": models,

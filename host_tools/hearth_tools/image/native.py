@@ -175,7 +175,8 @@ def build(arch, root=ROOT, cache=None, jobs=2):
     cflags = list(kwds.get("extra_compile_args", [])) + ["-fPIC", "-ffile-prefix-map=%s=." % root]
     libs = ["-l" + lib for lib in kwds.get("libraries", [])]
     h = hashlib.sha256()
-    for part in (arch, machine, version, " ".join(cflags), " ".join(libs), pyconfig):
+    # the key never contains the checkout path: -ffile-prefix-map keeps it out of the output too
+    for part in (arch, machine, version, " ".join(cflags[:-1]), " ".join(libs), pyconfig):
         h.update(part.encode() + b"\0")
     h.update(gen_c)
     native_files = sorted(set(sources) | set(glob.glob(os.path.join(root, "native", "**", "*.h"), recursive=True)))

@@ -39,8 +39,11 @@ def load_key(path):
     return key
 
 
-def sign(payload, key_path, version, security_counter, slot_bytes, board, arch, header_size=HEADER_SIZE):
-    """Returns the signed image bytes. version: (major, minor, revision, build)."""
+def sign(payload, key_path, version, security_counter, board, arch, header_size=HEADER_SIZE):
+    """Returns the signed image bytes. version: (major, minor, revision, build).
+
+    The caller (build.py) checks the size against the slot, exactly, without
+    the flash trailer imgtool would reserve."""
     import click
     from imgtool import image as imgmod
     from imgtool.version import decode_version
@@ -52,8 +55,10 @@ def sign(payload, key_path, version, security_counter, slot_bytes, board, arch, 
         with open(src, "wb") as f:
             f.write(payload)
         try:
+            # slot_size=0: imgtool would reserve a flash swap trailer we do not use;
+            # the builder checks the exact size against the slot itself
             img = imgmod.Image(version=decode_version(vtext), header_size=header_size, pad_header=True,
-                               slot_size=slot_bytes, security_counter=int(security_counter))
+                               slot_size=0, security_counter=int(security_counter))
             img.load(src)
             # imgtool prints progress to stdout; ours is for data
             with contextlib.redirect_stdout(io.StringIO()):

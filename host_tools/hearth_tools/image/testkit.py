@@ -92,4 +92,4 @@ def sign_payload(payload, key, board_path, version="1.0.0", security_counter=1):
     from hearth.image.manifest import parse_version
     from . import sign
     b = load_board(board_path)
-    return sign.sign(payload, key, parse_version(version), security_counter, b["slot_bytes"], b["name"], b["arch"])
+    return sign.sign(payload, key, parse_version(version), security_counter, b["name"], b["arch"])

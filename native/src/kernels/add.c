@@ -33,7 +33,7 @@ static int smaller_than_one(hnn_ctx *c, double real, int32_t *m, int8_t *s)
     return HNN_OK;
 }
 
-static int prepare(hnn_ctx *c)
+static int add_prepare(hnn_ctx *c)
 {
     hnn_tinfo a, b, y;
     int rc;
@@ -76,7 +76,7 @@ static inline int8_t add1(const add_data *d, int8_t x1, int8_t x2)
     int32_t a = (x1 + d->off1) * (1 << LEFT_SHIFT);
     int32_t b = (x2 + d->off2) * (1 << LEFT_SHIFT);
     int32_t sum = hnn_mbqm(a, d->m1, d->s1) + hnn_mbqm(b, d->m2, d->s2);
-    int32_t v = hnn_mbqm(sum, d->mo, d->so) + d->zp_out;
+    int32_t v = hnn_ka_add_wrap(hnn_mbqm(sum, d->mo, d->so), d->zp_out);
     v = v < d->lo ? d->lo : v;
     v = v > d->hi ? d->hi : v;
     return (int8_t)v;
@@ -101,7 +101,7 @@ static void add_row(const void *p, const int8_t *a, int32_t sa, const int8_t *b,
     }
 }
 
-static int eval(hnn_ctx *c)
+static int add_eval(hnn_ctx *c)
 {
     const add_data *d = (const add_data *)c->data;
     hnn_ka_bcast_run(&d->bc, d, add_row, (const int8_t *)hnn_in_data(c, 0),
@@ -109,4 +109,4 @@ static int eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_add = {"ADD", prepare, eval};
+const hnn_kernel hnn_k_add = {"ADD", add_prepare, add_eval};

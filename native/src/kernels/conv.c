@@ -23,7 +23,7 @@ typedef struct {
 
 enum { IN_X = 0, IN_W = 1, IN_B = 2 };
 
-static int prepare(hnn_ctx *c)
+static int conv_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, w, b, y;
     int rc;
@@ -152,7 +152,7 @@ static void gather(const conv_data *d, const int8_t *xb, int32_t iy0, int32_t ix
     }
 }
 
-static int eval(hnn_ctx *c)
+static int conv_eval(hnn_ctx *c)
 {
     const conv_data *d = (const conv_data *)c->data;
     size_t head = hnn_ka_align4(sizeof(conv_data));
@@ -203,4 +203,4 @@ static int eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_conv_2d = {"CONV_2D", prepare, eval};
+const hnn_kernel hnn_k_conv_2d = {"CONV_2D", conv_prepare, conv_eval};

@@ -258,46 +258,73 @@ AVX2 static inline int32_t hsum8(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
-/* Four rows share each load of x: 16 int8 at a time widened to int16, then
- * vpmaddwd (exact: two int16 products summed into int32). */
+/* 16 (or, at the tail, 8) int8 widened to int16; lanes past an 8-byte
+ * load are zero, so they add nothing to vpmaddwd sums. */
+AVX2 static inline __m256i load8(const int8_t *p)
+{
+    return _mm256_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)p));
+}
+
+/* The 8 horizontal sums of a0..a7 as one vector [sum a0, ..., sum a7]. */
+AVX2 static inline __m256i hsum8x8(__m256i a0, __m256i a1, __m256i a2, __m256i a3,
+                                   __m256i a4, __m256i a5, __m256i a6, __m256i a7)
+{
+    __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20),
+                            _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+/* Eight rows share each load of x: 16 int8 at a time widened to int16,
+ * then vpmaddwd (exact: two int16 products summed into int32). */
 AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t n,
                            int32_t rows, int32_t *out)
 {
     int32_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        const int8_t *w0 = w + (size_t)r * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+    const int32_t n16 = n & ~15, n8 = n & ~7;
+    for (; r + 8 <= rows; r += 8) {
+        const int8_t *wr = w + (size_t)r * ldw;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        __m256i a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         int32_t i = 0;
-        for (; i + 16 <= n; i += 16) {
-            __m256i xv = load16(x + i);
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, load16(w0 + i)));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, load16(w1 + i)));
-            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, load16(w2 + i)));
-            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(xv, load16(w3 + i)));
+#define ROWS8(LOAD)                                                             \
+        do {                                                                    \
+            __m256i xv = LOAD(x + i);                                           \
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, LOAD(wr + i)));     \
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, LOAD(wr + ldw + i))); \
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, LOAD(wr + 2 * ldw + i))); \
+            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(xv, LOAD(wr + 3 * ldw + i))); \
+            a4 = _mm256_add_epi32(a4, _mm256_madd_epi16(xv, LOAD(wr + 4 * ldw + i))); \
+            a5 = _mm256_add_epi32(a5, _mm256_madd_epi16(xv, LOAD(wr + 5 * ldw + i))); \
+            a6 = _mm256_add_epi32(a6, _mm256_madd_epi16(xv, LOAD(wr + 6 * ldw + i))); \
+            a7 = _mm256_add_epi32(a7, _mm256_madd_epi16(xv, LOAD(wr + 7 * ldw + i))); \
+        } while (0)
+        for (; i < n16; i += 16)
+            ROWS8(load16);
+        if (i < n8) {
+            ROWS8(load8);
+            i += 8;
         }
-        /* horizontal sums of the four accumulators in one go */
-        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        int32_t s4[4];
-        _mm_storeu_si128((__m128i *)(void *)s4, s);
+#undef ROWS8
+        int32_t s[8];
+        _mm256_storeu_si256((__m256i *)(void *)s, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7));
         for (; i < n; i++) {
             int32_t xi = x[i];
-            s4[0] += xi * w0[i];
-            s4[1] += xi * w1[i];
-            s4[2] += xi * w2[i];
-            s4[3] += xi * w3[i];
+            for (int k = 0; k < 8; k++)
+                s[k] += xi * wr[(size_t)k * ldw + i];
         }
-        out[r] = s4[0];
-        out[r + 1] = s4[1];
-        out[r + 2] = s4[2];
-        out[r + 3] = s4[3];
+        memcpy(out + r, s, sizeof s);
     }
     for (; r < rows; r++) {
         const int8_t *wr = w + (size_t)r * ldw;
         __m256i a = _mm256_setzero_si256();
         int32_t i = 0;
-        for (; i + 16 <= n; i += 16)
+        for (; i < n16; i += 16)
             a = _mm256_add_epi32(a, _mm256_madd_epi16(load16(x + i), load16(wr + i)));
+        if (i < n8) {
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(load8(x + i), load8(wr + i)));
+            i += 8;
+        }
         int32_t s = hsum8(a);
         for (; i < n; i++)
             s += (int32_t)x[i] * wr[i];
@@ -339,7 +366,10 @@ AVX2 static void mac_const_avx2(int32_t *acc, int32_t v, const int8_t *w, int32_
         acc[j] += v * w[j];
 }
 
-/* 16 channels at a time, summed over all taps in registers. */
+/* 16 channels at a time, summed over all taps in registers. Two taps are
+ * interleaved per channel (x_t, x_t+1 | w_t, w_t+1) so one vpmaddwd adds
+ * both products; the lane order this leaves (channels 0-3, 8-11 | 4-7,
+ * 12-15) is undone once at the end. */
 AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t coff,
                                const int8_t *w, size_t wstride, int32_t ntaps, int32_t zp,
                                int32_t n)
@@ -347,16 +377,32 @@ AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t cof
     __m256i zpv = _mm256_set1_epi16((int16_t)zp);
     int32_t j = 0;
     for (; j + 16 <= n; j += 16) {
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0;
-        for (int32_t t = 0; t < ntaps; t++) {
-            __m256i xv = xt[t] ? load16(xt[t] + coff + j) : zpv;
-            __m256i p = _mm256_mullo_epi16(xv, load16(w + (size_t)t * wstride + j));
-            a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p)));
-            a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1)));
+        __m256i lo = _mm256_setzero_si256(), hi = lo;
+        int32_t t = 0;
+        for (; t + 2 <= ntaps; t += 2) {
+            __m256i x0 = xt[t] ? load16(xt[t] + coff + j) : zpv;
+            __m256i x1 = xt[t + 1] ? load16(xt[t + 1] + coff + j) : zpv;
+            __m256i w0 = load16(w + (size_t)t * wstride + j);
+            __m256i w1 = load16(w + (size_t)(t + 1) * wstride + j);
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
+                                                        _mm256_unpacklo_epi16(w0, w1)));
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1),
+                                                        _mm256_unpackhi_epi16(w0, w1)));
+        }
+        if (t < ntaps) {
+            __m256i x0 = xt[t] ? load16(xt[t] + coff + j) : zpv;
+            __m256i w0 = load16(w + (size_t)t * wstride + j);
+            __m256i z = _mm256_setzero_si256();
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, z),
+                                                        _mm256_unpacklo_epi16(w0, z)));
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, z),
+                                                        _mm256_unpackhi_epi16(w0, z)));
         }
         __m256i *a = (__m256i *)(void *)(acc + j);
-        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), a0));
-        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), a1));
+        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a),
+                                                _mm256_permute2x128_si256(lo, hi, 0x20)));
+        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1),
+                                                    _mm256_permute2x128_si256(lo, hi, 0x31)));
     }
     for (; j < n; j++) {
         int32_t s = 0;

@@ -88,11 +88,18 @@ static inline int32_t hnn_ka_sum(const int8_t *b, int32_t n)
     return acc;
 }
 
-/* Requantize one accumulator to int8 (TFLM order: scale, +zp, clamp). */
+/* a + b with the wrap of TFLM's int32 arithmetic (no C signed overflow). */
+static inline int32_t hnn_ka_add_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* Requantize one accumulator to int8 (TFLM order: scale, +zp, clamp; the
+ * +zp wraps like TFLM's int32 add when the scaled value is near 2^31). */
 static inline int8_t hnn_ka_requant(int32_t acc, int32_t mult, int shift,
                                     int32_t zp, int32_t lo, int32_t hi)
 {
-    int32_t v = hnn_mbqm(acc, mult, shift) + zp;
+    int32_t v = hnn_ka_add_wrap(hnn_mbqm(acc, mult, shift), zp);
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return (int8_t)v;

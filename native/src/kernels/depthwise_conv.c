@@ -24,7 +24,7 @@ typedef struct {
 
 enum { IN_X = 0, IN_W = 1, IN_B = 2 };
 
-static int prepare(hnn_ctx *c)
+static int dw_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, w, b, y;
     int rc;
@@ -127,7 +127,7 @@ static int prepare(hnn_ctx *c)
 
 #define TAPS 32      /* taps gathered per accumulation pass */
 
-static int eval(hnn_ctx *c)
+static int dw_eval(hnn_ctx *c)
 {
     const dw_data *d = (const dw_data *)c->data;
     size_t head = hnn_ka_align4(sizeof(dw_data));
@@ -139,6 +139,7 @@ static int eval(hnn_ctx *c)
     const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
     const int32_t oc = d->oc, dm = d->dm, taps = d->kh * d->kw;
+    const int32_t H = d->h, W = d->w, IC = d->ic, KW = d->kw, DW = d->dw;
     int32_t acc[HNN_KA_BLOCK];
     const int8_t *xt[TAPS];
 
@@ -156,13 +157,15 @@ static int eval(hnn_ctx *c)
                         int32_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
                         /* input pixel of each tap; NULL outside the image */
                         int32_t ky = t0 / d->kw, kx = t0 - ky * d->kw;
+                        int32_t iy = iy0 + ky * d->dh;
+                        int row_in = iy >= 0 && iy < H;
                         for (int32_t t = 0; t < nt; t++) {
-                            int32_t iy = iy0 + ky * d->dh, ix = ix0 + kx * d->dw;
-                            xt[t] = iy < 0 || iy >= d->h || ix < 0 || ix >= d->w
-                                        ? NULL : xb + ((size_t)iy * d->w + ix) * d->ic;
-                            if (++kx == d->kw) {
+                            int32_t ix = ix0 + kx * DW;
+                            xt[t] = row_in && ix >= 0 && ix < W ? xb + ((size_t)iy * W + ix) * IC : NULL;
+                            if (++kx == KW) {
                                 kx = 0;
-                                ky++;
+                                iy += d->dh;
+                                row_in = iy >= 0 && iy < H;
                             }
                         }
                         const int8_t *wt = w + (size_t)t0 * oc + c0;
@@ -186,4 +189,4 @@ static int eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_depthwise_conv_2d = {"DEPTHWISE_CONV_2D", prepare, eval};
+const hnn_kernel hnn_k_depthwise_conv_2d = {"DEPTHWISE_CONV_2D", dw_prepare, dw_eval};

@@ -30,7 +30,7 @@ typedef struct {
 
 enum { IN_X = 0, IN_W = 1, IN_B = 2 };
 
-static int prepare(hnn_ctx *c)
+static int fc_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, w, b, y;
     int rc;
@@ -130,7 +130,7 @@ static int prepare(hnn_ctx *c)
     return HNN_OK;
 }
 
-static int eval(hnn_ctx *c)
+static int fc_eval(hnn_ctx *c)
 {
     const fc_data *d = (const fc_data *)c->data;
     size_t head = hnn_ka_align4(sizeof(fc_data));
@@ -167,4 +167,4 @@ static int eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_fully_connected = {"FULLY_CONNECTED", prepare, eval};
+const hnn_kernel hnn_k_fully_connected = {"FULLY_CONNECTED", fc_prepare, fc_eval};

@@ -15,7 +15,7 @@ typedef struct {
     hnn_ka_bcast bc;
 } mul_data;
 
-static int prepare(hnn_ctx *c)
+static int mul_prepare(hnn_ctx *c)
 {
     hnn_tinfo a, b, y;
     int rc;
@@ -52,7 +52,8 @@ static int prepare(hnn_ctx *c)
 
 static inline int8_t mul1(const mul_data *d, int8_t x1, int8_t x2)
 {
-    int32_t v = hnn_mbqm((x1 + d->off1) * (x2 + d->off2), d->mult, d->shift) + d->zp_out;
+    int32_t v = hnn_ka_add_wrap(hnn_mbqm((x1 + d->off1) * (x2 + d->off2), d->mult, d->shift),
+                                d->zp_out);
     v = v < d->lo ? d->lo : v;
     v = v > d->hi ? d->hi : v;
     return (int8_t)v;
@@ -77,7 +78,7 @@ static void mul_row(const void *p, const int8_t *a, int32_t sa, const int8_t *b,
     }
 }
 
-static int eval(hnn_ctx *c)
+static int mul_eval(hnn_ctx *c)
 {
     const mul_data *d = (const mul_data *)c->data;
     hnn_ka_bcast_run(&d->bc, d, mul_row, (const int8_t *)hnn_in_data(c, 0),
@@ -85,4 +86,4 @@ static int eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_mul = {"MUL", prepare, eval};
+const hnn_kernel hnn_k_mul = {"MUL", mul_prepare, mul_eval};

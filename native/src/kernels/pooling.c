@@ -17,7 +17,7 @@ typedef struct {
     int16_t lo, hi;
 } pool_data;
 
-static int prepare(hnn_ctx *c)
+static int pool_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, y;
     int rc;
@@ -69,7 +69,7 @@ static int prepare(hnn_ctx *c)
     return HNN_OK;
 }
 
-static int eval_avg(hnn_ctx *c)
+static int pool_eval_avg(hnn_ctx *c)
 {
     const pool_data *d = (const pool_data *)c->data;
     const int8_t *x = (const int8_t *)hnn_in_data(c, 0);
@@ -113,7 +113,7 @@ static int eval_avg(hnn_ctx *c)
     return HNN_OK;
 }
 
-static int eval_max(hnn_ctx *c)
+static int pool_eval_max(hnn_ctx *c)
 {
     const pool_data *d = (const pool_data *)c->data;
     const int8_t *x = (const int8_t *)hnn_in_data(c, 0);
@@ -150,5 +150,5 @@ static int eval_max(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_average_pool_2d = {"AVERAGE_POOL_2D", prepare, eval_avg};
-const hnn_kernel hnn_k_max_pool_2d = {"MAX_POOL_2D", prepare, eval_max};
+const hnn_kernel hnn_k_average_pool_2d = {"AVERAGE_POOL_2D", pool_prepare, pool_eval_avg};
+const hnn_kernel hnn_k_max_pool_2d = {"MAX_POOL_2D", pool_prepare, pool_eval_max};

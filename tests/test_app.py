@@ -1,0 +1,320 @@
+"""The application loop on the sim board with injected fakes (detector, boot, timer)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from hearth import board as board_mod
+from hearth.app import build
+from hearth.ports.audio import ArraySource, Mixer, NoiseSource
+from hearth.ports.sensors import write_millidegrees
+from hearth_tools.scenario import alarm_pattern, install_models
+
+RATE = 16000
+
+
+class FakeDetector:
+    """Stands in for hearth.detect.Detector: events at given sample positions."""
+
+    instances = []
+
+    def __init__(self, models, events=(), cost=0.0, clock=None, probs=None, fail_after=None):
+        self.models = list(models)
+        self.names = [os.path.basename(m).rsplit(".", 1)[0] for m in self.models]
+        self.events = list(events)          # (sample, name, p)
+        self.samples = 0
+        self.cost = cost
+        self.clock = clock
+        self.probs = probs
+        self.fail_after = fail_after
+        self.resets = 0
+        self.fed_blocks = 0
+        FakeDetector.instances.append(self)
+
+    def reset(self):
+        self.samples = 0
+        self.resets += 1
+
+    def feed(self, block, steps=False):
+        if self.fail_after is not None and self.fed_blocks >= self.fail_after:
+            raise RuntimeError("HDET_E_INTERNAL: boom")
+        self.fed_blocks += 1
+        if self.clock is not None:
+            self.clock[0] += self.cost
+        lo, hi = self.samples, self.samples + len(block)
+        self.samples = hi
+        out = [type("E", (), {"model": n, "t": s / RATE, "p": p})() for s, n, p in self.events if lo <= s < hi]
+        if not steps:
+            return out
+        arr = np.zeros(len(self.names), dtype=[("model", "<i4"), ("mean", "<f4")])
+        arr["model"] = np.arange(len(self.names))
+        arr["mean"] = self.probs if self.probs is not None else 0.0
+        return out, arr
+
+
+class FakeBoot:
+    def __init__(self, trial=True):
+        self.trial = trial
+        self.confirmed = []
+
+    def status(self, storage):
+        return {"trial": self.trial, "version": "1.2.3"}
+
+    def confirm(self, storage):
+        self.confirmed.append(str(storage))
+        self.trial = False
+
+
+@pytest.fixture
+def sim(tmp_path):
+    def make(audio=None, factory=None, boot=None, timer=None, models=("okay_nabu", "alexa"), **kw):
+        b = board_mod.load("sim", storage=str(tmp_path))
+        b.data["detector"]["models"] = list(models)
+        models_dir, _ = install_models(b.storage_root)
+        app = build(b, detector="auto", detector_factory=factory, models_dir=models_dir,
+                    boot=boot if boot is not None else None, **kw)
+        if audio is not None:
+            app.audio = Mixer(audio)
+        if timer is not None:
+            app.timer = timer
+        app.records = []
+        app.log.sinks.append(lambda t, l, m, msg: app.records.append((t, m, msg)))
+        app.start()
+        return app
+    return make
+
+
+def causes(app):
+    return [c[0] for c in app.modes.active()]
+
+
+def test_runs_without_runtime(sim, monkeypatch):
+    monkeypatch.setitem(sys.modules, "hearth.detect", None)     # import fails
+    app = sim()
+    assert app.detector is None
+    assert app.modes.mode == "CONSTRAINED" and causes(app) == ["runtime missing"]
+    app.appliance.press("start", app.t)
+    app.run(seconds=5)
+    assert app.status()["actuators"]["heater"]
+    # the deterministic alarm listener still works without the NN
+    app.audio.inject(alarm_pattern("t3", "3k", 1))
+    app.run(seconds=5)
+    st = app.status()
+    assert st["alarm"] and not st["actuators"]["heater"] and st["actuators"]["buzzer"]
+
+
+def test_fake_detector_wake_word_and_time(sim):
+    fac = lambda models: FakeDetector(models, events=[(int(2.05 * RATE), "okay_nabu", 0.97)])
+    app = sim(factory=fac)
+    assert app.modes.mode == "FULL" and app.detector.names == ["okay_nabu", "alexa"]
+    app.run(seconds=3)
+    assert app.metrics.detections == {"okay_nabu": 1}
+    hit = [r for r in app.records if r[1] == "detect" and "wake word" in r[2]]
+    assert hit and "t=2.05" in hit[0][2]
+    assert app.status()["attention"] and app.appliance.ring == "blue-spin"
+    app.run(seconds=10)
+    assert not app.status()["attention"]
+
+
+def test_detector_crash_steps_down(sim):
+    app = sim(factory=lambda m: FakeDetector(m, fail_after=5))
+    app.run(seconds=2)
+    assert app.detector is None
+    assert "runtime failed" in causes(app) and app.modes.mode == "CONSTRAINED"
+    assert app.turns == 20                      # the loop kept running
+
+
+def test_bad_and_missing_models(sim, tmp_path):
+    seen = []
+    app = sim(factory=lambda m: seen.append(list(m)) or FakeDetector(m))
+    models = app.models_dir
+    with open(os.path.join(models, "alexa.tflite"), "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    os.remove(os.path.join(models, "okay_nabu.tflite"))
+    _, problems = app.load_detector()
+    assert sorted(p[0] for p in problems) == ["model hash", "model missing"]
+    assert app.detector is None and app.modes.mode == "CONSTRAINED"
+    assert set(causes(app)) == {"model hash", "model missing"}
+    install_models(app.storage)                   # repaired (an update, a restore)
+    port, problems = app.load_detector()
+    assert problems == [] and app.modes.mode == "FULL"
+    assert [os.path.basename(p) for p in seen[-1]] == ["okay_nabu.json", "alexa.json"]
+    assert app.modes.total == 2 and app.modes.transitions[-1]["cause"].endswith("cleared")
+
+
+def test_detector_over_budget_with_hysteresis(sim):
+    clock = [0.0]
+    dets = []
+
+    def fac(models):
+        dets.append(FakeDetector(models, cost=0.2, clock=clock))
+        return dets[-1]
+    app = sim(factory=fac, timer=lambda: clock[0])
+    app.run(seconds=2)
+    assert app.modes.mode == "FULL"                 # not yet sustained
+    app.run(seconds=3)
+    assert app.modes.mode == "CONSTRAINED" and "detector over budget" in causes(app)
+    assert app.metrics.overruns["detect"] == 50 and app.metrics.overruns["block"] == 50
+    dets[0].cost = 0.001
+    app.run(seconds=20)
+    assert app.modes.mode == "CONSTRAINED"         # exit needs 30 s under budget
+    app.run(seconds=11)
+    assert app.modes.mode == "FULL"
+    assert app.metrics.latency["detect"].max >= 200000
+
+
+def test_audio_degradation_safe_and_back(sim):
+    zeros = ArraySource(np.zeros(10 * RATE, np.int16))
+    base = Mixer(zeros)
+    app = sim(factory=lambda m: FakeDetector(m))
+    app.audio = base
+    app.run(seconds=4.5)
+    assert app.modes.mode == "FULL"
+    app.run(seconds=1)
+    assert app.modes.mode == "SAFE" and causes(app) == ["audio silent"]
+    fed = FakeDetector.instances[-1].fed_blocks
+    app.run(seconds=2)
+    assert FakeDetector.instances[-1].fed_blocks == fed    # SAFE: the NN is not run
+    app.audio = Mixer(NoiseSource())
+    app.run(seconds=3.5)
+    assert app.modes.mode == "FULL"
+    assert FakeDetector.instances[-1].resets == 1          # restarted after the pause
+
+
+@pytest.mark.parametrize("pcm,cause", [
+    (np.tile(np.array([32767, -32768, 30000, -30000], np.int16), 4 * RATE), "audio clipping"),
+    (np.full(8 * RATE, 1234, np.int16), "audio stuck"),
+])
+def test_clipping_and_stuck(sim, pcm, cause):
+    app = sim(factory=lambda m: FakeDetector(m))
+    app.audio = Mixer(ArraySource(pcm, loop=True))
+    app.run(seconds=6)
+    assert causes(app) == [cause] and app.modes.mode == "SAFE"
+
+
+def test_soc_hot_hysteresis(sim):
+    app = sim(factory=lambda m: FakeDetector(m))
+    zone = app.soc.path
+    limit = app.board.get("thermal.soc_limit_c")
+    write_millidegrees(zone, limit + 5)
+    app.run(seconds=4)
+    assert app.modes.mode == "SAFE"
+    write_millidegrees(zone, limit - 2)            # below the limit, inside the hysteresis band
+    app.run(seconds=20)
+    assert app.modes.mode == "SAFE"
+    write_millidegrees(zone, limit - 10)
+    app.run(seconds=12)
+    assert app.modes.mode == "FULL"
+    with open(zone, "w") as f:
+        f.write("garbage")                         # unreadable: no reading, no change
+    app.run(seconds=2)
+    assert app.status()["soc_c"] is None and app.modes.mode == "FULL"
+
+
+def test_trial_boot_confirmed_after_health_check(sim):
+    boot = FakeBoot()
+    app = sim(factory=lambda m: FakeDetector(m), boot=boot)
+    assert app.modes.mode == "CONSTRAINED" and causes(app) == ["trial boot"]
+    app.run(seconds=app.health_at - 1)
+    assert boot.confirmed == []
+    app.run(seconds=2)
+    assert boot.confirmed == [app.storage.root] and app.modes.mode == "FULL"
+
+
+def test_trial_boot_not_confirmed_in_safe(sim):
+    boot = FakeBoot()
+    app = sim(factory=lambda m: FakeDetector(m), boot=boot)
+    write_millidegrees(app.soc.path, 99)
+    app.run(seconds=app.health_at + 2)
+    assert boot.confirmed == [] and app.trial is False
+    assert any("health check failed" in r[2] for r in app.records)
+
+
+def test_boot_module_absent_or_broken(sim):
+    class Broken:
+        def status(self, storage):
+            raise OSError("no slot state")
+    app = sim(factory=lambda m: FakeDetector(m), boot=Broken())
+    assert app.modes.mode == "FULL" and not app.trial
+
+
+def test_low_confidence(sim):
+    app = sim(factory=lambda m: FakeDetector(m, probs=[0.5, 0.0]))
+    app.run(seconds=60)
+    assert "low confidence" in causes(app)
+
+
+def test_watchdog_notifications(sim, tmp_path):
+    import socket
+    from hearth.ports.watchdog import SdNotify
+    path = str(tmp_path / "notify.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(path)
+    srv.settimeout(2)
+    wd = SdNotify(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
+    app = sim(factory=lambda m: FakeDetector(m), watchdog=wd)
+    app.run(seconds=5)
+    msgs = []
+    srv.setblocking(False)
+    while True:
+        try:
+            msgs.append(srv.recv(100).decode())
+        except BlockingIOError:
+            break
+    assert msgs[0] == "READY=1"
+    assert msgs.count("WATCHDOG=1") == wd.kicks == 5       # every 1 s (half of 2 s)
+    srv.close()
+    assert not SdNotify(env={}).kick(0.0)                  # no systemd: a no-op
+
+
+def test_log_and_transitions_stay_bounded(sim):
+    app = sim(factory=lambda m: FakeDetector(m))
+    app.modes.causes["soc hot"].enter_s = 0.0
+    app.modes.causes["soc hot"].exit_s = 0.0
+    for i in range(200):
+        write_millidegrees(app.soc.path, 99 if i % 2 == 0 else 20)
+        app.run(seconds=1.0)
+    assert app.modes.total >= 150
+    assert len(app.modes.transitions) <= app.modes.max_log
+    assert len(app.log.records) <= app.log.keep
+
+
+@pytest.mark.slow
+def test_real_detector_hears_a_wake_word(sim):
+    pytest.importorskip("hearth.detect")
+    from hearth_tools.scenario import synthesize
+    app = sim(models=("okay_nabu", "alexa"))
+    if app.detector is None:
+        pytest.skip("detector did not start: %s" % app.modes.why())
+    app.run(seconds=1)
+    t0 = app.t
+    app.audio.inject(synthesize("okay nabu"))
+    app.run(seconds=3)
+    assert app.metrics.detections.get("okay_nabu") == 1
+    ev = [r for r in app.records if r[1] == "detect" and "wake word" in r[2]][0]
+    t = float(ev[2].split("t=")[1].split()[0])
+    assert t0 < t < t0 + 2.0
+
+
+def test_assistant_asks_only_when_attentive_and_full(sim):
+    class Assistant:
+        def __init__(self):
+            self.calls = 0
+
+        def listen(self, now):
+            self.calls += 1
+            return [("setpoint", 210)]
+    fac = lambda models: FakeDetector(models, events=[(int(1.0 * RATE), "alexa", 0.9)])
+    app = sim(factory=fac)
+    app.assistant = Assistant()
+    app.run(seconds=0.9)
+    assert app.assistant.calls == 0                     # no wake word yet: not listening
+    app.run(seconds=0.5)
+    assert app.assistant.calls >= 1 and app.appliance.ctl.setpoint == 210
+    n = app.assistant.calls
+    app.modes.report("model hash", True, app.t, "x")
+    app.appliance.ctl.setpoint = 180.0
+    app.run(seconds=1.0)
+    assert app.assistant.calls == n and app.appliance.ctl.setpoint == 180.0

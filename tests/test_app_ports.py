@@ -1,0 +1,159 @@
+"""CPython ports: audio sources and their error messages, GPIO ABI, sensors,
+storage, detector adapter."""
+import io
+import os
+import shutil
+import subprocess
+import wave
+
+import numpy as np
+import pytest
+
+from hearth.ports import audio, detector, gpio, sensors, storage
+
+RATE = 16000
+
+
+def _wav(path, pcm, rate=RATE, ch=1, width=2):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(ch)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(np.asarray(pcm).astype("<i%d" % width if width > 1 else "u1").tobytes())
+
+
+def test_read_wav_roundtrip_and_stereo(tmp_path):
+    x = (np.arange(3200) % 300 - 150).astype(np.int16)
+    audio.write_wav(tmp_path / "m.wav", x)
+    assert np.array_equal(audio.read_wav(tmp_path / "m.wav"), x)
+    st = np.stack([x, -x], axis=1).reshape(-1)
+    _wav(tmp_path / "s.wav", st, ch=2)
+    assert not audio.read_wav(tmp_path / "s.wav").any()      # L and -L average to 0
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda p: _wav(p, np.zeros(100), rate=44100), "44100 Hz; need 16000 Hz"),
+    (lambda p: _wav(p, np.zeros(100, np.uint8), width=1), "8-bit"),
+    (lambda p: p.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk"), "not a PCM WAV"),
+    (lambda p: p.write_bytes(b"hello"), "not a PCM WAV"),
+    (lambda p: p.write_bytes(b""), "not a PCM WAV"),
+    (lambda p: None, "no such file"),
+])
+def test_bad_wavs_get_clear_errors(tmp_path, make, needle):
+    p = tmp_path / "bad.wav"
+    make(p)
+    with pytest.raises(audio.AudioError) as e:
+        audio.read_wav(p)
+    assert needle in str(e.value)
+
+
+def test_truncated_wav_is_read_up_to_the_cut(tmp_path):
+    x = np.arange(1000, dtype=np.int16)
+    audio.write_wav(tmp_path / "t.wav", x)
+    data = (tmp_path / "t.wav").read_bytes()
+    (tmp_path / "t.wav").write_bytes(data[:-101])         # half a sample cut off too
+    y = audio.read_wav(tmp_path / "t.wav")
+    assert np.array_equal(y, x[: len(y)]) and len(y) == 949
+
+
+def test_array_and_stream_sources():
+    x = np.arange(4000, dtype=np.int16)
+    s = audio.ArraySource(x)
+    assert np.array_equal(s.read(1600), x[:1600])
+    s.read(1600)
+    last = s.read(1600)
+    assert np.array_equal(last[:800], x[3200:]) and not last[800:].any()
+    assert s.read(1600) is None
+    loop = audio.ArraySource(x[:1000], loop=True)
+    assert np.array_equal(loop.read(2500), np.concatenate([x[:1000], x[:1000], x[:500]]))
+    st = audio.StreamSource(io.BytesIO(x.tobytes() + b"\x01"))   # odd trailing byte
+    assert np.array_equal(st.read(3000), x[:3000])
+    tail = st.read(3000)
+    assert np.array_equal(tail[:1000], x[3000:]) and st.read(10) is None
+
+
+def test_mixer_saturates_and_replaces():
+    base = audio.ArraySource(np.full(4000, 30000, np.int16))
+    m = audio.Mixer(base)
+    m.inject(np.full(100, 10000, np.int16))
+    b = m.read(200)
+    assert b[0] == 32767 and b[150] == 30000
+    m.inject(np.full(50, 5, np.int16), replace=True)
+    b = m.read(100)
+    assert b[0] == 5 and b[60] == 30000
+    assert not m.busy()
+
+
+def test_open_source(tmp_path):
+    assert isinstance(audio.open_source(None), audio.NoiseSource)
+    with pytest.raises(audio.AudioError, match="no such file"):
+        audio.open_source(str(tmp_path / "x.wav"))
+    with pytest.raises(audio.AudioError, match="device"):
+        audio.open_source("alsa")
+    n = audio.NoiseSource().read(16000)
+    assert 10 < np.sqrt(np.mean(n.astype(float) ** 2)) < 100      # a quiet room, not silence
+
+
+def test_gpio_abi_matches_kernel_header(tmp_path):
+    if not os.path.exists("/usr/include/linux/gpio.h") or not shutil.which("gcc"):
+        pytest.skip("no <linux/gpio.h> or gcc")
+    src = tmp_path / "g.c"
+    src.write_text('#include <stdio.h>\n#include <linux/gpio.h>\nint main(void){printf("%lu %lu %lu %zu %d %d %d\\n",'
+                   '(unsigned long)GPIO_GET_LINEHANDLE_IOCTL,(unsigned long)GPIOHANDLE_GET_LINE_VALUES_IOCTL,'
+                   '(unsigned long)GPIOHANDLE_SET_LINE_VALUES_IOCTL,sizeof(struct gpiohandle_request),'
+                   'GPIOHANDLE_REQUEST_INPUT,GPIOHANDLE_REQUEST_OUTPUT,GPIOHANDLE_REQUEST_ACTIVE_LOW);return 0;}\n')
+    exe = tmp_path / "g"
+    subprocess.run(["gcc", str(src), "-o", str(exe)], check=True)
+    got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    assert [int(v) for v in got] == [gpio.GPIO_GET_LINEHANDLE_IOCTL, gpio.GPIOHANDLE_GET_LINE_VALUES_IOCTL,
+                                     gpio.GPIOHANDLE_SET_LINE_VALUES_IOCTL, gpio.REQ_SIZE,
+                                     gpio.REQUEST_INPUT, gpio.REQUEST_OUTPUT, gpio.REQUEST_ACTIVE_LOW]
+    req = gpio.pack_request([5, 6], gpio.REQUEST_INPUT, label=b"hearth")
+    assert len(req) == gpio.REQ_SIZE
+
+
+def test_gpio_missing_chip_is_a_clear_error(tmp_path):
+    with pytest.raises(gpio.GpioError, match="gpiochip9"):
+        gpio.LineGroup(str(tmp_path / "gpiochip9"), [1], output=True)
+
+
+def test_sysfs_temperature(tmp_path):
+    p = str(tmp_path / "thermal_zone0" / "temp")
+    sensors.write_millidegrees(p, 47.5)
+    t = sensors.SysfsTemperature(p)
+    assert t.read() == 47.5
+    for junk in ("", "abc", "1e400"):
+        open(p, "w").write(junk)
+        assert t.read() is None
+    os.remove(p)
+    assert t.read() is None and t.errors == 4
+
+
+def test_storage_atomic_write(tmp_path):
+    s = storage.Storage(str(tmp_path / "dev"))
+    s.write(b"one", "state", "x.bin")
+    s.write(b"two", "state", "x.bin")
+    assert s.read("state", "x.bin") == b"two"
+    assert os.listdir(s.path("state")) == ["x.bin"]
+    assert os.fspath(s) == s.root
+
+
+def test_detector_adapter_helpers(tmp_path):
+    assert detector.normalize(("okay_nabu", 1.5, 0.9)) == ("okay_nabu", 1.5, 0.9)
+    assert detector.normalize({"model": "alexa", "t": 2, "p": 0.5}) == ("alexa", 2.0, 0.5)
+    assert detector.model_name("/x/y/hey_jarvis.json") == "hey_jarvis"
+    assert detector.resolve("okay_nabu", "/m") == os.path.join("/m", "okay_nabu.json")
+    man = tmp_path / "w.json"
+    man.write_text('{"model": "w.tflite", "sha256": "%s"}' % ("0" * 64))
+    assert detector.verify_model(str(man))[0] == "model missing"
+    (tmp_path / "w.tflite").write_bytes(b"TFL3")
+    assert detector.verify_model(str(man))[0] == "model hash"
+    man.write_text("{not json")
+    assert detector.verify_model(str(man))[0] == "model missing"
+    man.write_text('["a list"]')
+    assert detector.verify_model(str(man))[0] == "model missing"
+    port, problems = detector.open_detector(["w"], str(tmp_path), factory=lambda m: 1 / 0)
+    assert port is None and problems[0][0] == "model missing"
+    (tmp_path / "v.tflite").write_bytes(b"TFL3")
+    port, problems = detector.open_detector([str(tmp_path / "v.tflite")], str(tmp_path), factory=lambda m: 1 / 0)
+    assert port is None and problems == [("runtime failed", "ZeroDivisionError: division by zero")]

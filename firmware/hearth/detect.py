@@ -23,7 +23,7 @@ SAMPLE_RATE = 16000
 _EVENT_SLOTS = 64
 
 STEP_DTYPE = np.dtype([("model", "<i4"), ("output", "<i4"), ("frame", "<i8"),
-                       ("probability", "<f4"), ("mean", "<f4")])
+                       ("probability", "<f4"), ("reserved", "<f4"), ("mean", "<f8")])
 
 
 class DetectorError(RuntimeError):

@@ -12,7 +12,7 @@ static const char *names[] = {"okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"}
 
 int main(void)
 {
-    static uint64_t arena[(256 * 1024) / 8];
+    static uint64_t arena[(1024 * 1024) / 8];
     char path[256];
     for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++) {
         size_t mlen = 0, ilen = 0, olen = 0, bound = 0;

@@ -74,7 +74,8 @@ typedef struct {
     int32_t output;             /* raw output byte (as int: uint8 or int8 value) */
     int64_t frame;              /* feature vector that completed the stride */
     float probability;          /* this step's dequantized output */
-    float mean;                 /* window mean after this step, -1 if not full */
+    float reserved;
+    double mean;                /* window mean after this step, -1 if not full */
 } hdet_step;
 
 typedef struct {

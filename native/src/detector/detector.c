@@ -316,7 +316,8 @@ static int model_step(hdet *d, det_model *m, hdet_step *step, int *stepped,
             step->output = m->out_signed ? (int32_t)(int8_t)raw : (int32_t)raw;
             step->frame = d->frames;
             step->probability = m->latest;
-            step->mean = m->ring_count == m->window ? (float)window_mean(m) : -1.0f;
+            step->reserved = 0.0f;
+            step->mean = m->ring_count == m->window ? window_mean(m) : -1.0;
         }
         *stepped = 1;
     }

@@ -53,17 +53,27 @@ class FakeDetector:
         return out, arr
 
 
-class FakeBoot:
-    def __init__(self, trial=True):
-        self.trial = trial
-        self.confirmed = []
-
-    def status(self, storage):
-        return {"trial": self.trial, "version": "1.2.3"}
-
-    def confirm(self, storage):
-        self.confirmed.append(str(storage))
-        self.trial = False
+def trial_storage(root):
+    """A launcher storage whose slot A runs a trial image (installed and booted
+    once), made with the real hearth.boot and a small signed image."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from hearth.boot import launcher as launcher_mod
+    from hearth.boot.device import load_board
+    from hearth.boot.storage import DirStorage
+    from hearth_tools.image import testkit
+    os.makedirs(root, exist_ok=True)
+    key = os.path.join(root, "key.pem")
+    with open(key, "wb") as f:
+        f.write(Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    board = testkit.write_board(root, name="sim")
+    st = DirStorage(root)
+    launcher_mod.init(st, load_board(board), [("key.pem", open(key, "rb").read())])
+    lch = launcher_mod.Launcher(st)
+    lch.install(testkit.small_image(key, board, version="2.0.0"))
+    assert lch.select().trial
+    return lch
 
 
 @pytest.fixture
@@ -72,8 +82,7 @@ def sim(tmp_path):
         b = board_mod.load("sim", storage=str(tmp_path))
         b.data["detector"]["models"] = list(models)
         models_dir, _ = install_models(b.storage_root)
-        app = build(b, detector="auto", detector_factory=factory, models_dir=models_dir,
-                    boot=boot if boot is not None else None, **kw)
+        app = build(b, detector="auto", detector_factory=factory, models_dir=models_dir, boot=boot, **kw)
         if audio is not None:
             app.audio = Mixer(audio)
         if timer is not None:
@@ -213,23 +222,93 @@ def test_soc_hot_hysteresis(sim):
     assert app.status()["soc_c"] is None and app.modes.mode == "FULL"
 
 
-def test_trial_boot_confirmed_after_health_check(sim):
-    boot = FakeBoot()
-    app = sim(factory=lambda m: FakeDetector(m), boot=boot)
-    assert app.modes.mode == "CONSTRAINED" and causes(app) == ["trial boot"]
-    app.run(seconds=app.health_at - 1)
-    assert boot.confirmed == []
-    app.run(seconds=2)
-    assert boot.confirmed == [app.storage.root] and app.modes.mode == "FULL"
+def test_trial_boot_confirmed_after_health_check(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+    assert app.modes.mode == "CONSTRAINED" and causes(app) == ["trial boot"] and app.trial
+    assert app.modes.active()[0][2] == "new image on trial: version 2.0.0, boot 1 of 3"
+    app.console_up()
+    app.run(seconds=app.health_at - 0.5)
+    assert lch.status()["trial"] and app.status()["health"].startswith("waiting: ")
+    app.run(seconds=1)
+    s = lch.status()
+    assert (s["trial"], s["active"], s["last_event"]["event"]) == (False, "a", "confirm")
+    assert app.modes.mode == "FULL" and not app.trial and app.status()["health"] == "confirmed"
+    assert app.modes.transitions[-1]["cause"] == "trial boot cleared"
 
 
-def test_trial_boot_not_confirmed_in_safe(sim):
-    boot = FakeBoot()
-    app = sim(factory=lambda m: FakeDetector(m), boot=boot)
-    write_millidegrees(app.soc.path, 99)
-    app.run(seconds=app.health_at + 2)
-    assert boot.confirmed == [] and app.trial is False
-    assert any("health check failed" in r[2] for r in app.records)
+def test_trial_boot_needs_the_console(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+    app.run(seconds=2 * app.health_at)
+    assert lch.status()["trial"] and app.status()["health"] == "waiting: console not up"
+    app.console_up()                      # the hold already passed: confirms at the next tick
+    app.run(seconds=1)
+    assert not lch.status()["trial"] and app.modes.mode == "FULL"
+
+
+def test_trial_boot_fault_restarts_the_hold(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+    app.console_up()
+    app.run(seconds=app.health_at / 2)
+    write_millidegrees(app.soc.path, 99)  # SoC hot: SAFE after 2 s, out 10 s after cooling
+    app.run(seconds=app.health_at)
+    assert app.modes.mode == "SAFE" and lch.status()["trial"]
+    assert any("trial health check: mode SAFE" in r[2] for r in app.records)
+    write_millidegrees(app.soc.path, 40)
+    app.run(seconds=12)
+    assert app.modes.mode == "CONSTRAINED" and lch.status()["trial"]
+    left_safe = app.modes.transitions[-1]["t"]
+    app.run(seconds=app.health_at + 1)
+    assert not lch.status()["trial"] and app.modes.mode == "FULL"
+    confirm_t = [r[0] for r in app.records if r[2] == "health check passed: image confirmed"][0]
+    assert confirm_t >= left_safe + app.health_at - 0.5
+
+
+def test_trial_boot_with_a_failed_model_gives_up(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto", trial_deadline_s=60.0)
+    os.remove(os.path.join(app.models_dir, "alexa.tflite"))
+    app.load_detector()                  # okay_nabu still runs, alexa is missing
+    assert app.detector.names == ["okay_nabu"]
+    app.console_up()
+    app.run(seconds=120)
+    assert app.t == pytest.approx(60.0, abs=0.6) and not app.running   # stopped at the deadline
+    assert app.trial and lch.status()["trial"]
+    assert "detector failed to load" in app.trial_failed
+
+
+def test_trial_boot_model_repaired_by_reload(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+    os.remove(os.path.join(app.models_dir, "alexa.tflite"))
+    app.load_detector()
+    app.console_up()
+    app.run(seconds=2 * app.health_at)
+    assert lch.status()["trial"] and app.status()["health"] == "waiting: detector failed to load"
+    install_models(app.storage)          # restored, then `reload` on the console
+    app.load_detector()
+    app.run(seconds=1)
+    assert not lch.status()["trial"] and app.modes.mode == "FULL"
+
+
+def test_trial_boot_without_models_is_healthy(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto", models=())
+    assert app.detector is None
+    app.console_up()
+    app.run(seconds=app.health_at + 1)
+    assert not lch.status()["trial"] and app.modes.mode == "FULL"
+
+
+def test_trial_boot_runtime_crash_is_a_fault(sim, tmp_path):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m, fail_after=3), boot="auto")
+    app.console_up()
+    app.run(seconds=3 * app.health_at)
+    assert app.detector is None and lch.status()["trial"]
+    assert app.status()["health"] == "waiting: detector failed to load"
 
 
 def test_boot_module_absent_or_broken(sim):

@@ -13,8 +13,9 @@ pymicro-wakeword itself (TFLite's C kernels) is compared too, as a rate.
 The corpus is spoken at test time by espeak-ng (several voices, speeds,
 noise mixes), cached in build/corpus/.
 """
+import importlib.util
+import os
 import statistics
-from collections import deque
 
 import numpy as np
 import pytest
@@ -22,6 +23,19 @@ import pytest
 from hearth.detect import Detector, DetectorError, Event
 from hearth.manifest import ManifestError, resolve
 from hearth_tools import speech
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "frontend")
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(GOLDEN, name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+reference_mod = _load("reference")
+reference_run = reference_mod.reference_run
 
 MODELS = ["okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"]
 PHRASE = {"okay_nabu": "okay nabu", "hey_jarvis": "hey jarvis",
@@ -61,83 +75,6 @@ def build_corpus():
             parts.append(np.clip(loud, -32768, 32767).astype(np.int16))
         streams.append(speech.concat(*parts))
     return streams
-
-
-class ReferencePipeline:
-    """pymicro-wakeword's feature handling + TFLM + ESPHome's refractory."""
-
-    def __init__(self, manifest):
-        from tflite_micro.python.tflite_micro import runtime
-
-        self.m = manifest
-        self.interp = runtime.Interpreter.from_bytes(manifest.model_bytes())
-        ind, outd = self.interp.get_input_details(0), self.interp.get_output_details(0)
-        self.stride = int(ind["shape"][1])
-        self.in_scale = float(ind["quantization_parameters"]["scales"][0])
-        self.in_zp = int(ind["quantization_parameters"]["zero_points"][0])
-        self.in_dtype = ind["dtype"]
-        self.out_scale = float(outd["quantization_parameters"]["scales"][0])
-        self.out_zp = int(outd["quantization_parameters"]["zero_points"][0])
-        self.features = []
-        self.probs = deque(maxlen=manifest.sliding_window_size)
-        self.cutoff = manifest.probability_cutoff
-        self.refractory = manifest.refractory_steps
-        self.ignore = -self.refractory
-        self.latest = 0.0
-        self.pending = False
-
-    def step(self, feats, frame):
-        """One feature vector. Returns (step or None, detected: bool)."""
-        step = None
-        self.features.append(feats.reshape(1, 1, -1))
-        if len(self.features) >= self.stride:
-            q = np.round(np.concatenate(self.features, axis=1) / self.in_scale + self.in_zp)
-            self.features.clear()
-            self.out_of_range = int(np.sum((q < -128) | (q > 127)))
-            q = np.clip(q, -128, 127).astype(self.in_dtype)
-            self.interp.set_input(q, 0)
-            self.interp.invoke()
-            raw = self.interp.get_output(0)
-            prob = ((raw.astype(np.float32) - self.out_zp) * self.out_scale).item()
-            self.probs.append(prob)
-            mean = statistics.mean(self.probs) if len(self.probs) == self.probs.maxlen else None
-            step = (int(raw.reshape(-1)[0]), frame, prob, mean)
-            self.latest = prob
-            self.pending = True
-        # ESPHome: the refractory period counts steps whose latest
-        # probability is below the cutoff; a new probability is judged once
-        # it is over; a detection clears the window and restarts it
-        if self.latest < self.cutoff and self.ignore < 0:
-            self.ignore += 1
-        detected = False
-        if self.pending and self.ignore >= 0:
-            self.pending = False
-            if len(self.probs) == self.probs.maxlen and statistics.mean(self.probs) > self.cutoff:
-                detected = True
-                self.probs.clear()
-                self.latest = 0.0
-                self.ignore = -self.refractory
-        return step, detected
-
-
-def reference_run(pcm, names):
-    """Per model: list of steps (raw, frame, prob, mean) and of detections
-    (sample, frame, mean)."""
-    from pymicro_wakeword import MicroWakeWordFeatures
-
-    pipes = [ReferencePipeline(resolve(n)) for n in names]
-    steps = [[] for _ in names]
-    events = [[] for _ in names]
-    for frame, feats in enumerate(MicroWakeWordFeatures().process_streaming(pcm.tobytes())):
-        for i, p in enumerate(pipes):
-            mean_before = statistics.mean(p.probs) if len(p.probs) == p.probs.maxlen else None
-            st, det = p.step(feats, frame)
-            if st:
-                steps[i].append(st)
-            if det:
-                mean = st[3] if st else mean_before
-                events[i].append((480 + 160 * frame, frame, mean))
-    return steps, events
 
 
 @pytest.fixture(scope="module")
@@ -256,13 +193,34 @@ def test_agreement_with_pymicro_wakeword(corpus, hearth_all, record_property):
     assert agree / total > 0.95
 
 
+def test_detector_golden_files_current():
+    """The C detector test's golden files are what the reference pipeline
+    (TFLM) gives today, and what we give."""
+    pcm = np.fromfile(os.path.join(GOLDEN, "detector_input.s16"), dtype="<i2")
+    np.testing.assert_array_equal(pcm, reference_mod.golden_input())
+    steps, events = reference_run(pcm, reference_mod.GOLDEN_MODELS)
+    rows = np.loadtxt(os.path.join(GOLDEN, "detector_steps.txt"), dtype=np.int64, ndmin=2)
+    want = [(i, f, raw) for i, st in enumerate(steps) for raw, f, _, _ in st]
+    assert [tuple(r) for r in rows.tolist()] == want
+    ev = Detector(reference_mod.GOLDEN_MODELS).feed(pcm)
+    lines = [ln.split() for ln in open(os.path.join(GOLDEN, "detector_events.txt"))
+             if not ln.startswith("#")]
+    assert len(lines) == len(ev) == sum(len(e) for e in events) >= 3
+    got = sorted((e.index, e.sample, e.frame, np.float32(e.p).view(np.uint32).item()) for e in ev)
+    assert got == sorted((int(a), int(b), int(c), int(d, 16)) for a, b, c, d in lines)
+
+
 def test_refractory_and_reset():
-    pcm = speech.concat(*[_clip("hey mycroft", "en-gb", 170) for _ in range(3)])
+    clip = _clip("hey mycroft", "en-gb", 170)
+    # the first second after a reset is refractory (ESPHome): speech there is ignored
+    assert Detector(["hey_mycroft"]).feed(clip[int(0.2 * 16000):]) == []
+    gap = speech.silence(1.5)
+    pcm = speech.concat(gap, clip, gap, clip, gap, clip)
     d = Detector(["hey_mycroft"])
     ev = d.feed(pcm)
     assert len(ev) == 3
-    gaps = np.diff([e.sample for e in ev])
-    assert all(g > 100 * 160 for g in gaps)
+    assert ev == [Event("hey_mycroft", 0, s, (s - 480) // 160, np.float32(p).item())
+                  for s, _, p in reference_run(pcm, ["hey_mycroft"])[1][0]]
     d.reset()
     assert d.samples == 0
     assert d.feed(pcm) == ev
@@ -270,9 +228,10 @@ def test_refractory_and_reset():
     man = resolve("hey_mycroft")
     man.refractory_steps = 10000
     assert Detector([man]).feed(pcm) == []
+    # without one, the same utterance fires on consecutive steps
     man.refractory_steps = 0
     ev3 = Detector([man]).feed(pcm)
-    assert len(ev3) >= 3
+    assert len(ev3) > 3 and min(np.diff([e.sample for e in ev3])) < 100 * 160
 
 
 def test_enable_disable():

@@ -91,6 +91,14 @@ def test_features_match_pymicro_features(spoken):
     assert raw.max() > 600 and raw.min() == 0
 
 
+def test_adversarial_signals_match_tflm():
+    """Full-scale squares, -32768 runs, impulses: the wrap-around corners of
+    the fixed-point FFT and filterbank (also in the C test's golden input)."""
+    x = np.concatenate([tflm_ref.adversarial(seed) for seed in range(4)])
+    np.testing.assert_array_equal(Frontend().process(x),
+                                  tflm_ref.TflmFrontend().process(x, chunk=160))
+
+
 def test_raw_outputs_match_tflm(spoken):
     np.testing.assert_array_equal(Frontend().process(spoken),
                                   tflm_ref.TflmFrontend().process(spoken, chunk=160))

@@ -105,6 +105,49 @@ def test_streaming_shapes_match_tflm():
         _assert_same(nn.load(case.buf).invoke(*case.inputs), want, case.op, case.params)
 
 
+def test_runtime_weights_and_bias_match_tflm():
+    """Weights and biases that are model inputs rather than constants: FC
+    folds them per invoke, CONV_2D/DEPTHWISE_CONV_2D add a runtime bias."""
+    rng = np.random.default_rng(7)
+    for per_channel in (False, True):
+        for w_zp in ((0, 3) if not per_channel else (0,)):
+            units, depth = 7, 19
+            s_w = [0.01 + 0.002 * i for i in range(units)] if per_channel else [0.013]
+            b = ModelBuilder()
+            x = b.tensor("x", [2, depth], "int8", scale=0.04, zero_point=-9)
+            w = b.tensor("w", [units, depth], "int8", scale=s_w, zero_point=[w_zp] * len(s_w),
+                         quantized_dimension=0)
+            bias = b.tensor("b", [units], "int32", scale=[0.04 * s for s in s_w],
+                            zero_point=[0] * len(s_w))
+            y = b.tensor("y", [2, units], "int8", scale=0.3, zero_point=4)
+            b.op("FULLY_CONNECTED", [x, w, bias], [y], {"fused_activation_function": "RELU6"})
+            b.inputs([x, w, bias])
+            b.outputs([y])
+            buf = b.build()
+            for _ in range(5):
+                ins = [rng.integers(-128, 128, (2, depth)).astype(np.int8),
+                       rng.integers(-127, 128, (units, depth)).astype(np.int8),
+                       rng.integers(-3000, 3000, units).astype(np.int32)]
+                _assert_same(nn.load(buf).invoke(*ins), run_tflm(buf, ins).outputs,
+                             "FC runtime weights", {"per_channel": per_channel, "w_zp": w_zp})
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        b = ModelBuilder()
+        x = b.tensor("x", [1, 5, 6, 4], "int8", scale=0.05, zero_point=3)
+        wshape = [4, 3, 3, 4] if op == "CONV_2D" else [1, 3, 3, 4]
+        w = b.tensor("w", wshape, "int8", scale=[0.02, 0.03, 0.04, 0.05], zero_point=[0] * 4,
+                     quantized_dimension=0 if op == "CONV_2D" else 3,
+                     data=rng.integers(-127, 128, wshape))
+        bias = b.tensor("b", [4], "int32", scale=[0.001, 0.0015, 0.002, 0.0025], zero_point=[0] * 4)
+        y = b.tensor("y", [1, 5, 6, 4], "int8", scale=0.2, zero_point=-1)
+        b.op(op, [x, w, bias], [y], {"padding": "SAME"})
+        b.inputs([x, bias])
+        b.outputs([y])
+        buf = b.build()
+        ins = [rng.integers(-128, 128, (1, 5, 6, 4)).astype(np.int8),
+               rng.integers(-5000, 5000, 4).astype(np.int32)]
+        _assert_same(nn.load(buf).invoke(*ins), run_tflm(buf, ins).outputs, op + " runtime bias", {})
+
+
 # -- the rounding mode of the oracle -------------------------------------------------------
 
 def _qmult(real):

@@ -14,6 +14,8 @@ soak). Decisions never read the wall clock, so a scripted run is repeatable.
 import os
 import time
 
+import numpy as np
+
 from .core import audiohealth
 from .core.alarm import AlarmListener
 from .core.appliance import Appliance
@@ -32,37 +34,31 @@ HEALTH_EVERY = 5
 # matters sooner: a button, the door, a detection, a request, a temperature
 # at the cutoff or unreadable, a mode cause waiting out its hysteresis.
 CONTROL_EVERY = 5
+# Stage times are folded into the latency histograms every TIMES_BATCH blocks.
+TIMES_BATCH = 100
 
 
-class Boot:
-    """hearth.boot when it is installed (trial-boot status/confirm), else nothing."""
+# Exit status of the application when a trial image gave up on its health
+# check (see App.trial_deadline_s): the supervisor restarts the launcher,
+# which counts the next trial boot and reverts after the last one.
+EXIT_TRIAL_UNHEALTHY = 4
 
-    def __init__(self, storage, module="auto"):
-        self.storage = storage
-        if module == "auto":
-            try:
-                from . import boot as module
-            except ImportError:
-                module = None
-        self.mod = module if module is not None and hasattr(module, "status") else None
 
-    def trial(self):
-        if self.mod is None:
-            return False, "hearth.boot not installed"
+def _boot_module(boot):
+    """hearth.boot (trial-boot status and the health check) when it is there."""
+    if boot == "auto":
         try:
-            st = self.mod.status(self.storage)
-        except Exception as e:          # no slots yet (fresh sim storage), unreadable state...
-            return False, "boot status unavailable: %s" % e
-        return bool(st.get("trial")), "version %s" % st.get("version", "?")
-
-    def confirm(self):
-        self.mod.confirm(self.storage)
+            from . import boot as mod
+        except ImportError:
+            return None
+        return mod
+    return boot if boot is not None and hasattr(boot, "status") else None
 
 
 class App:
     def __init__(self, board, audio, inputs, outputs, soc, clock, storage,
                  watchdog=None, detector="auto", detector_factory=None, models_dir=None,
-                 boot="auto", log=None, timer=time.perf_counter, assistant=None):
+                 boot="auto", log=None, timer=time.perf_counter, assistant=None, trial_deadline_s=None):
         self.board = board
         self.audio = audio
         self.inputs = inputs
@@ -80,9 +76,16 @@ class App:
         self.modes = self.appliance.modes
         self.metrics = self.appliance.metrics
         self.rate = board.get("audio.rate")
+        self._rate_f = float(self.rate)
         self.n = board.block_samples
         self.dt = self.n / float(self.rate)
         self.budgets = board.budgets_s()
+        self._budget_vec = np.array([self.budgets[s] for s in STAGES])
+        self._edges = np.array(self.metrics.latency[STAGES[0]].edges, dtype=np.float64)
+        self._stage_offsets = np.arange(len(STAGES)) * (len(self._edges) + 1)
+        self._times = []                # (c0..c5) timer readings of blocks not yet in the histograms
+        self.metrics.sync = self.flush_metrics
+        self._over_budget = self.modes.causes["detector over budget"]
         self.soc_limit = board.get("thermal.soc_limit_c")
         self.soc_hyst = board.get("thermal.soc_hysteresis_c")
         self.soc_poll = board.get("thermal.poll_s", 1.0)
@@ -100,9 +103,17 @@ class App:
         self.model_specs = det.get("models", [])
         self.detector_factory = detector_factory
         self.detector = None
+        self.detector_problems = []     # (cause, detail) from the last (re)load
         self.audio_cause = ""
-        self.boot = Boot(storage, boot) if not isinstance(boot, Boot) else boot
-        self.trial = False
+        self.boot = _boot_module(boot)
+        self.trial = False              # the running image is an unconfirmed trial
+        self.health = None              # hearth.boot.HealthCheck while on trial
+        self.health_state = "not-trial"
+        self.trial_deadline_s = trial_deadline_s
+        self.trial_failed = None        # why the trial gave up (deadline reached)
+        self._console = False
+        self._fault = ""                # last fault reported to the health check
+        self._overruns_seen = 0
         self.detector_arg = detector
         self.started = False
 
@@ -117,11 +128,7 @@ class App:
             self.detector = self.detector_arg
             if self.detector is None:
                 self._detector_problem("runtime missing", "no detector configured")
-        self.trial, why = self.boot.trial()
-        self.modes.report("trial boot", self.trial, self.t, why)
-        if self.trial:
-            self.log.emit(self.t, WARN, "boot", "image on trial (%s): health check after %d s"
-                          % (why, self.health_at))
+        self._start_trial()
         self._mode_update(self.t)
         # One decision before any audio: status and outputs are real from the start.
         self._decide(self.t, "", (), (), 0.0)
@@ -142,11 +149,13 @@ class App:
         port, problems = open_detector(self.model_specs, self.models_dir or "models",
                                        self.detector_factory, self.rate)
         self.detector = port
+        self.detector_problems = list(problems)
         for cause, detail in problems:
             self._detector_problem(cause, detail)
         if port is not None:
             self.log.emit(self.t, INFO, "detect", "detector running: " + ", ".join(port.names))
         self._mode_update(self.t)
+        self._report_detector()
         return port, problems
 
     def _detector_problem(self, cause, detail):
@@ -159,8 +168,6 @@ class App:
         if not self.started:
             self.start()
         timer = self.timer
-        m = self.metrics
-        b = self.budgets
         t0 = self.t
         if self.clock.realtime:
             self.clock.wait_until(t0)     # paced sources (sim, files) wait for real time
@@ -169,24 +176,29 @@ class App:
         block = self.audio.read(self.n)
         if block is None:
             self.running = False
+            self.flush_metrics()
             return False
         if self.turns % HEALTH_EVERY == 0:
             kind = audiohealth.classify(block_stats(block))
         else:
             kind = self.audio_cause
         c1 = timer()
-        now = t0 + len(block) / float(self.rate)
+        now = t0 + len(block) / self._rate_f
         self.t = now
 
-        events = []
+        events = ()
         det = self.detector
         if det is not None:
             if self.modes.can("nn"):
                 try:
-                    events = det.feed(block, t0)
+                    # the quality monitor samples the posteriors on control turns only
+                    events = det.feed(block, t0, self.turns % CONTROL_EVERY == 0)
                 except Exception as e:
                     self.detector = None
+                    self.detector_problems.append(("runtime failed", "%s: %s" % (type(e).__name__, e)))
                     self._detector_problem("runtime failed", "%s: %s" % (type(e).__name__, e))
+                    self._report_detector()
+                    self._health_fault("detector failed")
             else:
                 det.pause()
         c2 = timer()
@@ -203,33 +215,50 @@ class App:
             self.watchdog.kick(now)
         c5 = timer()
 
-        lat = m.latency
-        ov = m.overruns
-        d = c1 - c0
-        lat["capture"].add(d * 1e6)
-        if d > b["capture"]:
-            ov["capture"] += 1
-        d = c2 - c1
-        lat["detect"].add(d * 1e6)
-        if d > b["detect"]:
-            ov["detect"] += 1
-        d = c3 - c2
-        lat["alarm"].add(d * 1e6)
-        if d > b["alarm"]:
-            ov["alarm"] += 1
-        d = c4 - c3
-        lat["decide"].add(d * 1e6)
-        if d > b["decide"]:
-            ov["decide"] += 1
-        d = c5 - c4
-        lat["actuate"].add(d * 1e6)
-        if d > b["actuate"]:
-            ov["actuate"] += 1
+        # Stage times go to the histograms in batches (one numpy pass per
+        # TIMES_BATCH blocks instead of five Python histogram updates per
+        # block); a late turn is counted at once (the health check reads it).
         if c5 - c0 > self.dt:
-            ov["block"] += 1
-        m.blocks += 1
+            self.metrics.overruns["block"] += 1
+        times = self._times
+        times.append((c0, c1, c2, c3, c4, c5))
+        if len(times) >= TIMES_BATCH:
+            self.flush_metrics()
+        self.metrics.blocks += 1
         self.turns += 1
         return True
+
+    def flush_metrics(self):
+        """Fold the stage times of the last blocks into the latency histograms
+        and per-stage overrun counters (metrics readers call this first)."""
+        times = self._times
+        if not times:
+            return
+        self._times = []
+        m = self.metrics
+        n = len(times)
+        us = np.diff(np.array(times, dtype=np.float64), axis=1)        # blocks x stages, seconds
+        over = np.count_nonzero(us > self._budget_vec, axis=0).tolist()
+        us *= 1e6
+        nb = len(self._edges) + 1
+        # bucket = first edge >= v; one bincount over (stage, bucket) pairs
+        idx = np.searchsorted(self._edges, us, side="left") + self._stage_offsets
+        counts = np.bincount(idx.ravel(), minlength=nb * len(STAGES)).tolist()
+        sums = us.sum(axis=0).tolist()
+        maxes = us.max(axis=0).tolist()
+        for j in range(len(STAGES)):
+            name = STAGES[j]
+            h = m.latency[name]
+            hc = h.counts
+            base = j * nb
+            for i in range(nb):
+                hc[i] += counts[base + i]
+            h.n += n
+            h.total += sums[j]
+            if maxes[j] > h.max:
+                h.max = maxes[j]
+            if over[j]:
+                m.overruns[name] += over[j]
 
     def _decide(self, now, audio_kind, events, alarms, detect_s):
         app = self.appliance
@@ -256,8 +285,9 @@ class App:
             self.audio_cause = audio_kind
         if self.detector is not None and detect_s > 0.0:
             over = detect_s > self.budgets["detect"]
-            modes.report("detector over budget", over, now,
-                         "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3) if over else "")
+            if over or self._over_budget.raw:   # else reporting "not over" again changes nothing
+                modes.report("detector over budget", over, now,
+                             "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3) if over else "")
             if self.turns % CONTROL_EVERY == 0:
                 # slow averages (tens of seconds): sampling every few blocks is plenty
                 probs = getattr(self.detector, "probs", None)
@@ -266,8 +296,9 @@ class App:
                                                    self.detector.feature_mean())
                     modes.report("low confidence", low, now)
                     modes.report("features out of range", out, now)
-        for p in presses:
-            app.press(p, now)
+        if presses:
+            for p in presses:
+                app.press(p, now)
         if alarms:
             app.detections(alarms, now)
         if events:
@@ -277,41 +308,112 @@ class App:
         if self.assistant is not None and app.attentive(now) and modes.can("assistant"):
             for action, value in self.assistant.listen(now) or ():
                 app.request("ai", action, value, now)
-        if self.trial and now >= self.health_at:
-            self._health_check(now)
+        if self.health is not None and self.turns % CONTROL_EVERY == 0:
+            self._health_tick(now)
 
-    def _health_check(self, now):
-        """Confirm a trial image once it has run long enough without stepping down to SAFE."""
-        ok = self.modes.mode != "SAFE" and self.metrics.overruns["block"] == 0 and self.turns > 0
-        if not ok:
-            self.log.emit(now, ERROR, "boot", "health check failed (mode %s, %d block overruns): not confirming"
-                          % (self.modes.mode, self.metrics.overruns["block"]))
-            self.trial = False          # stay unconfirmed: the launcher reverts on the next boot
+    # -- trial boot ----------------------------------------------------------------------
+    def _start_trial(self):
+        """Read the launcher's state once; on a trial image, start the health check."""
+        st = None
+        if self.boot is not None:
+            try:
+                st = self.boot.status(self.storage)
+            except Exception:       # not started by the launcher (no slots, fresh sim storage)
+                st = None
+        self.trial = bool(st and st.get("trial"))
+        if not self.trial:
+            self.modes.report("trial boot", False, self.t)
             return
+        detail = "new image on trial: version %s, boot %s of %s" % (
+            st.get("version", "?"), st.get("attempts", "?"), st.get("max_attempts", "?"))
+        self.modes.report("trial boot", True, self.t, detail)
+        self.health = self.boot.HealthCheck(self.storage, hold_s=self.health_at, clock=self._audio_time)
+        self.health_state = "waiting"
+        self._overruns_seen = self.metrics.overruns["block"]
+        if self._console:
+            self.health.console_up()
+        self._report_detector()
+        self.log.emit(self.t, WARN, "boot", "%s: confirms after %g s without fault, with the detector "
+                      "loaded (or deliberately absent) and the console up" % (detail, self.health_at))
+
+    def _audio_time(self):
+        return self.t
+
+    def console_up(self):
+        """The console answers: one of the health check's conditions."""
+        self._console = True
+        if self.health is not None:
+            self.health.console_up()
+
+    def _report_detector(self):
+        if self.health is None:
+            return
+        if self.detector_arg is None or (not self.model_specs and self.detector_arg == "auto"):
+            self.health.detector("absent")          # deliberately without AI: healthy
+        elif self.detector is not None and not self.detector_problems:
+            self.health.detector("loaded")
+        else:
+            # a configured model that does not run is a defect of the image,
+            # even when the others run (the appliance itself carries on)
+            self.health.detector("failed")
+
+    def _health_fault(self, reason):
+        if self.health is None:
+            return
+        self.health.fault(reason)
+        if reason != self._fault:
+            self._fault = reason
+            self.log.emit(self.t, WARN, "boot", "trial health check: %s (hold time restarts)" % reason)
+
+    def _health_tick(self, now):
+        """Feed the health check what the loop saw, then let it decide (every CONTROL_EVERY blocks)."""
+        hc = self.health
+        if self.modes.mode == "SAFE":
+            self._health_fault("mode SAFE")         # held while SAFE: the hold restarts each tick
+        elif self.modes.causes["detector over budget"].active:
+            self._health_fault("detector over its latency budget")
+        ov = self.metrics.overruns["block"]
+        if ov != self._overruns_seen:
+            self._overruns_seen = ov
+            self._health_fault("block overrun (loop behind real time)")
         try:
-            self.boot.confirm()
-        except Exception as e:
-            self.log.emit(now, ERROR, "boot", "confirm failed: %s" % e)
+            r = hc.poll()
+        except Exception as e:                  # unreadable launcher state: report, let it revert
+            r = "error: %s" % e
+        self.health_state = r
+        if r == "confirmed" or r == "not-trial":
+            self.health = None
             self.trial = False
-            return
-        self.trial = False
-        self.log.emit(now, INFO, "boot", "health check passed: image confirmed")
-        self.modes.report("trial boot", False, now)
-        self._mode_update(now)
+            self.log.emit(now, INFO, "boot", "health check passed: image confirmed" if r == "confirmed"
+                          else "image no longer on trial (confirmed elsewhere)")
+            self.modes.report("trial boot", False, now)
+            self._mode_update(now)
+        elif r.startswith("error"):
+            self.health = None                  # stays unconfirmed: the launcher reverts
+            self.log.emit(now, ERROR, "boot", "confirm refused (%s): the launcher will revert" % r[7:])
+        elif self.trial_deadline_s is not None and now >= self.trial_deadline_s:
+            self.health = None
+            self.trial_failed = "not healthy after %g s (%s)" % (now, r[9:] if r.startswith("waiting: ") else r)
+            self.log.emit(now, ERROR, "boot", "trial image %s: stopping so the launcher counts the next "
+                          "boot" % self.trial_failed)
+            self.running = False
 
     # -- running ----------------------------------------------------------------------------
     def run(self, seconds=None, until=None, poll=None):
         """Run turns for `seconds` of audio time (None: until the audio ends or stop())."""
         self.start()
         end = None if seconds is None else self.t + seconds - 1e-9
-        while self.running and (end is None or self.t < end):
-            if poll is not None:
-                poll()
-            if not self.step():
-                break
-            if until is not None and until(self):
-                return True
-        return False
+        try:
+            while self.running and (end is None or self.t < end):
+                if poll is not None:
+                    poll()
+                if not self.step():
+                    break
+                if until is not None and until(self):
+                    return True
+            return False
+        finally:
+            self.flush_metrics()
 
     def stop(self):
         self.running = False
@@ -322,6 +424,7 @@ class App:
         st["board"] = self.board.name
         st["detector"] = self.detector.names if self.detector is not None else []
         st["trial"] = self.trial
+        st["health"] = self.health_state
         st["rss_bytes"] = _rss_bytes()
         st["memory_budget_bytes"] = self.board.get("memory.budget_bytes")
         return st
@@ -388,7 +491,8 @@ def default_models_dir(storage):
 
 
 def build(board, storage=None, audio=None, realtime=False, detector="auto",
-          detector_factory=None, models_dir=None, boot="auto", log=None, watchdog=None):
+          detector_factory=None, models_dir=None, boot="auto", log=None, watchdog=None,
+          trial_deadline_s=None):
     """An App for `board` (a hearth.board.Board) with the right ports."""
     from .ports.storage import Storage
     from .ports.watchdog import SdNotify
@@ -399,6 +503,7 @@ def build(board, storage=None, audio=None, realtime=False, detector="auto",
     app = App(board, ports["audio"], ports["inputs"], ports["outputs"], ports["soc"], ports["clock"], st,
               watchdog=watchdog if watchdog is not None else SdNotify(),
               detector=detector, detector_factory=detector_factory,
-              models_dir=models_dir or default_models_dir(st), boot=boot, log=log)
+              models_dir=models_dir or default_models_dir(st), boot=boot, log=log,
+              trial_deadline_s=trial_deadline_s)
     app.ports = ports
     return app

@@ -93,14 +93,13 @@ class Detector:
             buf = ffi.new("uint64_t[]", (len(data) + 7) // 8 or 1)
             ffi.memmove(buf, data, len(data))
             mp = ffi.cast("const uint8_t *", buf)
-            self._check(lib.hdet_model_arena_bytes(mp, len(data), need), man)
-            arena = ffi.new("uint64_t[]", (need[0] + 7) // 8 or 1)
+            arena, size = self._exact_arena(mp, len(data), man)
             cfg = ffi.new("hdet_model_config *")
             cfg.cutoff = man.probability_cutoff
             cfg.window = man.sliding_window_size
             cfg.refractory_steps = man.refractory_steps
             idx = ffi.new("int *")
-            self._check(lib.hdet_add_model(self._d, mp, len(data), arena, need[0], cfg, idx), man)
+            self._check(lib.hdet_add_model(self._d, mp, len(data), arena, size, cfg, idx), man)
             self._keep.append((buf, arena))
             name = man.name
             while name in self.names:          # the same model twice stays addressable
@@ -110,6 +109,28 @@ class Detector:
         self._consumed = ffi.new("size_t *")
         self._n_events = ffi.new("size_t *")
         self._n_steps = ffi.new("size_t *")
+
+    def _exact_arena(self, mp, n, man):
+        """An arena of exactly the bytes the runtime uses for this model: load
+        it once into the runtime's upper bound (grown if a kernel needs more),
+        read the figure, keep an arena of that size."""
+        bound = ffi.new("size_t *")
+        self._check(lib.hdet_model_arena_bytes(mp, n, bound), man)
+        size = bound[0]
+        while True:
+            trial = ffi.new("uint64_t[]", (size + 7) // 8 or 1)
+            mp_out = ffi.new("hnn_model **")
+            rc = lib.hnn_init(mp_out, mp, n, trial, size, 0)
+            if rc == 0:
+                break
+            if ffi.string(lib.hnn_errname(rc)).decode() != "HNN_E_ARENA" or size > (1 << 30):
+                raise DetectorError(-3, "%s: %s: %s" % (
+                    man.model_path, ffi.string(lib.hnn_errname(rc)).decode(),
+                    ffi.string(lib.hnn_last_detail()).decode(errors="replace")))
+            size *= 2
+        exact = int(lib.hnn_arena_used(mp_out[0]))
+        del trial
+        return ffi.new("uint64_t[]", (exact + 7) // 8 or 1), exact
 
     def _check(self, rc, manifest=None):
         """The one place C status codes become Python exceptions."""

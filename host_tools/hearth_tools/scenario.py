@@ -188,6 +188,7 @@ class Scenario:
         self.app = app
         self.write = write
         self.shell = make_shell(app)
+        app.console_up()        # the script drives the console shell
         self.failures = []
         self.notes = []
         self.wake = []          # (model, detected)

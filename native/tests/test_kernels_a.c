@@ -191,21 +191,22 @@ static void test_depthwise_accum(void)
         }
         for (int32_t t = 0; t < taps; t++)
             xt[t] = rnd() % 4 == 0 ? NULL : img + (size_t)t * 80;
+        int32_t acc0[80];
         for (int32_t j = 0; j < n; j++)
-            acc[j] = want[j] = rnd_range(-100000, 100000);
+            acc[j] = want[j] = acc0[j] = rnd_range(-100000, 100000);
         for (int32_t t = 0; t < taps; t++)
             for (int32_t j = 0; j < n; j++)
                 want[j] += (xt[t] ? xt[t][coff + (size_t)j] : zp) * wt[(size_t)t * 80 + (size_t)j];
-        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, zp, n);
+        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, zp, n, 1);
         for (int32_t j = 0; j < n; j++)
             bad += acc[j] != want[j];
-        /* the single-tap helpers */
+        /* the non-accumulating form ignores what acc held */
+        int32_t init[80];
         for (int32_t j = 0; j < n; j++)
-            acc[j] = want[j];
-        hnn_ka_mac(acc, img + coff, wt, n);
-        hnn_ka_mac_const(acc, zp, wt + 80, n);
+            init[j] = want[j] - acc0[j];
+        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, zp, n, 0);
         for (int32_t j = 0; j < n; j++)
-            bad += acc[j] != want[j] + img[coff + (size_t)j] * wt[j] + zp * wt[80 + j];
+            bad += acc[j] != init[j];
     }
     CHECK_EQ_INT(bad, 0);
 }
@@ -235,7 +236,7 @@ static void test_requant(void)
                              hi, y);
         for (int32_t j = 0; j < n; j++) {
             int32_t k = per_channel ? j : 0;
-            int32_t a = acc[j] + (use_bias ? bias[j] : 0);
+            int32_t a = use_bias ? acc[j] + bias[j] : acc[j];
             bad += y[j] != hnn_ka_requant(a, mult[k], shift[k], zp, lo, hi);
         }
     }

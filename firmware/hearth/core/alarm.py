@@ -64,6 +64,15 @@ class PyToneAnalyzer:
         for name, freqs in bands:
             self.coeffs.append([2.0 * math.cos(2.0 * math.pi * f / rate) for f in freqs])
 
+    def scan(self, block):
+        """analyze(), or None when every frame is below MIN_ENERGY (nothing can be a tone)."""
+        frames = self.analyze(block)
+        for ratios in frames:
+            for r in ratios:
+                if r != 0.0:
+                    return frames
+        return None
+
     def analyze(self, block):
         """block: sequence of int16 -> list of per-frame tuples (ratio per band...).
 
@@ -189,12 +198,27 @@ class AlarmListener:
         self.analyzer = analyzer or PyToneAnalyzer(rate, frame)
         self.bands = [_Band(name, self.frame_s) for name, _ in BANDS]
         self.tones = 0           # frames with a tone (any band), for metrics
+        self.frame = frame
+        self._zero = tuple([0.0] * len(BANDS))
+        # analyzers may offer scan(): None for a block of quiet frames, the
+        # common case, which then costs no per-frame Python work at all
+        self._scan = getattr(self.analyzer, "scan", None)
 
     def feed(self, block, t0):
         events = []
-        frames = self.analyzer.analyze(block)
         bands = self.bands
         nb = len(bands)
+        if self._scan is not None:
+            frames = self._scan(block)
+            if frames is None:
+                nf = len(block) // self.frame
+                if self._bands_idle():
+                    for b in bands:
+                        b.run += nf * self.frame_s
+                    return events
+                frames = [self._zero] * nf
+        else:
+            frames = self.analyzer.analyze(block)
         if self._idle(frames):
             # Nothing sounding and nothing pending: only the quiet runs grow.
             d = len(frames) * self.frame_s
@@ -213,10 +237,15 @@ class AlarmListener:
                 b.feed(flag, r, t, events)
         return events
 
-    def _idle(self, frames):
+    def _bands_idle(self):
         for b in self.bands:
             if b.on or b.pending or not b.fired:
                 return False
+        return True
+
+    def _idle(self, frames):
+        if not self._bands_idle():
+            return False
         for ratios in frames:
             for r in ratios:
                 if r >= TONE_RATIO:

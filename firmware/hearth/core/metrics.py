@@ -1,4 +1,8 @@
 """Counters and fixed-bucket histograms: bounded memory, no allocation per sample."""
+try:
+    from bisect import bisect_left      # CPython: the bucket search in C
+except ImportError:                     # MicroPython has no bisect
+    bisect_left = None
 
 # Latency buckets in microseconds (upper edges; the last bucket is open).
 LATENCY_US = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
@@ -14,16 +18,19 @@ class Histogram:
         self.max = 0.0
 
     def add(self, v):
-        # binary search for the first edge >= v (no bisect on MicroPython)
-        lo = 0
-        hi = len(self.edges)
-        e = self.edges
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if v <= e[mid]:
-                hi = mid
-            else:
-                lo = mid + 1
+        # the bucket is the first edge >= v
+        if bisect_left is not None:
+            lo = bisect_left(self.edges, v)
+        else:
+            lo = 0
+            hi = len(self.edges)
+            e = self.edges
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if v <= e[mid]:
+                    hi = mid
+                else:
+                    lo = mid + 1
         self.counts[lo] += 1
         self.n += 1
         self.total += v
@@ -82,6 +89,7 @@ class Metrics:
         self.confidence = Histogram(CONFIDENCE)
         self.counters = {}
         self.blocks = 0
+        self.sync = None         # fn() that brings pending samples in (the loop batches them)
 
     def count(self, name, n=1):
         self.counters[name] = self.counters.get(name, 0) + n
@@ -91,6 +99,8 @@ class Metrics:
         self.confidence.add(p)
 
     def to_dict(self, modes=None):
+        if self.sync is not None:
+            self.sync()
         d = {
             "blocks": self.blocks,
             "latency_us": {},
@@ -106,6 +116,8 @@ class Metrics:
         return d
 
     def text(self, modes=None):
+        if self.sync is not None:
+            self.sync()
         lines = ["blocks: %d" % self.blocks, "latency (us) per stage:"]
         for s in self.STAGES:
             lines.append("  %-8s %s" % (s, self.latency[s].line()))

@@ -38,7 +38,7 @@ CAUSES = {
     "detector over budget": (CONSTRAINED, 3.0, 30.0, "detector slower than its latency budget"),
     "low confidence": (CONSTRAINED, 30.0, 30.0, "detector unsure for a sustained time"),
     "features out of range": (CONSTRAINED, 10.0, 10.0, "audio feature statistics out of range"),
-    "trial boot": (CONSTRAINED, 0.0, 0.0, "first boot of a new image, not yet confirmed"),
+    "trial boot": (CONSTRAINED, 0.0, 0.0, "new image on trial, not yet confirmed"),
     "audio silent": (SAFE, 5.0, 3.0, "microphone delivers digital silence"),
     "audio clipping": (SAFE, 5.0, 3.0, "microphone clipping"),
     "audio stuck": (SAFE, 5.0, 3.0, "microphone samples stuck"),

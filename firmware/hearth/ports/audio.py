@@ -136,9 +136,16 @@ class NoiseSource:
         self.buf = np.clip(rng.normal(0.0, rms, int(period_s * rate)), -32768, 32767).astype(np.int16)
         self.src = ArraySource(self.buf, loop=True, rate=rate)
         self.rate = rate
+        # two periods back to back: any block up to a period long is one view
+        self.twice = np.concatenate([self.buf, self.buf])
 
     def read(self, n):
-        return self.src.read(n)
+        period = len(self.buf)
+        if n > period:
+            return self.src.read(n)
+        pos = self.src.pos
+        self.src.pos = (pos + n) % period
+        return self.twice[pos:pos + n]
 
 
 class Mixer:
@@ -160,6 +167,12 @@ class Mixer:
         return bool(self.clips)
 
     def read(self, n):
+        if not self.clips and not self.ended:
+            base = self.base.read(n)        # the common case: nothing injected
+            if base is not None:
+                return base
+            self.ended = True
+            return None
         base = self.base.read(n) if not self.ended else None
         if base is None:
             self.ended = True

@@ -90,7 +90,7 @@ def _max_mean_per_model(steps, n):
 
 
 class DetectorPort:
-    """feed(block, t0) -> [(name, t, p)] with t on the application's clock."""
+    """feed(block, t0[, probs]) -> [(name, t, p)] with t on the application's clock."""
 
     def __init__(self, detector, names, rate=16000):
         self.det = detector
@@ -101,7 +101,9 @@ class DetectorPort:
         self.steps = True            # ask for per-step posteriors (hearth.detect has them)
         self.probs = None
 
-    def feed(self, block, t0):
+    def feed(self, block, t0, probs=True):
+        """probs=False skips the per-step posteriors (self.probs keeps its
+        last value): the loop samples them only every few blocks."""
         if self.paused:
             # Streaming state is stale after a pause (SAFE mode skipped audio):
             # restart the detector, and its clock with it.
@@ -113,7 +115,7 @@ class DetectorPort:
         start = self.fed / float(self.rate)
         self.fed += len(block)
         evs = None
-        if self.steps:
+        if self.steps and probs:
             try:
                 evs, steps = self.det.feed(block, steps=True)
             except TypeError:        # a detector without per-step output
@@ -122,6 +124,8 @@ class DetectorPort:
                 self.probs = _max_mean_per_model(steps, len(self.names))
         if evs is None:
             evs = self.det.feed(block)
+        if not evs:
+            return ()
         out = []
         for ev in evs or ():
             name, t, p = normalize(ev)

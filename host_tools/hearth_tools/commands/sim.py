@@ -58,6 +58,7 @@ def run(args, out):
         raise UsageError(str(e))
     console = PtyConsole(make_shell(app))
     app.log.sinks.append(console.log_sink)
+    app.console_up()            # a trial image's health check needs the console
     if not args.quiet:
         app.log.sinks.append(lambda t, l, m, msg: out.info(format_record((t, l, m, msg))))
     out.data({"console": console.path, "board": b.name, "storage": b.storage_root},

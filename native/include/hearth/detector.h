@@ -94,7 +94,9 @@ typedef struct {
 int hdet_bytes(size_t *out);
 int hdet_init(hdet **out, void *mem, size_t size);
 
-/* Arena bytes a model needs (the runtime's hnn_arena_bytes). */
+/* A safe upper bound on the arena a model needs (the runtime's
+ * hnn_arena_bytes). The exact figure is hdet_model_info_get().arena_bytes
+ * after adding it: an arena of exactly that size works for the same model. */
 int hdet_model_arena_bytes(const uint8_t *model, size_t len, size_t *out);
 
 /* Load a model (buffer 4-byte aligned, alive as long as the detector) into

@@ -7,7 +7,7 @@
  * recurses (decimation in time); here the same butterflies run level by
  * level, innermost first, in a self-sorting (Stockham) order so that every
  * butterfly loop walks contiguous runs of separate real/imaginary arrays,
- * which compilers turn into SIMD code:
+ * eight lanes at a time with SSE2 or NEON (plain C elsewhere):
  *
  * Level l splits the transform into s = radix^l interleaved sub-transforms
  * (offset o < s) of length n = radix * m. Its butterfly (o, k), k < m, reads
@@ -61,7 +61,10 @@ static int plan(int nc, int *radix, int *m, int *s)
     return l;
 }
 
-/* o-fast levels repeat each twiddle along the run of offsets */
+/* o-fast levels repeat each twiddle along the run of offsets. Each twiddle
+ * is stored as two interleaved pairs, (re, -im) and (im, re), the operand
+ * layout of a SIMD multiply-add that forms a complex product's real and
+ * imaginary parts (x86 pmaddwd). */
 static size_t level_tw_len(int m, int s)
 {
     return (s >= VEC_RUN) ? (size_t)m * (size_t)s : (size_t)m;
@@ -82,7 +85,7 @@ size_t fe_fft_bytes(int nfft)
           + align16((size_t)nc / 2 * 2 * sizeof(int16_t))      /* split_tw */
           + 4 * align16((size_t)nc * sizeof(int16_t));         /* ping-pong */
     for (l = 0; l < nl; l++)
-        bytes += align16((size_t)(radix[l] - 1) * 2 *
+        bytes += align16((size_t)(radix[l] - 1) * 4 *
                          level_tw_len(m[l], s[l]) * sizeof(int16_t));
     return bytes;
 }
@@ -129,16 +132,22 @@ int fe_fft_init(fe_fft *f, int nfft, void *mem)
         lv->o_fast = s[l] >= VEC_RUN;
         lv->tw_len = (int)level_tw_len(m[l], s[l]);
         lv->tw = (int16_t *)(void *)p;
-        p += align16((size_t)(radix[l] - 1) * 2 * (size_t)lv->tw_len * sizeof(int16_t));
+        p += align16((size_t)(radix[l] - 1) * 4 * (size_t)lv->tw_len * sizeof(int16_t));
         for (j = 1; j < lv->radix; j++) {
-            int16_t *tr = lv->tw + (size_t)(j - 1) * 2 * (size_t)lv->tw_len;
-            int16_t *ti = tr + lv->tw_len;
+            int16_t *wa = lv->tw + (size_t)(j - 1) * 4 * (size_t)lv->tw_len;
+            int16_t *wb = wa + 2 * lv->tw_len;
             for (k = 0; k < lv->m; k++) {
                 const int idx = j * k * lv->s;   /* < 3/4 nc */
                 const int reps = lv->o_fast ? lv->s : 1;
+                /* KISS twiddles are floor(0.5 + 32767 sin): never -32768,
+                 * so the negation is exact */
+                const int16_t wr = f->twiddles[2 * idx], wi = f->twiddles[2 * idx + 1];
                 for (o = 0; o < reps; o++) {
-                    tr[k * reps + o] = f->twiddles[2 * idx];
-                    ti[k * reps + o] = f->twiddles[2 * idx + 1];
+                    const int x = k * reps + o;
+                    wa[2 * x] = wr;
+                    wa[2 * x + 1] = (int16_t)-wi;
+                    wb[2 * x] = wi;
+                    wb[2 * x + 1] = wr;
                 }
             }
         }
@@ -150,52 +159,213 @@ int fe_fft_init(fe_fft *f, int nfft, void *mem)
 
 /* ---- butterflies over contiguous runs (forward transform) ---------------- */
 
-static inline void bfly4_run(int n,
+/* One radix-4 butterfly per index x of the runs; exactly KISS's kf_bfly4:
+ * C_FIXDIV by 4, three C_MULs, then int16 sums with wrap-around. wa/wb are
+ * the interleaved twiddle pairs (see level_tw_len). */
+#define BFLY4_SCALAR(x)                                                          \
+    do {                                                                         \
+        const int16_t a0r = Q15(r0[x] * 8191), a0i = Q15(i0[x] * 8191);          \
+        const int16_t a1r = Q15(r1[x] * 8191), a1i = Q15(i1[x] * 8191);          \
+        const int16_t a2r = Q15(r2[x] * 8191), a2i = Q15(i2[x] * 8191);          \
+        const int16_t a3r = Q15(r3[x] * 8191), a3i = Q15(i3[x] * 8191);          \
+        const int16_t s0r = Q15(a1r * wa1[2 * (x)] - a1i * wb1[2 * (x)]);        \
+        const int16_t s0i = Q15(a1r * wb1[2 * (x)] + a1i * wa1[2 * (x)]);        \
+        const int16_t s1r = Q15(a2r * wa2[2 * (x)] - a2i * wb2[2 * (x)]);        \
+        const int16_t s1i = Q15(a2r * wb2[2 * (x)] + a2i * wa2[2 * (x)]);        \
+        const int16_t s2r = Q15(a3r * wa3[2 * (x)] - a3i * wb3[2 * (x)]);        \
+        const int16_t s2i = Q15(a3r * wb3[2 * (x)] + a3i * wa3[2 * (x)]);        \
+        const int16_t s5r = (int16_t)(a0r - s1r), s5i = (int16_t)(a0i - s1i);   \
+        const int16_t b0r = (int16_t)(a0r + s1r), b0i = (int16_t)(a0i + s1i);   \
+        const int16_t s3r = (int16_t)(s0r + s2r), s3i = (int16_t)(s0i + s2i);   \
+        const int16_t s4r = (int16_t)(s0r - s2r), s4i = (int16_t)(s0i - s2i);   \
+        o2r[x] = (int16_t)(b0r - s3r);                                           \
+        o2i[x] = (int16_t)(b0i - s3i);                                           \
+        o0r[x] = (int16_t)(b0r + s3r);                                           \
+        o0i[x] = (int16_t)(b0i + s3i);                                           \
+        o1r[x] = (int16_t)(s5r + s4i);                                           \
+        o1i[x] = (int16_t)(s5i - s4r);                                           \
+        o3r[x] = (int16_t)(s5r - s4i);                                           \
+        o3i[x] = (int16_t)(s5i + s4r);                                           \
+    } while (0)
+
+/* SIMD versions compute the same integers 8 lanes at a time. The ranges
+ * that make each instruction exact: after C_FIXDIV by 4 every operand is in
+ * [-8192, 8191], so a Q15 complex product is within +-11586 and fits int16
+ * before any truncation; twiddles are never -32768. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define FE_SIMD 8
+#define FE_SIMD_SSE2 1
+#define VEC __m128i
+
+/* (x * k + 2^14) >> 15 per int16 lane (KISS sround(x * k)), exactly: with
+ * P = x*k = hi*2^16 + lo (lo unsigned), the result is 2*hi + bit15(lo) +
+ * bit14(lo). */
+static inline __m128i q15_mulk(__m128i x, __m128i k)
+{
+    const __m128i hi = _mm_mulhi_epi16(x, k), lo = _mm_mullo_epi16(x, k);
+    const __m128i one = _mm_set1_epi16(1);
+    return _mm_add_epi16(_mm_add_epi16(hi, hi),
+                         _mm_add_epi16(_mm_srli_epi16(lo, 15),
+                                       _mm_and_si128(_mm_srli_epi16(lo, 14), one)));
+}
+
+/* KISS C_MUL on 8 lanes: pmaddwd forms the exact int32 sums
+ * ar*wr - ai*wi and ar*wi + ai*wr from the interleaved pairs. */
+static inline void q15_cmul(__m128i ar, __m128i ai, const int16_t *wa, const int16_t *wb,
+                            __m128i *r, __m128i *i)
+{
+    const __m128i lo = _mm_unpacklo_epi16(ar, ai), hi = _mm_unpackhi_epi16(ar, ai);
+    const __m128i rnd = _mm_set1_epi32(1 << 14);
+    const __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)wa);
+    const __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(wa + 8));
+    const __m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)wb);
+    const __m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + 8));
+    const __m128i rl = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, a0), rnd), 15);
+    const __m128i rh = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, a1), rnd), 15);
+    const __m128i il = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, b0), rnd), 15);
+    const __m128i ih = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, b1), rnd), 15);
+    *r = _mm_packs_epi32(rl, rh);
+    *i = _mm_packs_epi32(il, ih);
+}
+
+/* C_MUL whose result may leave int16: truncate like KISS's cast instead of
+ * saturating (split twiddles are plain (re, im) arrays here). */
+static inline void q15_cmul_wrap(__m128i ar, __m128i ai, const int16_t *wr, const int16_t *wi,
+                                 __m128i *r, __m128i *i)
+{
+    const __m128i br = _mm_loadu_si128((const __m128i *)(const void *)wr);
+    const __m128i bi = _mm_loadu_si128((const __m128i *)(const void *)wi);
+    const __m128i nbi = _mm_sub_epi16(_mm_setzero_si128(), bi);   /* never -32768 */
+    const __m128i lo = _mm_unpacklo_epi16(ar, ai), hi = _mm_unpackhi_epi16(ar, ai);
+    const __m128i rnd = _mm_set1_epi32(1 << 14);
+    const __m128i a0 = _mm_unpacklo_epi16(br, nbi), a1 = _mm_unpackhi_epi16(br, nbi);
+    const __m128i b0 = _mm_unpacklo_epi16(bi, br), b1 = _mm_unpackhi_epi16(bi, br);
+    __m128i rl = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, a0), rnd), 15);
+    __m128i rh = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, a1), rnd), 15);
+    __m128i il = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, b0), rnd), 15);
+    __m128i ih = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, b1), rnd), 15);
+    /* keep the low 16 bits, sign-extended, so the saturating pack is exact */
+    rl = _mm_srai_epi32(_mm_slli_epi32(rl, 16), 16);
+    rh = _mm_srai_epi32(_mm_slli_epi32(rh, 16), 16);
+    il = _mm_srai_epi32(_mm_slli_epi32(il, 16), 16);
+    ih = _mm_srai_epi32(_mm_slli_epi32(ih, 16), 16);
+    *r = _mm_packs_epi32(rl, rh);
+    *i = _mm_packs_epi32(il, ih);
+}
+
+#define SRA1(v) _mm_srai_epi16((v), 1)
+#define AND _mm_and_si128
+#define ANDNOT _mm_andnot_si128     /* (~a) & b */
+#define LD(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+#define ST(p, v) _mm_storeu_si128((__m128i *)(void *)(p), (v))
+#define ADD _mm_add_epi16
+#define SUB _mm_sub_epi16
+#define KCONST(k) _mm_set1_epi16(k)
+
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+#define FE_SIMD 8
+#define VEC int16x8_t
+
+/* vqrdmulh: sat((2*x*k + 2^15) >> 16) == (x*k + 2^14) >> 15 for k > 0 */
+static inline int16x8_t q15_mulk(int16x8_t x, int16x8_t k)
+{
+    return vqrdmulhq_s16(x, k);
+}
+
+/* KISS C_MUL on 8 lanes: widening multiply-accumulate, then the rounding
+ * narrowing shift (truncating like the int16 cast; never saturating). */
+static inline void q15_cmul(int16x8_t ar, int16x8_t ai, const int16_t *wa, const int16_t *wb,
+                            int16x8_t *r, int16x8_t *i)
+{
+    const int16x8_t wr = vld2q_s16(wa).val[0];     /* (wr, -wi) pairs */
+    const int16x8_t wi = vld2q_s16(wb).val[0];     /* (wi, wr) pairs */
+    int32x4_t rl = vmull_s16(vget_low_s16(ar), vget_low_s16(wr));
+    int32x4_t rh = vmull_s16(vget_high_s16(ar), vget_high_s16(wr));
+    int32x4_t il = vmull_s16(vget_low_s16(ar), vget_low_s16(wi));
+    int32x4_t ih = vmull_s16(vget_high_s16(ar), vget_high_s16(wi));
+    rl = vmlsl_s16(rl, vget_low_s16(ai), vget_low_s16(wi));
+    rh = vmlsl_s16(rh, vget_high_s16(ai), vget_high_s16(wi));
+    il = vmlal_s16(il, vget_low_s16(ai), vget_low_s16(wr));
+    ih = vmlal_s16(ih, vget_high_s16(ai), vget_high_s16(wr));
+    *r = vcombine_s16(vrshrn_n_s32(rl, 15), vrshrn_n_s32(rh, 15));
+    *i = vcombine_s16(vrshrn_n_s32(il, 15), vrshrn_n_s32(ih, 15));
+}
+
+static inline void q15_cmul_wrap(int16x8_t ar, int16x8_t ai, const int16_t *pwr,
+                                 const int16_t *pwi, int16x8_t *r, int16x8_t *i)
+{
+    const int16x8_t wr = vld1q_s16(pwr), wi = vld1q_s16(pwi);
+    int32x4_t rl = vmull_s16(vget_low_s16(ar), vget_low_s16(wr));
+    int32x4_t rh = vmull_s16(vget_high_s16(ar), vget_high_s16(wr));
+    int32x4_t il = vmull_s16(vget_low_s16(ar), vget_low_s16(wi));
+    int32x4_t ih = vmull_s16(vget_high_s16(ar), vget_high_s16(wi));
+    rl = vmlsl_s16(rl, vget_low_s16(ai), vget_low_s16(wi));
+    rh = vmlsl_s16(rh, vget_high_s16(ai), vget_high_s16(wi));
+    il = vmlal_s16(il, vget_low_s16(ai), vget_low_s16(wr));
+    ih = vmlal_s16(ih, vget_high_s16(ai), vget_high_s16(wr));
+    *r = vcombine_s16(vrshrn_n_s32(rl, 15), vrshrn_n_s32(rh, 15));
+    *i = vcombine_s16(vrshrn_n_s32(il, 15), vrshrn_n_s32(ih, 15));
+}
+
+#define SRA1(v) vshrq_n_s16((v), 1)
+#define AND vandq_s16
+#define ANDNOT(a, b) vbicq_s16((b), (a))  /* (~a) & b */
+#define LD(p) vld1q_s16(p)
+#define ST(p, v) vst1q_s16((p), (v))
+#define ADD vaddq_s16
+#define SUB vsubq_s16
+#define KCONST(k) vdupq_n_s16(k)
+#endif
+
+static void bfly4_run(int n,
                       const int16_t *RESTRICT r0, const int16_t *RESTRICT i0,
                       const int16_t *RESTRICT r1, const int16_t *RESTRICT i1,
                       const int16_t *RESTRICT r2, const int16_t *RESTRICT i2,
                       const int16_t *RESTRICT r3, const int16_t *RESTRICT i3,
-                      const int16_t *RESTRICT w1r, const int16_t *RESTRICT w1i,
-                      const int16_t *RESTRICT w2r, const int16_t *RESTRICT w2i,
-                      const int16_t *RESTRICT w3r, const int16_t *RESTRICT w3i,
+                      const int16_t *RESTRICT wa1, const int16_t *RESTRICT wb1,
+                      const int16_t *RESTRICT wa2, const int16_t *RESTRICT wb2,
+                      const int16_t *RESTRICT wa3, const int16_t *RESTRICT wb3,
                       int16_t *RESTRICT o0r, int16_t *RESTRICT o0i,
                       int16_t *RESTRICT o1r, int16_t *RESTRICT o1i,
                       int16_t *RESTRICT o2r, int16_t *RESTRICT o2i,
                       int16_t *RESTRICT o3r, int16_t *RESTRICT o3i)
 {
-    int x;
-    for (x = 0; x < n; x++) {
-        /* KISS C_FIXDIV(.., 4): scale by 8191/32768 with rounding */
-        const int16_t a0r = Q15(r0[x] * 8191), a0i = Q15(i0[x] * 8191);
-        const int16_t a1r = Q15(r1[x] * 8191), a1i = Q15(i1[x] * 8191);
-        const int16_t a2r = Q15(r2[x] * 8191), a2i = Q15(i2[x] * 8191);
-        const int16_t a3r = Q15(r3[x] * 8191), a3i = Q15(i3[x] * 8191);
-        /* C_MUL by the twiddles */
-        const int16_t s0r = Q15(a1r * w1r[x] - a1i * w1i[x]);
-        const int16_t s0i = Q15(a1r * w1i[x] + a1i * w1r[x]);
-        const int16_t s1r = Q15(a2r * w2r[x] - a2i * w2i[x]);
-        const int16_t s1i = Q15(a2r * w2i[x] + a2i * w2r[x]);
-        const int16_t s2r = Q15(a3r * w3r[x] - a3i * w3i[x]);
-        const int16_t s2i = Q15(a3r * w3i[x] + a3i * w3r[x]);
-        const int16_t s5r = (int16_t)(a0r - s1r), s5i = (int16_t)(a0i - s1i);
-        const int16_t b0r = (int16_t)(a0r + s1r), b0i = (int16_t)(a0i + s1i);
-        const int16_t s3r = (int16_t)(s0r + s2r), s3i = (int16_t)(s0i + s2i);
-        const int16_t s4r = (int16_t)(s0r - s2r), s4i = (int16_t)(s0i - s2i);
-        o2r[x] = (int16_t)(b0r - s3r);
-        o2i[x] = (int16_t)(b0i - s3i);
-        o0r[x] = (int16_t)(b0r + s3r);
-        o0i[x] = (int16_t)(b0i + s3i);
-        o1r[x] = (int16_t)(s5r + s4i);
-        o1i[x] = (int16_t)(s5i - s4r);
-        o3r[x] = (int16_t)(s5r - s4i);
-        o3i[x] = (int16_t)(s5i + s4r);
+    int x = 0;
+#ifdef FE_SIMD
+    const VEC k4 = KCONST(8191);
+    for (; x + FE_SIMD <= n; x += FE_SIMD) {
+        const VEC a0r = q15_mulk(LD(r0 + x), k4), a0i = q15_mulk(LD(i0 + x), k4);
+        const VEC a1r = q15_mulk(LD(r1 + x), k4), a1i = q15_mulk(LD(i1 + x), k4);
+        const VEC a2r = q15_mulk(LD(r2 + x), k4), a2i = q15_mulk(LD(i2 + x), k4);
+        const VEC a3r = q15_mulk(LD(r3 + x), k4), a3i = q15_mulk(LD(i3 + x), k4);
+        VEC s0r, s0i, s1r, s1i, s2r, s2i, s3r, s3i, s4r, s4i, s5r, s5i, b0r, b0i;
+        q15_cmul(a1r, a1i, wa1 + 2 * x, wb1 + 2 * x, &s0r, &s0i);
+        q15_cmul(a2r, a2i, wa2 + 2 * x, wb2 + 2 * x, &s1r, &s1i);
+        q15_cmul(a3r, a3i, wa3 + 2 * x, wb3 + 2 * x, &s2r, &s2i);
+        s5r = SUB(a0r, s1r); s5i = SUB(a0i, s1i);
+        b0r = ADD(a0r, s1r); b0i = ADD(a0i, s1i);
+        s3r = ADD(s0r, s2r); s3i = ADD(s0i, s2i);
+        s4r = SUB(s0r, s2r); s4i = SUB(s0i, s2i);
+        ST(o2r + x, SUB(b0r, s3r));
+        ST(o2i + x, SUB(b0i, s3i));
+        ST(o0r + x, ADD(b0r, s3r));
+        ST(o0i + x, ADD(b0i, s3i));
+        ST(o1r + x, ADD(s5r, s4i));
+        ST(o1i + x, SUB(s5i, s4r));
+        ST(o3r + x, SUB(s5r, s4i));
+        ST(o3i + x, ADD(s5i, s4r));
     }
+#endif
+    for (; x < n; x++)
+        BFLY4_SCALAR(x);
 }
 
 static void bfly2_run(int n,
                       const int16_t *RESTRICT r0, const int16_t *RESTRICT i0,
                       const int16_t *RESTRICT r1, const int16_t *RESTRICT i1,
-                      const int16_t *RESTRICT wr, const int16_t *RESTRICT wi,
+                      const int16_t *RESTRICT wa, const int16_t *RESTRICT wb,
                       int16_t *RESTRICT o0r, int16_t *RESTRICT o0i,
                       int16_t *RESTRICT o1r, int16_t *RESTRICT o1i)
 {
@@ -203,26 +373,14 @@ static void bfly2_run(int n,
     for (x = 0; x < n; x++) {
         const int16_t ar = Q15(r0[x] * 16383), ai = Q15(i0[x] * 16383);
         const int16_t br = Q15(r1[x] * 16383), bi = Q15(i1[x] * 16383);
-        const int16_t tr = Q15(br * wr[x] - bi * wi[x]);
-        const int16_t ti = Q15(br * wi[x] + bi * wr[x]);
+        const int16_t tr = Q15(br * wa[2 * x] - bi * wb[2 * x]);
+        const int16_t ti = Q15(br * wb[2 * x] + bi * wa[2 * x]);
         o1r[x] = (int16_t)(ar - tr);
         o1i[x] = (int16_t)(ai - ti);
         o0r[x] = (int16_t)(ar + tr);
         o0i[x] = (int16_t)(ai + ti);
     }
 }
-
-/* Run lengths of the 30 ms / 16 kHz configuration get their own copies of
- * the butterfly loop with a constant trip count (no scalar remainder). */
-#define BFLY4(n, ...)                           \
-    do {                                        \
-        if ((n) == 16)                          \
-            bfly4_run(16, __VA_ARGS__);         \
-        else if ((n) == 64)                     \
-            bfly4_run(64, __VA_ARGS__);         \
-        else                                    \
-            bfly4_run((n), __VA_ARGS__);        \
-    } while (0)
 
 static void run_level(const fe_fft_level *lv, int16_t *const src[2], int16_t *const dst[2])
 {
@@ -246,19 +404,20 @@ static void run_level(const fe_fft_level *lv, int16_t *const src[2], int16_t *co
                 out_off[j] = outer * p * m + j * m;
             }
         }
-        tw_off = lv->o_fast ? outer * s : 0;
+        /* twiddle pairs of this run: 2 int16 per index, 4*len per j */
+        tw_off = 2 * (lv->o_fast ? outer * s : 0);
         if (p == 4) {
             const int16_t *w = tw + tw_off;
-            BFLY4(run,
+            bfly4_run(run,
                       sr + in_off[0], si + in_off[0], sr + in_off[1], si + in_off[1],
                       sr + in_off[2], si + in_off[2], sr + in_off[3], si + in_off[3],
-                      w, w + len, w + 2 * len, w + 3 * len, w + 4 * len, w + 5 * len,
+                      w, w + 2 * len, w + 4 * len, w + 6 * len, w + 8 * len, w + 10 * len,
                       dr + out_off[0], di + out_off[0], dr + out_off[1], di + out_off[1],
                       dr + out_off[2], di + out_off[2], dr + out_off[3], di + out_off[3]);
         } else {
             const int16_t *w = tw + tw_off;
             bfly2_run(run, sr + in_off[0], si + in_off[0], sr + in_off[1], si + in_off[1],
-                      w, w + len, dr + out_off[0], di + out_off[0],
+                      w, w + 2 * len, dr + out_off[0], di + out_off[0],
                       dr + out_off[1], di + out_off[1]);
         }
     }
@@ -266,10 +425,39 @@ static void run_level(const fe_fft_level *lv, int16_t *const src[2], int16_t *co
 
 static void transpose16(const int16_t *RESTRICT src, int16_t *RESTRICT dst)
 {
+#ifdef FE_SIMD_SSE2
+    /* four 8x8 blocks, each by three rounds of interleaving */
+    int br, bc, k;
+    for (br = 0; br < 16; br += 8)
+        for (bc = 0; bc < 16; bc += 8) {
+            __m128i r[8], t[8];
+            for (k = 0; k < 8; k++)
+                r[k] = LD(src + (br + k) * 16 + bc);
+            for (k = 0; k < 4; k++) {
+                t[2 * k] = _mm_unpacklo_epi16(r[2 * k], r[2 * k + 1]);
+                t[2 * k + 1] = _mm_unpackhi_epi16(r[2 * k], r[2 * k + 1]);
+            }
+            for (k = 0; k < 2; k++) {
+                r[4 * k] = _mm_unpacklo_epi32(t[4 * k], t[4 * k + 2]);
+                r[4 * k + 1] = _mm_unpackhi_epi32(t[4 * k], t[4 * k + 2]);
+                r[4 * k + 2] = _mm_unpacklo_epi32(t[4 * k + 1], t[4 * k + 3]);
+                r[4 * k + 3] = _mm_unpackhi_epi32(t[4 * k + 1], t[4 * k + 3]);
+            }
+            ST(dst + (bc + 0) * 16 + br, _mm_unpacklo_epi64(r[0], r[4]));
+            ST(dst + (bc + 1) * 16 + br, _mm_unpackhi_epi64(r[0], r[4]));
+            ST(dst + (bc + 2) * 16 + br, _mm_unpacklo_epi64(r[1], r[5]));
+            ST(dst + (bc + 3) * 16 + br, _mm_unpackhi_epi64(r[1], r[5]));
+            ST(dst + (bc + 4) * 16 + br, _mm_unpacklo_epi64(r[2], r[6]));
+            ST(dst + (bc + 5) * 16 + br, _mm_unpackhi_epi64(r[2], r[6]));
+            ST(dst + (bc + 6) * 16 + br, _mm_unpacklo_epi64(r[3], r[7]));
+            ST(dst + (bc + 7) * 16 + br, _mm_unpackhi_epi64(r[3], r[7]));
+        }
+#else
     int r, c;
     for (r = 0; r < 16; r++)
         for (c = 0; c < 16; c++)
             dst[c * 16 + r] = src[r * 16 + c];
+#endif
 }
 
 /* o-fast (rows k < m of s*p offsets) to k-fast (rows of m). */
@@ -295,8 +483,28 @@ static void split_run(int h, const int16_t *RESTRICT tr, const int16_t *RESTRICT
                       int16_t *RESTRICT lr, int16_t *RESTRICT li,
                       int16_t *RESTRICT hr, int16_t *RESTRICT hi)
 {
-    int k;
-    for (k = 0; k < h - 1; k++) {
+    int k = 0;
+#ifdef FE_SIMD
+    /* The pre-scaled halves are within +-16384, their sums and differences
+     * wrap in int16 (as in KISS), the twiddle product can exceed int16 and is
+     * truncated (KISS's cast), and (a +- b) >> 1 is formed without the int16
+     * overflow of the sum: floor((a+b)/2) = (a>>1) + (b>>1) + (a&b&1),
+     * floor((a-b)/2) = (a>>1) - (b>>1) - (~a&b&1). */
+    const VEC k2 = KCONST(16383), one = KCONST(1);
+    for (; k + FE_SIMD <= h - 1; k += FE_SIMD) {
+        const VEC pr = q15_mulk(LD(tr + k), k2), pi = q15_mulk(LD(ti + k), k2);
+        const VEC nr = q15_mulk(LD(mr + k), k2), ni = q15_mulk(LD(mi + k), k2);
+        const VEC f1r = ADD(pr, nr), f1i = ADD(pi, ni);
+        const VEC f2r = SUB(pr, nr), f2i = SUB(pi, ni);
+        VEC twr, twi;
+        q15_cmul_wrap(f2r, f2i, wr + k, wi + k, &twr, &twi);
+        ST(lr + k, ADD(ADD(SRA1(f1r), SRA1(twr)), AND(AND(f1r, twr), one)));
+        ST(li + k, ADD(ADD(SRA1(f1i), SRA1(twi)), AND(AND(f1i, twi), one)));
+        ST(hr + k, SUB(SUB(SRA1(f1r), SRA1(twr)), AND(ANDNOT(f1r, twr), one)));
+        ST(hi + k, SUB(SUB(SRA1(twi), SRA1(f1i)), AND(ANDNOT(twi, f1i), one)));
+    }
+#endif
+    for (; k < h - 1; k++) {
         const int16_t pr = Q15(tr[k] * 16383), pi = Q15(ti[k] * 16383);
         const int16_t nr = Q15(mr[k] * 16383), ni = Q15(mi[k] * 16383);
         const int16_t f1r = (int16_t)(pr + nr), f1i = (int16_t)(pi + ni);
@@ -322,19 +530,40 @@ static void reverse(int n, const int16_t *RESTRICT a, int16_t *RESTRICT b, int n
             b[k] = a[n - 1 - k];
 }
 
-void fe_fft_real(const fe_fft *f, const int16_t *in, int16_t *out_r, int16_t *out_i)
+static void deinterleave_shift(int nc, const int16_t *RESTRICT in, int shift,
+                               int16_t *RESTRICT re, int16_t *RESTRICT im)
+{
+    int i = 0;
+#ifdef FE_SIMD_SSE2
+    const __m128i cnt = _mm_cvtsi32_si128(shift);
+    for (; i + 8 <= nc; i += 8) {
+        /* even lanes: shift left then arithmetic right 16 to sign-extend */
+        const __m128i a = _mm_sll_epi16(LD(in + 2 * i), cnt);
+        const __m128i b = _mm_sll_epi16(LD(in + 2 * i + 8), cnt);
+        const __m128i ae = _mm_srai_epi32(_mm_slli_epi32(a, 16), 16);
+        const __m128i be = _mm_srai_epi32(_mm_slli_epi32(b, 16), 16);
+        ST(re + i, _mm_packs_epi32(ae, be));
+        ST(im + i, _mm_packs_epi32(_mm_srai_epi32(a, 16), _mm_srai_epi32(b, 16)));
+    }
+#endif
+    for (; i < nc; i++) {
+        re[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)in[2 * i] << shift);
+        im[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)in[2 * i + 1] << shift);
+    }
+}
+
+void fe_fft_real(const fe_fft *f, const int16_t *in, int shift, int16_t *out_r,
+                 int16_t *out_i)
 {
     const int nc = f->ncfft;
     int16_t *cur[2], *nxt[2], *tmp;
-    int i, l;
+    int l;
 
     cur[0] = f->buf[0][0]; cur[1] = f->buf[0][1];
     nxt[0] = f->buf[1][0]; nxt[1] = f->buf[1][1];
-    /* the real input read as nc complex values (even, odd samples) */
-    for (i = 0; i < nc; i++) {
-        cur[0][i] = in[2 * i];
-        cur[1][i] = in[2 * i + 1];
-    }
+    /* the real input read as nc complex values (even, odd samples), scaled
+     * up by `shift` as TFLM's FftCompute does (through uint16: wraps) */
+    deinterleave_shift(nc, in, shift, cur[0], cur[1]);
     for (l = f->nlevels - 1; l >= 0; l--) {
         const fe_fft_level *lv = &f->level[l];
         if (lv->transpose_in) {

@@ -49,7 +49,9 @@ size_t fe_fft_bytes(int nfft);
  * Returns 0, or -1 for an unsupported length. */
 int fe_fft_init(fe_fft *f, int nfft, void *mem);
 
-/* in: nfft real samples; out_r/out_i: nfft/2 + 1 bins. */
-void fe_fft_real(const fe_fft *f, const int16_t *in, int16_t *out_r, int16_t *out_i);
+/* in: nfft real samples, each first shifted left by `shift` bits through
+ * uint16 (TFLM's FftCompute scaling); out_r/out_i: nfft/2 + 1 bins. */
+void fe_fft_real(const fe_fft *f, const int16_t *in, int shift, int16_t *out_r,
+                 int16_t *out_i);
 
 #endif /* HEARTH_FE_FFT_H */

@@ -410,7 +410,13 @@ int hfe_get_tables(const hfe_frontend *fe, hfe_tables *t)
  * correctly rounded double sqrt and corrected to the exact floor. */
 static uint64_t floor_sqrt64(uint64_t x)
 {
-    uint64_t r = (uint64_t)sqrt((double)x);
+    uint64_t r;
+    /* signed conversions are single instructions; the filterbank sums stay
+     * far below 2^63, the unsigned path is only for completeness */
+    if ((x >> 63) == 0)
+        r = (uint64_t)(int64_t)sqrt((double)(int64_t)x);
+    else
+        r = (uint64_t)sqrt((double)x);
     if (r > 0xFFFFFFFFu)
         r = 0xFFFFFFFFu;
     while (r * r > x)
@@ -480,27 +486,22 @@ static uint32_t log_q(uint32_t x, int scale_shift)
     return ((loge << scale_shift) + (1u << (LOG_SCALE_LOG2 - 1))) >> LOG_SCALE_LOG2;
 }
 
-/* Hann window into the FFT input; returns TFLM's max_abs_output_value. */
+/* Hann window into the FFT input; returns TFLM's max_abs_output_value.
+ * TFLM takes |v| in int16, where |-32768| wraps to -32768 and never wins:
+ * the same as max(v, (int16)-v) over int16 lanes. */
 static int window_apply(int n, const int16_t *RESTRICT x, const int16_t *RESTRICT coef,
                         int16_t *RESTRICT y)
 {
-    int i, max_abs = 0;
+    int i;
+    int16_t max_abs = 0;
+    for (i = 0; i < n; i++)
+        y[i] = (int16_t)(((int32_t)x[i] * coef[i]) >> WINDOW_BITS);
     for (i = 0; i < n; i++) {
-        const int16_t v = (int16_t)(((int32_t)x[i] * coef[i]) >> WINDOW_BITS);
-        /* TFLM negates in int16: |-32768| wraps to -32768 and never wins */
-        int a = v < 0 ? -v : v;
-        a = a > 32767 ? 0 : a;
-        y[i] = v;
+        const int16_t v = y[i], nv = (int16_t)-v;
+        const int16_t a = v > nv ? v : nv;
         max_abs = a > max_abs ? a : max_abs;
     }
     return max_abs;
-}
-
-static void scale_up(int n, int16_t *RESTRICT y, int shift)
-{
-    int i;
-    for (i = 0; i < n; i++)
-        y[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)y[i] << shift);
 }
 
 /* |X|^2 per bin. TFLM stores the uint32 square sum in an int32 and widens
@@ -520,10 +521,9 @@ static void compute_step(hfe_frontend *fe, uint16_t *out)
 
     shift = 15 - msb32((uint32_t)window_apply(fe->win_size, fe->win_in, fe->win_coef,
                                               fe->fft_in));
-    /* scale up so the fixed-point FFT keeps as many bits as possible; the
-     * zero tail of fft_in stays zero */
-    scale_up(fe->win_size, fe->fft_in, shift);
-    fe_fft_real(&fe->fft, fe->fft_in, fe->spec_r, fe->spec_i);
+    /* the FFT scales its input up by `shift` so the fixed-point transform
+     * keeps as many bits as possible; the zero tail of fft_in stays zero */
+    fe_fft_real(&fe->fft, fe->fft_in, shift, fe->spec_r, fe->spec_i);
     power(fe->fb_end - fe->fb_start, fe->spec_r + fe->fb_start, fe->spec_i + fe->fb_start,
           fe->energy);
 

@@ -135,9 +135,16 @@ static int conv_prepare(hnn_ctx *c)
  * order [ky][kx][channel]; taps outside the image read as the input zero
  * point (see conv_util.h). */
 static void gather(const conv_data *d, const int8_t *xb, int32_t iy0, int32_t ix0, int32_t g,
-                   int8_t *patch)
+                   int8_t *patch, int full)
 {
     int8_t zp = (int8_t)d->zp_in;
+    if (full && d->groups == 1 && d->dw == 1) {
+        /* each filter row is one run of kw pixels in the image */
+        size_t run = (size_t)d->kw * d->ic;
+        for (int32_t ky = 0; ky < d->kh; ky++)
+            memcpy(patch + ky * run, xb + ((size_t)(iy0 + ky * d->dh) * d->w + ix0) * d->ic, run);
+        return;
+    }
     for (int32_t ky = 0; ky < d->kh; ky++) {
         int32_t iy = iy0 + ky * d->dh;
         for (int32_t kx = 0; kx < d->kw; kx++) {
@@ -183,7 +190,7 @@ static int conv_eval(hnn_ctx *c)
                     if (full && d->contiguous) {
                         win = xb + ((size_t)iy0 * d->w + ix0) * d->ic;
                     } else {
-                        gather(d, xb, iy0, ix0, g, patch);
+                        gather(d, xb, iy0, ix0, g, patch, full);
                         win = patch;
                     }
                     int32_t o_end = (g + 1) * d->oc_per_group;

@@ -214,8 +214,11 @@ static void mac_const_c(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
 }
 
 static void dw_accum_c(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
-                       size_t wstride, int32_t ntaps, int32_t zp, int32_t n)
+                       size_t wstride, int32_t ntaps, int32_t zp, int32_t n, int accumulate)
 {
+    if (!accumulate)
+        for (int32_t j = 0; j < n; j++)
+            acc[j] = 0;
     for (int32_t t = 0; t < ntaps; t++) {
         const int8_t *wt = w + (size_t)t * wstride;
         if (xt[t])
@@ -231,7 +234,7 @@ static void requant_c(const int32_t *acc, const int32_t *bias, const int32_t *mu
 {
     for (int32_t j = 0; j < n; j++) {
         int32_t k = per_channel ? j : 0;
-        int32_t a = acc[j] + (bias ? bias[j] : 0);
+        int32_t a = bias ? hnn_ka_add_wrap(acc[j], bias[j]) : acc[j];
         y[j] = hnn_ka_requant(a, mult[k], shift[k], zp, lo, hi);
     }
 }
@@ -332,47 +335,13 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
     }
 }
 
-/* int8 x int8 products fit int16 (|p| <= 16384): multiply in 16 bits,
- * widen once to add. */
-AVX2 static void mac_avx2(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
-{
-    int32_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m256i p = _mm256_mullo_epi16(load16(x + j), load16(w + j));
-        __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p));
-        __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1));
-        __m256i *a = (__m256i *)(void *)(acc + j);
-        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), lo));
-        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), hi));
-    }
-    for (; j < n; j++)
-        acc[j] += (int32_t)x[j] * w[j];
-}
-
-AVX2 static void mac_const_avx2(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
-{
-    /* v is an int8 zero point here, so v * w fits int16 as well */
-    int32_t j = 0;
-    __m256i vv = _mm256_set1_epi16((int16_t)v);
-    for (; j + 16 <= n && v >= -128 && v <= 127; j += 16) {
-        __m256i p = _mm256_mullo_epi16(vv, load16(w + j));
-        __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(p));
-        __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(p, 1));
-        __m256i *a = (__m256i *)(void *)(acc + j);
-        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), lo));
-        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), hi));
-    }
-    for (; j < n; j++)
-        acc[j] += v * w[j];
-}
-
 /* 16 channels at a time, summed over all taps in registers. Two taps are
  * interleaved per channel (x_t, x_t+1 | w_t, w_t+1) so one vpmaddwd adds
  * both products; the lane order this leaves (channels 0-3, 8-11 | 4-7,
  * 12-15) is undone once at the end. */
 AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t coff,
                                const int8_t *w, size_t wstride, int32_t ntaps, int32_t zp,
-                               int32_t n)
+                               int32_t n, int accumulate)
 {
     __m256i zpv = _mm256_set1_epi16((int16_t)zp);
     int32_t j = 0;
@@ -399,16 +368,20 @@ AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t cof
                                                         _mm256_unpackhi_epi16(w0, z)));
         }
         __m256i *a = (__m256i *)(void *)(acc + j);
-        _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a),
-                                                _mm256_permute2x128_si256(lo, hi, 0x20)));
-        _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1),
-                                                    _mm256_permute2x128_si256(lo, hi, 0x31)));
+        __m256i r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+        __m256i r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+        if (accumulate) {
+            r0 = _mm256_add_epi32(r0, _mm256_loadu_si256(a));
+            r1 = _mm256_add_epi32(r1, _mm256_loadu_si256(a + 1));
+        }
+        _mm256_storeu_si256(a, r0);
+        _mm256_storeu_si256(a + 1, r1);
     }
     for (; j < n; j++) {
         int32_t s = 0;
         for (int32_t t = 0; t < ntaps; t++)
             s += (xt[t] ? xt[t][coff + (size_t)j] : zp) * w[(size_t)t * wstride + (size_t)j];
-        acc[j] += s;
+        acc[j] = accumulate ? acc[j] + s : s;
     }
 }
 
@@ -472,7 +445,8 @@ AVX2 static void requant_avx2(const int32_t *acc, const int32_t *bias, const int
      * on some x86 cores, more than the whole block */
     for (; j < n; j++) {
         int32_t k = per_channel ? j : 0;
-        y[j] = hnn_ka_requant(acc[j] + (bias ? bias[j] : 0), mult[k], shift[k], zp, lo, hi);
+        y[j] = hnn_ka_requant(bias ? hnn_ka_add_wrap(acc[j], bias[j]) : acc[j], mult[k], shift[k],
+                              zp, lo, hi);
     }
 }
 #endif /* KA_AVX2 */
@@ -499,18 +473,6 @@ static void gemv_neon(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, i
             s += (int32_t)x[i] * wr[i];
         out[r] = s;
     }
-}
-
-static void mac_neon(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
-{
-    int32_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        int16x8_t p = vmull_s8(vld1_s8(x + j), vld1_s8(w + j));
-        vst1q_s32(acc + j, vaddw_s16(vld1q_s32(acc + j), vget_low_s16(p)));
-        vst1q_s32(acc + j + 4, vaddw_s16(vld1q_s32(acc + j + 4), vget_high_s16(p)));
-    }
-    for (; j < n; j++)
-        acc[j] += (int32_t)x[j] * w[j];
 }
 
 /* vqrdmulh is SaturatingRoundingDoublingHighMul; the fixup makes vrshl's
@@ -571,41 +533,16 @@ void hnn_ka_gemv(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_
     gemv_c(x, w, ldw, n, rows, out);
 }
 
-void hnn_ka_mac(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
-{
-#if defined(KA_AVX2)
-    if (have_avx2()) {
-        mac_avx2(acc, x, w, n);
-        return;
-    }
-#elif defined(KA_NEON)
-    mac_neon(acc, x, w, n);
-    return;
-#endif
-    mac_c(acc, x, w, n);
-}
-
 void hnn_ka_dw_accum(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
-                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n)
+                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n, int accumulate)
 {
 #if defined(KA_AVX2)
     if (have_avx2()) {
-        dw_accum_avx2(acc, xt, coff, w, wstride, ntaps, zp, n);
+        dw_accum_avx2(acc, xt, coff, w, wstride, ntaps, zp, n, accumulate);
         return;
     }
 #endif
-    dw_accum_c(acc, xt, coff, w, wstride, ntaps, zp, n);
-}
-
-void hnn_ka_mac_const(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
-{
-#if defined(KA_AVX2)
-    if (have_avx2()) {
-        mac_const_avx2(acc, v, w, n);
-        return;
-    }
-#endif
-    mac_const_c(acc, v, w, n);
+    dw_accum_c(acc, xt, coff, w, wstride, ntaps, zp, n, accumulate);
 }
 
 void hnn_ka_requant_block(const int32_t *acc, const int32_t *bias, const int32_t *mult,

@@ -111,7 +111,6 @@ static inline int32_t hnn_ka_wrap(int64_t v)
     return (int32_t)(uint32_t)(uint64_t)v;
 }
 
-
 /* ---- elementwise broadcasting (ADD, MUL) --------------------------------- */
 
 #define HNN_KA_BDIMS 6
@@ -148,25 +147,20 @@ void hnn_ka_bcast_run(const hnn_ka_bcast *bc, const void *params, hnn_ka_row_fn 
 void hnn_ka_gemv(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
                  int32_t *out);
 
-/* acc[j] += x[j] * w[j] for j < n (depthwise tap, channels contiguous). */
-void hnn_ka_mac(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n);
-
 /* Depthwise taps of one output pixel, channels [coff, coff + n):
- *   acc[j] += sum_t (xt[t] ? xt[t][coff + j] : zp) * w[t * wstride + j]
+ *   acc[j] = (accumulate ? acc[j] : 0)
+ *            + sum_t (xt[t] ? xt[t][coff + j] : zp) * w[t * wstride + j]
  * xt[t] is the input pixel of tap t (NULL outside the image: reads as the
  * int8 zero point zp); w points at channel coff of tap 0. */
 void hnn_ka_dw_accum(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
-                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n);
-
-/* acc[j] += v * w[j] (a tap outside the image: v is the input zero point). */
-void hnn_ka_mac_const(int32_t *acc, int32_t v, const int8_t *w, int32_t n);
+                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n, int accumulate);
 
 /* y[j] = clamp(MultiplyByQuantizedMultiplier(acc[j] + bias[j], mult, shift)
  * + zp, lo, hi) with per-channel mult[j]/shift[j], or mult[0]/shift[0] for
  * every j when per_channel is 0. bias may be NULL. Every mult must be >= 0
  * and every shift in [-31, 30] (hnn_ka_multiplier guarantees both). */
 void hnn_ka_requant_block(const int32_t *acc, const int32_t *bias, const int32_t *mult,
-                    const int8_t *shift, int per_channel, int32_t n, int32_t zp,
-                    int32_t lo, int32_t hi, int8_t *y);
+                          const int8_t *shift, int per_channel, int32_t n, int32_t zp,
+                          int32_t lo, int32_t hi, int8_t *y);
 
 #endif /* HEARTH_CONV_UTIL_H */

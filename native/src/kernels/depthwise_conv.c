@@ -140,6 +140,9 @@ static int dw_eval(hnn_ctx *c)
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
     const int32_t oc = d->oc, dm = d->dm, taps = d->kh * d->kw;
     const int32_t H = d->h, W = d->w, IC = d->ic, KW = d->kw, DW = d->dw;
+    const int64_t step_x = (int64_t)DW * IC;
+    /* from past the last tap of a filter row to the first of the next */
+    const int64_t step_y = ((int64_t)d->dh * W - (int64_t)KW * DW) * IC;
     int32_t acc[HNN_KA_BLOCK];
     const int8_t *xt[TAPS];
 
@@ -149,30 +152,53 @@ static int dw_eval(hnn_ctx *c)
             int32_t iy0 = oy * d->sh - d->ph;
             for (int32_t ox = 0; ox < d->ow; ox++) {
                 int32_t ix0 = ox * d->sw - d->pw;
+                int full = iy0 >= 0 && iy0 + (d->kh - 1) * d->dh < H && ix0 >= 0 &&
+                           ix0 + (KW - 1) * DW < W;
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * oc;
                 for (int32_t c0 = 0; c0 < oc; c0 += HNN_KA_BLOCK) {
                     int32_t nb = oc - c0 < HNN_KA_BLOCK ? oc - c0 : HNN_KA_BLOCK;
-                    memset(acc, 0, sizeof(int32_t) * (size_t)nb);
                     for (int32_t t0 = 0; t0 < taps; t0 += TAPS) {
                         int32_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
                         /* input pixel of each tap; NULL outside the image */
                         int32_t ky = t0 / d->kw, kx = t0 - ky * d->kw;
-                        int32_t iy = iy0 + ky * d->dh;
+                        int32_t iy = iy0 + ky * d->dh, ix = ix0 + kx * DW;
                         int row_in = iy >= 0 && iy < H;
-                        for (int32_t t = 0; t < nt; t++) {
-                            int32_t ix = ix0 + kx * DW;
-                            xt[t] = row_in && ix >= 0 && ix < W ? xb + ((size_t)iy * W + ix) * IC : NULL;
-                            if (++kx == KW) {
-                                kx = 0;
-                                iy += d->dh;
-                                row_in = iy >= 0 && iy < H;
+                        /* element offset of (iy, ix), kept as an integer so
+                         * no pointer is formed outside the image */
+                        int64_t off = ((int64_t)iy * W + ix) * IC;
+                        if (full) {
+                            /* the usual case: no tap leaves the image */
+                            for (int32_t t = 0; t < nt; t++) {
+                                xt[t] = xb + (size_t)off;
+                                off += step_x;
+                                if (++kx == KW) {
+                                    kx = 0;
+                                    off += step_y;
+                                }
+                            }
+                        } else {
+                            for (int32_t t = 0; t < nt; t++) {
+                                xt[t] = row_in && ix >= 0 && ix < W ? xb + (size_t)off : NULL;
+                                ix += DW;
+                                off += step_x;
+                                if (++kx == KW) {
+                                    kx = 0;
+                                    iy += d->dh;
+                                    ix = ix0;
+                                    row_in = iy >= 0 && iy < H;
+                                    off = ((int64_t)iy * W + ix0) * IC;
+                                }
                             }
                         }
                         const int8_t *wt = w + (size_t)t0 * oc + c0;
                         if (dm == 1) {
-                            hnn_ka_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, d->zp_in, nb);
+                            hnn_ka_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, d->zp_in, nb,
+                                            t0 > 0);
                             continue;
                         }
+                        if (t0 == 0)
+                            for (int32_t j = 0; j < nb; j++)
+                                acc[j] = 0;
                         for (int32_t t = 0; t < nt; t++, wt += oc)
                             for (int32_t j = 0; j < nb; j++)
                                 acc[j] += (xt[t] ? xt[t][(c0 + j) / dm] : d->zp_in) * wt[j];

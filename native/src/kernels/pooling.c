@@ -92,8 +92,10 @@ static int pool_eval_avg(hnn_ctx *c)
                     for (int32_t j = 0; j < nb; j++)
                         acc[j] = 0;
                     for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
-                        const int8_t *xr = xb + ((size_t)(iy0 + ky) * d->w + ix0) * ch + c0;
-                        for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
+                        /* first valid pixel of the row: ix0 may be negative */
+                        const int8_t *xr =
+                            xb + ((size_t)(iy0 + ky) * d->w + (ix0 + kx_lo)) * ch + c0;
+                        for (int32_t kx = 0; kx < kx_hi - kx_lo; kx++) {
                             const int8_t *xp = xr + (size_t)kx * ch;
                             for (int32_t j = 0; j < nb; j++)
                                 acc[j] += xp[j];
@@ -135,8 +137,8 @@ static int pool_eval_max(hnn_ctx *c)
                 for (int32_t j = 0; j < ch; j++)
                     yp[j] = lo;  /* max(-128, lo) == lo: start at the clamp floor */
                 for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
-                    const int8_t *xr = xb + ((size_t)(iy0 + ky) * d->w + ix0) * ch;
-                    for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
+                    const int8_t *xr = xb + ((size_t)(iy0 + ky) * d->w + (ix0 + kx_lo)) * ch;
+                    for (int32_t kx = 0; kx < kx_hi - kx_lo; kx++) {
                         const int8_t *xp = xr + (size_t)kx * ch;
                         for (int32_t j = 0; j < ch; j++)
                             yp[j] = xp[j] > yp[j] ? xp[j] : yp[j];

@@ -226,8 +226,27 @@ class TflmFrontend:
                     pcan_gain_lut=lut, pcan_snr_shift=st.pcan.snr_shift if st.pcan.enable_pcan else 0)
 
 
+def adversarial(seed=11):
+    """Signals at the edges of the fixed-point ranges: full-scale squares and
+    alternations, -32768 runs, impulses, full-scale noise."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for period in (2, 3, 7, 32, 160):
+        sq = np.where((np.arange(1600) // max(period // 2, 1)) % 2, 32767, -32768)
+        parts.append(sq)
+    parts.append(np.full(800, -32768))
+    imp = np.zeros(1600, dtype=np.int64)
+    imp[::97] = 32767
+    imp[50::131] = -32768
+    parts.append(imp)
+    parts.append(rng.integers(-32768, 32768, 3200))
+    parts.append(np.round(32767 * np.sin(2 * np.pi * 7999 / 16000 * np.arange(1600))))
+    return np.clip(np.concatenate(parts), -32768, 32767).astype(np.int16)
+
+
 def golden_input(seconds=4.0, seed=7):
-    """Deterministic test audio: a swept tone, bursts, noise and clipping."""
+    """Deterministic test audio: a swept tone, bursts, noise and clipping,
+    then the adversarial signals."""
     rng = np.random.default_rng(seed)
     n = int(16000 * seconds)
     t = np.arange(n) / 16000.0
@@ -235,7 +254,8 @@ def golden_input(seconds=4.0, seed=7):
     x += rng.normal(0, 300, n) * (1.2 + np.sin(2 * np.pi * 0.7 * t))
     x[n // 3: n // 3 + 2000] *= 12          # loud, clipped burst
     x[n // 2: n // 2 + 4000] *= 0.01         # near-silence
-    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+    x = np.clip(np.round(x), -32768, 32767).astype(np.int16)
+    return np.concatenate([x, adversarial()])
 
 
 def write_golden(outdir=HERE):

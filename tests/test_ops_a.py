@@ -400,17 +400,21 @@ def _golden_names():
 
 def test_golden_files_are_current():
     """The committed golden vectors are what the generator and TFLM produce
-    today, and hearth reproduces them (the C test replays the same files)."""
+    today, and hearth reproduces them (the C test replays the same files).
+    The .tflite bytes themselves are not compared: another flatbuffers
+    release may lay the same model out differently."""
     names = _golden_names()
     assert sorted(names) == sorted(golden.GOLDEN_CASES)
     for name in names:
         case = golden.golden_case(name)
         with open(os.path.join(GOLDEN_DIR, name + ".tflite"), "rb") as f:
-            assert f.read() == case.buf, name
+            committed = f.read()
         with open(os.path.join(GOLDEN_DIR, name + ".input.bin"), "rb") as f:
             assert f.read() == b"".join(x.tobytes() for x in case.inputs), name
         with open(os.path.join(GOLDEN_DIR, name + ".expected.bin"), "rb") as f:
             expected = f.read()
-        assert b"".join(y.tobytes() for y in golden.tflm_outputs(case.buf, case.inputs)) == expected
-        got = nn.load(case.buf).invoke(*case.inputs)
+        for buf in (committed, case.buf):
+            got = golden.tflm_outputs(buf, case.inputs)
+            assert b"".join(y.tobytes() for y in got) == expected, name
+        got = nn.load(committed).invoke(*case.inputs)
         assert b"".join(y.tobytes() for y in got) == expected, name

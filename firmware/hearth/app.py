@@ -13,6 +13,7 @@ soak). Decisions never read the wall clock, so a scripted run is repeatable.
 """
 import os
 import time
+from array import array
 
 import numpy as np
 
@@ -34,8 +35,9 @@ HEALTH_EVERY = 5
 # matters sooner: a button, the door, a detection, a request, a temperature
 # at the cutoff or unreadable, a mode cause waiting out its hysteresis.
 CONTROL_EVERY = 5
-# Stage times are folded into the latency histograms every TIMES_BATCH blocks.
-TIMES_BATCH = 100
+# Stage times are folded into the latency histograms every TIMES_BATCH blocks
+# (a minute of audio; metrics readers fold what is pending first).
+TIMES_BATCH = 600
 
 
 # Exit status of the application when a trial image gave up on its health
@@ -83,7 +85,7 @@ class App:
         self._budget_vec = np.array([self.budgets[s] for s in STAGES])
         self._edges = np.array(self.metrics.latency[STAGES[0]].edges, dtype=np.float64)
         self._stage_offsets = np.arange(len(STAGES)) * (len(self._edges) + 1)
-        self._times = []                # (c0..c5) timer readings of blocks not yet in the histograms
+        self._times = array("d")        # c0..c5 timer readings of blocks not yet in the histograms
         self.metrics.sync = self.flush_metrics
         self._over_budget = self.modes.causes["detector over budget"]
         self.soc_limit = board.get("thermal.soc_limit_c")
@@ -221,8 +223,8 @@ class App:
         if c5 - c0 > self.dt:
             self.metrics.overruns["block"] += 1
         times = self._times
-        times.append((c0, c1, c2, c3, c4, c5))
-        if len(times) >= TIMES_BATCH:
+        times.extend((c0, c1, c2, c3, c4, c5))
+        if len(times) >= 6 * TIMES_BATCH:
             self.flush_metrics()
         self.metrics.blocks += 1
         self.turns += 1
@@ -234,10 +236,10 @@ class App:
         times = self._times
         if not times:
             return
-        self._times = []
+        self._times = array("d")
         m = self.metrics
-        n = len(times)
-        us = np.diff(np.array(times, dtype=np.float64), axis=1)        # blocks x stages, seconds
+        n = len(times) // 6
+        us = np.diff(np.frombuffer(times, dtype=np.float64).reshape(n, 6), axis=1)   # blocks x stages, s
         over = np.count_nonzero(us > self._budget_vec, axis=0).tolist()
         us *= 1e6
         nb = len(self._edges) + 1

@@ -203,24 +203,26 @@ class AlarmListener:
         # analyzers may offer scan(): None for a block of quiet frames, the
         # common case, which then costs no per-frame Python work at all
         self._scan = getattr(self.analyzer, "scan", None)
+        self._resting = True     # every band off, settled and not waiting for a pause
 
     def feed(self, block, t0):
-        events = []
-        bands = self.bands
-        nb = len(bands)
         if self._scan is not None:
             frames = self._scan(block)
             if frames is None:
                 nf = len(block) // self.frame
-                if self._bands_idle():
-                    for b in bands:
-                        b.run += nf * self.frame_s
-                    return events
+                if self._resting:
+                    # Nothing sounding and nothing pending: only the quiet runs grow.
+                    d = nf * self.frame_s
+                    for b in self.bands:
+                        b.run += d
+                    return []
                 frames = [self._zero] * nf
         else:
             frames = self.analyzer.analyze(block)
+        events = []
+        bands = self.bands
+        nb = len(bands)
         if self._idle(frames):
-            # Nothing sounding and nothing pending: only the quiet runs grow.
             d = len(frames) * self.frame_s
             for b in bands:
                 b.run += d
@@ -235,6 +237,7 @@ class AlarmListener:
                 if flag:
                     self.tones += 1
                 b.feed(flag, r, t, events)
+        self._resting = self._bands_idle()
         return events
 
     def _bands_idle(self):

@@ -30,33 +30,39 @@ class NumpyToneAnalyzer:
         self.basis = np.concatenate([w[:, None] * np.cos(ang), w[:, None] * np.sin(ang)], axis=1)
         self.nb = len(cols)
         self.w2 = w * w
-        self._squares = {}              # frames per block -> float64 scratch (frames x frame)
+        self._fast = None               # (block length, squares, squares as frames x frame)
 
     def analyze(self, block):
-        r = self._analyze(block, False)
-        return self._zeros(len(block) // self.frame) if r is None else r
+        return self._analyze(block, False)
 
     def scan(self, block):
-        """analyze(), or None when every frame is quiet (see AlarmListener)."""
+        """analyze(), or None when every frame is quiet (see AlarmListener).
+
+        The common case, a quiet block of the usual length, is two numpy
+        calls into buffers kept for that length: squares (in float64:
+        int16 squares overflow) and their window-weighted sums per frame."""
+        fast = self._fast
+        if fast is not None and type(block) is np.ndarray and len(block) == fast[0]:
+            np.square(block, out=fast[1], dtype=np.float64)
+            energy = fast[2].dot(self.w2)
+            if max(energy.tolist()) < alarm.MIN_ENERGY:
+                return None
+            return self._analyze(block, False, energy)
         return self._analyze(block, True)
 
-    def _analyze(self, block, scan):
+    def _analyze(self, block, scan, energy=None):
         x = np.asarray(block)
         nf = len(x) // self.frame
         if nf == 0:
             return []
         fr = x[: nf * self.frame].reshape(nf, self.frame)
-        sq = self._squares.get(nf)
-        if sq is None:
-            sq = np.empty((nf, self.frame))
-            if len(self._squares) < 4:  # block lengths are fixed; odd tails are not kept
-                self._squares[nf] = sq
-        # squares computed in float64 (dtype=: int16 squares would overflow),
-        # into a buffer kept per block length; .dot costs half of @
-        np.square(fr, out=sq, dtype=np.float64)
-        energy = sq.dot(self.w2)
-        if max(energy.tolist()) < alarm.MIN_ENERGY:
-            return None                 # the common case: a quiet block
+        if self._fast is None and nf * self.frame == len(x):
+            sq = np.empty(len(x))
+            self._fast = (len(x), sq, sq.reshape(nf, self.frame))
+        if energy is None:
+            energy = np.square(fr, dtype=np.float64).dot(self.w2)  # .dot: half the call cost of @
+        if scan and max(energy.tolist()) < alarm.MIN_ENERGY:
+            return None
         quiet = energy < alarm.MIN_ENERGY
         proj = fr.dot(self.basis)       # int16 . float64 computes in float64
         power = proj[:, : self.nb] ** 2 + proj[:, self.nb:] ** 2
@@ -64,10 +70,6 @@ class NumpyToneAnalyzer:
         ratios = np.stack(cols, axis=1) * (self.norm / np.maximum(energy, alarm.MIN_ENERGY))[:, None]
         ratios[quiet] = 0.0
         return ratios.tolist()
-
-    def _zeros(self, nf):
-        z = [0.0] * len(self.groups)
-        return [z] * nf
 
 
 def block_stats(block):

@@ -199,7 +199,7 @@ static int conv_eval(hnn_ctx *c)
                         hnn_ka_gemv(win, w + (size_t)o0 * taps, (size_t)taps, taps, nb, acc);
                         if (bias_rt)
                             for (int32_t j = 0; j < nb; j++)
-                                acc[j] += bias_rt[o0 + j];
+                                acc[j] = hnn_ka_add_wrap(acc[j], bias_rt[o0 + j]);
                         hnn_ka_requant_block(acc, bias_eff + o0, mult + o0, shift + o0, 1, nb,
                                              d->zp_out, d->lo, d->hi, yp + o0);
                     }

@@ -205,7 +205,7 @@ static int dw_eval(hnn_ctx *c)
                     }
                     if (bias_rt)
                         for (int32_t j = 0; j < nb; j++)
-                            acc[j] += bias_rt[c0 + j];
+                            acc[j] = hnn_ka_add_wrap(acc[j], bias_rt[c0 + j]);
                     hnn_ka_requant_block(acc, bias_eff + c0, mult + c0, shift + c0, 1, nb,
                                          d->zp_out, d->lo, d->hi, yp + c0);
                 }

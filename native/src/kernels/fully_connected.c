@@ -153,11 +153,12 @@ static int fc_eval(hnn_ctx *c)
             const int8_t *wb = w + (size_t)u0 * accum;
             hnn_ka_gemv(xr, wb, (size_t)accum, accum, nb, acc);
             for (int32_t j = 0; j < nb; j++) {
-                acc[j] += xsum;
+                acc[j] = hnn_ka_add_wrap(acc[j], xsum);
                 if (d->w_at_eval)
-                    acc[j] += d->x_off * hnn_ka_sum(wb + (size_t)j * accum, accum);
+                    acc[j] = hnn_ka_add_wrap(acc[j], hnn_ka_wrap((int64_t)d->x_off *
+                                                   hnn_ka_sum(wb + (size_t)j * accum, accum)));
                 if (bias_rt)
-                    acc[j] += bias_rt[u0 + j];
+                    acc[j] = hnn_ka_add_wrap(acc[j], bias_rt[u0 + j]);
             }
             hnn_ka_requant_block(acc, bias_eff + u0, d->per_channel ? mult + u0 : mult,
                                  d->per_channel ? shift + u0 : shift, d->per_channel, nb,

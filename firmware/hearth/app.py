@@ -160,6 +160,14 @@ class App:
         self._report_detector()
         return port, problems
 
+    def _detector_crashed(self, e):
+        self.detector = None
+        detail = "%s: %s" % (type(e).__name__, e)
+        self.detector_problems.append(("runtime failed", detail))
+        self._detector_problem("runtime failed", detail)
+        self._report_detector()
+        self._health_fault("detector failed")
+
     def _detector_problem(self, cause, detail):
         self.log.emit(self.t, ERROR if cause != "runtime missing" else WARN, "detect", "%s: %s" % (cause, detail))
         self.modes.report(cause, True, self.t, detail)
@@ -196,11 +204,7 @@ class App:
                     # the quality monitor samples the posteriors on control turns only
                     events = det.feed(block, t0, self.turns % CONTROL_EVERY == 0)
                 except Exception as e:
-                    self.detector = None
-                    self.detector_problems.append(("runtime failed", "%s: %s" % (type(e).__name__, e)))
-                    self._detector_problem("runtime failed", "%s: %s" % (type(e).__name__, e))
-                    self._report_detector()
-                    self._health_fault("detector failed")
+                    self._detector_crashed(e)
             else:
                 det.pause()
         c2 = timer()
@@ -263,41 +267,29 @@ class App:
                 m.overruns[name] += over[j]
 
     def _decide(self, now, audio_kind, events, alarms, detect_s):
+        # Every block, so the common path is short; what happens rarely
+        # (a sensor poll, a cause changing, sampling the detector) is a call.
         app = self.appliance
         modes = self.modes
         presses, door, cavity, food = self.inputs.poll(now)
         s = app.sensors
-        urgent = (presses or events or alarms or door != s["door_open"] or cavity is None
-                  or cavity >= self.cutoff or app.dirty or modes.pending)
+        control = self.turns % CONTROL_EVERY == 0
+        urgent = (presses or events or alarms or app.dirty or modes.pending or cavity is None
+                  or door != s["door_open"] or cavity >= self.cutoff)
         s["door_open"] = door
         s["cavity_c"] = cavity
         s["food_c"] = food
         if now >= self.soc_next:
-            self.soc_next = now + self.soc_poll
-            soc = self.soc.read()
-            s["soc_c"] = soc
-            hot = soc is not None and (soc > self.soc_limit or
-                                       (modes.causes["soc hot"].raw and soc > self.soc_limit - self.soc_hyst))
-            modes.report("soc hot", hot, now, "%.1f C > %.1f C" % (soc, self.soc_limit) if hot else "")
+            self._poll_soc(now)
         if audio_kind != self.audio_cause:
-            if self.audio_cause:
-                modes.report(audiohealth.CAUSE[self.audio_cause], False, now)
-            if audio_kind:
-                modes.report(audiohealth.CAUSE[audio_kind], True, now)
-            self.audio_cause = audio_kind
-        if self.detector is not None and detect_s > 0.0:
+            self._audio_changed(audio_kind, now)
+        if detect_s > 0.0 and self.detector is not None:
             over = detect_s > self.budgets["detect"]
             if over or self._over_budget.raw:   # else reporting "not over" again changes nothing
                 modes.report("detector over budget", over, now,
                              "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3) if over else "")
-            if self.turns % CONTROL_EVERY == 0:
-                # slow averages (tens of seconds): sampling every few blocks is plenty
-                probs = getattr(self.detector, "probs", None)
-                if probs is not None:
-                    low, out = self.quality.update(self.dt * CONTROL_EVERY, probs,
-                                                   self.detector.feature_mean())
-                    modes.report("low confidence", low, now)
-                    modes.report("features out of range", out, now)
+            if control:
+                self._sample_quality(now)
         if presses:
             for p in presses:
                 app.press(p, now)
@@ -305,13 +297,39 @@ class App:
             app.detections(alarms, now)
         if events:
             app.detections(events, now)
-        if urgent or self.turns % CONTROL_EVERY == 0 or modes.pending:
+        if urgent or control or modes.pending:
             app.decide(now)
         if self.assistant is not None and app.attentive(now) and modes.can("assistant"):
             for action, value in self.assistant.listen(now) or ():
                 app.request("ai", action, value, now)
-        if self.health is not None and self.turns % CONTROL_EVERY == 0:
+        if control and self.health is not None:
             self._health_tick(now)
+
+    def _poll_soc(self, now):
+        """The SoC thermal zone, at its own rate ([thermal] poll_s)."""
+        modes = self.modes
+        self.soc_next = now + self.soc_poll
+        soc = self.soc.read()
+        self.appliance.sensors["soc_c"] = soc
+        hot = soc is not None and (soc > self.soc_limit or
+                                   (modes.causes["soc hot"].raw and soc > self.soc_limit - self.soc_hyst))
+        modes.report("soc hot", hot, now, "%.1f C > %.1f C" % (soc, self.soc_limit) if hot else "")
+
+    def _audio_changed(self, audio_kind, now):
+        modes = self.modes
+        if self.audio_cause:
+            modes.report(audiohealth.CAUSE[self.audio_cause], False, now)
+        if audio_kind:
+            modes.report(audiohealth.CAUSE[audio_kind], True, now)
+        self.audio_cause = audio_kind
+
+    def _sample_quality(self, now):
+        # slow averages (tens of seconds): sampling every few blocks is plenty
+        probs = getattr(self.detector, "probs", None)
+        if probs is not None:
+            low, out = self.quality.update(self.dt * CONTROL_EVERY, probs, self.detector.feature_mean())
+            self.modes.report("low confidence", low, now)
+            self.modes.report("features out of range", out, now)
 
     # -- trial boot ----------------------------------------------------------------------
     def _start_trial(self):

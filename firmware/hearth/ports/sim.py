@@ -32,16 +32,15 @@ class SimOven:
         self.heater = False
         self.heater_on_s = 0.0
         self.cavity_fault = False      # tests: unplugged sensor
-        self._decay = {}               # (dt, door) -> decay factors (dt is one block, always)
+        self._k = (None, None, None)   # (dt, door, decay factors) of the last step
 
     def step(self, dt):
         p = self.p
-        k = self._decay.get((dt, self.door_open))
-        if k is None:
+        kdt, kdoor, k = self._k
+        if dt != kdt or self.door_open != kdoor:
             tau = p["tau_door_s"] if self.door_open else p["tau_s"]
             k = (math.exp(-dt / tau), math.exp(-dt / p["food_tau_s"]))
-            if len(self._decay) < 16:
-                self._decay[(dt, self.door_open)] = k
+            self._k = (dt, self.door_open, k)
         # Exact solution of dT/dt = (Ta + rise*heater - T) / tau over dt, so a
         # big dt (fast-forward) is as accurate as many small ones.
         target = p["ambient_c"] + (p["heater_rise_c"] if self.heater else 0.0)

@@ -1,7 +1,7 @@
 /*
  * conv.c - CONV_2D, int8 activations and weights (per-tensor or per-channel),
  * int32 bias. Bit-exact with TFLM's reference_integer_ops::ConvPerChannel
- * (grouped convolution included); see conv_util.h for the folding trick.
+ * (grouped convolution included); see conv_util.h for the input offset.
  */
 #include <string.h>
 
@@ -14,11 +14,11 @@ typedef struct {
     int32_t groups, oc_per_group;
     int16_t sh, sw, dh, dw, ph, pw;
     int16_t zp_in, zp_out, lo, hi;
-    uint8_t bias_at_eval;          /* bias not constant: added per invoke */
+    uint8_t has_bias;
     uint8_t contiguous;            /* a full window is one run of the input */
     uint8_t all_full;              /* no window reaches outside the image */
     uint8_t pad_;
-    /* followed by int32 bias_eff[oc], int32 mult[oc], int8 shift[oc] */
+    /* followed by int32 mult[oc], int8 shift[oc] */
 } conv_data;
 
 enum { IN_X = 0, IN_W = 1, IN_B = 2 };
@@ -93,12 +93,11 @@ static int conv_prepare(hnn_ctx *c)
                    (int64_t)(ow - 1) * sw + (int64_t)(kw - 1) * dw + 1 - pw <= wd &&
                    ph == 0 && pw == 0;
     size_t head = hnn_ka_align4(sizeof(conv_data));
-    c->data_bytes = head + (size_t)oc * (4 + 4 + 1);
+    c->data_bytes = head + (size_t)oc * (4 + 1);
     c->scratch_bytes = contiguous && all_full ? 0 : (size_t)kh * kw * fic;
 
     conv_data *d = (conv_data *)c->data;
-    int32_t *bias_eff = d ? (int32_t *)((uint8_t *)d + head) : NULL;
-    int32_t *mult = d ? bias_eff + oc : NULL;
+    int32_t *mult = d ? (int32_t *)((uint8_t *)d + head) : NULL;
     int8_t *shift = d ? (int8_t *)(mult + oc) : NULL;
     if ((rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
         return rc;
@@ -113,21 +112,10 @@ static int conv_prepare(hnn_ctx *c)
     d->ph = (int16_t)ph; d->pw = (int16_t)pw;
     d->zp_in = (int16_t)x.zero_point; d->zp_out = (int16_t)y.zero_point;
     d->lo = (int16_t)lo; d->hi = (int16_t)hi;
-    d->bias_at_eval = (uint8_t)(has_bias && !b.const_data);
+    d->has_bias = (uint8_t)has_bias;
     d->contiguous = (uint8_t)contiguous;
     d->all_full = (uint8_t)all_full;
 
-    const int8_t *wt = (const int8_t *)w.const_data;
-    int32_t taps = kh * kw * fic;
-    for (int32_t o = 0; o < oc; o++) {
-        int64_t v = -(int64_t)x.zero_point * hnn_ka_sum(wt + (size_t)o * taps, taps);
-        if (has_bias && b.const_data) {
-            int32_t bv;
-            memcpy(&bv, (const uint8_t *)b.const_data + 4 * (size_t)o, 4);
-            v += bv;
-        }
-        bias_eff[o] = hnn_ka_wrap(v);
-    }
     return HNN_OK;
 }
 
@@ -163,12 +151,13 @@ static int conv_eval(hnn_ctx *c)
 {
     const conv_data *d = (const conv_data *)c->data;
     size_t head = hnn_ka_align4(sizeof(conv_data));
-    const int32_t *bias_eff = (const int32_t *)((const uint8_t *)d + head);
-    const int32_t *mult = bias_eff + d->oc;
+    const int32_t *mult = (const int32_t *)((const uint8_t *)d + head);
     const int8_t *shift = (const int8_t *)(mult + d->oc);
     const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
     const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
-    const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
+    /* the bias is read in place (model constant or runtime tensor) */
+    const int32_t *bias = d->has_bias ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
+    const int32_t xoff = -(int32_t)d->zp_in;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
     int8_t *patch = (int8_t *)c->scratch;
     const int32_t taps = d->kh * d->kw * d->fic;
@@ -196,11 +185,8 @@ static int conv_eval(hnn_ctx *c)
                     int32_t o_end = (g + 1) * d->oc_per_group;
                     for (int32_t o0 = g * d->oc_per_group; o0 < o_end; o0 += HNN_KA_BLOCK) {
                         int32_t nb = o_end - o0 < HNN_KA_BLOCK ? o_end - o0 : HNN_KA_BLOCK;
-                        hnn_ka_gemv(win, w + (size_t)o0 * taps, (size_t)taps, taps, nb, acc);
-                        if (bias_rt)
-                            for (int32_t j = 0; j < nb; j++)
-                                acc[j] = hnn_ka_add_wrap(acc[j], bias_rt[o0 + j]);
-                        hnn_ka_requant_block(acc, bias_eff + o0, mult + o0, shift + o0, 1, nb,
+                        hnn_ka_gemv(win, w + (size_t)o0 * taps, (size_t)taps, taps, nb, xoff, acc);
+                        hnn_ka_requant_block(acc, bias ? bias + o0 : NULL, mult + o0, shift + o0, 1, nb,
                                              d->zp_out, d->lo, d->hi, yp + o0);
                     }
                 }

@@ -195,37 +195,32 @@ void hnn_ka_bcast_run(const hnn_ka_bcast *bc, const void *params, hnn_ka_row_fn 
 
 /* Portable versions: also the reference the SIMD versions must equal. */
 static void gemv_c(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
-                   int32_t *out)
+                   int32_t xoff, int32_t *out)
 {
-    for (int32_t r = 0; r < rows; r++)
-        out[r] = hnn_ka_dot(x, w + (size_t)r * ldw, n);
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *wr = w + (size_t)r * ldw;
+        int32_t s = 0;
+        for (int32_t i = 0; i < n; i++)
+            s += ((int32_t)x[i] + xoff) * wr[i];
+        out[r] = s;
+    }
 }
 
-static void mac_c(int32_t *acc, const int8_t *x, const int8_t *w, int32_t n)
+static void mac_c(int32_t *acc, const int8_t *x, const int8_t *w, int32_t xoff, int32_t n)
 {
     for (int32_t j = 0; j < n; j++)
-        acc[j] += (int32_t)x[j] * w[j];
-}
-
-static void mac_const_c(int32_t *acc, int32_t v, const int8_t *w, int32_t n)
-{
-    for (int32_t j = 0; j < n; j++)
-        acc[j] += v * w[j];
+        acc[j] += ((int32_t)x[j] + xoff) * w[j];
 }
 
 static void dw_accum_c(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
-                       size_t wstride, int32_t ntaps, int32_t zp, int32_t n, int accumulate)
+                       size_t wstride, int32_t ntaps, int32_t xoff, int32_t n, int accumulate)
 {
     if (!accumulate)
         for (int32_t j = 0; j < n; j++)
             acc[j] = 0;
-    for (int32_t t = 0; t < ntaps; t++) {
-        const int8_t *wt = w + (size_t)t * wstride;
+    for (int32_t t = 0; t < ntaps; t++)
         if (xt[t])
-            mac_c(acc, xt[t] + coff, wt, n);
-        else
-            mac_const_c(acc, zp, wt, n);
-    }
+            mac_c(acc, xt[t] + coff, w + (size_t)t * wstride, xoff, n);
 }
 
 static void requant_c(const int32_t *acc, const int32_t *bias, const int32_t *mult,
@@ -281,8 +276,11 @@ AVX2 static inline __m256i hsum8x8(__m256i a0, __m256i a1, __m256i a2, __m256i a
 /* Eight rows share each load of x: 16 int8 at a time widened to int16,
  * then vpmaddwd (exact: two int16 products summed into int32). */
 AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t n,
-                           int32_t rows, int32_t *out)
+                           int32_t rows, int32_t xoff, int32_t *out)
 {
+    /* x + xoff in int16; past an 8-byte load the lanes hold xoff, but the
+     * weights' lanes there are zero, so they still add nothing */
+    const __m256i xo = _mm256_set1_epi16((int16_t)xoff);
     int32_t r = 0;
     const int32_t n16 = n & ~15, n8 = n & ~7;
     for (; r + 8 <= rows; r += 8) {
@@ -292,7 +290,7 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
         int32_t i = 0;
 #define ROWS8(LOAD)                                                             \
         do {                                                                    \
-            __m256i xv = LOAD(x + i);                                           \
+            __m256i xv = _mm256_add_epi16(LOAD(x + i), xo);                     \
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, LOAD(wr + i)));     \
             a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, LOAD(wr + ldw + i))); \
             a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, LOAD(wr + 2 * ldw + i))); \
@@ -312,7 +310,7 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
         int32_t s[8];
         _mm256_storeu_si256((__m256i *)(void *)s, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7));
         for (; i < n; i++) {
-            int32_t xi = x[i];
+            int32_t xi = (int32_t)x[i] + xoff;
             for (int k = 0; k < 8; k++)
                 s[k] += xi * wr[(size_t)k * ldw + i];
         }
@@ -323,14 +321,16 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
         __m256i a = _mm256_setzero_si256();
         int32_t i = 0;
         for (; i < n16; i += 16)
-            a = _mm256_add_epi32(a, _mm256_madd_epi16(load16(x + i), load16(wr + i)));
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_add_epi16(load16(x + i), xo),
+                                                      load16(wr + i)));
         if (i < n8) {
-            a = _mm256_add_epi32(a, _mm256_madd_epi16(load8(x + i), load8(wr + i)));
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_add_epi16(load8(x + i), xo),
+                                                      load8(wr + i)));
             i += 8;
         }
         int32_t s = hsum8(a);
         for (; i < n; i++)
-            s += (int32_t)x[i] * wr[i];
+            s += ((int32_t)x[i] + xoff) * wr[i];
         out[r] = s;
     }
 }
@@ -340,17 +340,18 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
  * both products; the lane order this leaves (channels 0-3, 8-11 | 4-7,
  * 12-15) is undone once at the end. */
 AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t coff,
-                               const int8_t *w, size_t wstride, int32_t ntaps, int32_t zp,
+                               const int8_t *w, size_t wstride, int32_t ntaps, int32_t xoff,
                                int32_t n, int accumulate)
 {
-    __m256i zpv = _mm256_set1_epi16((int16_t)zp);
+    /* a tap outside the image is x + xoff == 0 */
+    const __m256i xo = _mm256_set1_epi16((int16_t)xoff), none = _mm256_setzero_si256();
     int32_t j = 0;
     for (; j + 16 <= n; j += 16) {
         __m256i lo = _mm256_setzero_si256(), hi = lo;
         int32_t t = 0;
         for (; t + 2 <= ntaps; t += 2) {
-            __m256i x0 = xt[t] ? load16(xt[t] + coff + j) : zpv;
-            __m256i x1 = xt[t + 1] ? load16(xt[t + 1] + coff + j) : zpv;
+            __m256i x0 = xt[t] ? _mm256_add_epi16(load16(xt[t] + coff + j), xo) : none;
+            __m256i x1 = xt[t + 1] ? _mm256_add_epi16(load16(xt[t + 1] + coff + j), xo) : none;
             __m256i w0 = load16(w + (size_t)t * wstride + j);
             __m256i w1 = load16(w + (size_t)(t + 1) * wstride + j);
             lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
@@ -359,7 +360,7 @@ AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t cof
                                                         _mm256_unpackhi_epi16(w0, w1)));
         }
         if (t < ntaps) {
-            __m256i x0 = xt[t] ? load16(xt[t] + coff + j) : zpv;
+            __m256i x0 = xt[t] ? _mm256_add_epi16(load16(xt[t] + coff + j), xo) : none;
             __m256i w0 = load16(w + (size_t)t * wstride + j);
             __m256i z = _mm256_setzero_si256();
             lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, z),
@@ -380,7 +381,8 @@ AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t cof
     for (; j < n; j++) {
         int32_t s = 0;
         for (int32_t t = 0; t < ntaps; t++)
-            s += (xt[t] ? xt[t][coff + (size_t)j] : zp) * w[(size_t)t * wstride + (size_t)j];
+            if (xt[t])
+                s += ((int32_t)xt[t][coff + (size_t)j] + xoff) * w[(size_t)t * wstride + (size_t)j];
         acc[j] = accumulate ? acc[j] + s : s;
     }
 }
@@ -453,24 +455,35 @@ AVX2 static void requant_avx2(const int32_t *acc, const int32_t *bias, const int
 
 #ifdef KA_NEON
 /* int8 x int8 -> int16 products (exact), pairwise-added into int32. */
-static void gemv_neon(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
-                      int32_t *out)
+/* (x + xoff) in int16 times the widened weights, accumulated in int32. */
+static inline int32x4_t mla8_off(int32x4_t a, int8x8_t x, int16x8_t xo, int8x8_t w)
 {
+    int16x8_t x16 = vaddq_s16(vmovl_s8(x), xo), w16 = vmovl_s8(w);
+    a = vmlal_s16(a, vget_low_s16(x16), vget_low_s16(w16));
+    return vmlal_s16(a, vget_high_s16(x16), vget_high_s16(w16));
+}
+
+static void gemv_neon(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
+                      int32_t xoff, int32_t *out)
+{
+    const int16x8_t xo = vdupq_n_s16((int16_t)xoff);
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *wr = w + (size_t)r * ldw;
         int32x4_t a = vdupq_n_s32(0);
         int32_t i = 0;
-        for (; i + 16 <= n; i += 16) {
-            int8x16_t xv = vld1q_s8(x + i), wv = vld1q_s8(wr + i);
-            a = vpadalq_s16(a, vmull_s8(vget_low_s8(xv), vget_low_s8(wv)));
-            a = vpadalq_s16(a, vmull_s8(vget_high_s8(xv), vget_high_s8(wv)));
+        if (xoff == 0) {   /* int8 x int8 products fit int16: the cheap form */
+            for (; i + 16 <= n; i += 16) {
+                int8x16_t xv = vld1q_s8(x + i), wv = vld1q_s8(wr + i);
+                a = vpadalq_s16(a, vmull_s8(vget_low_s8(xv), vget_low_s8(wv)));
+                a = vpadalq_s16(a, vmull_s8(vget_high_s8(xv), vget_high_s8(wv)));
+            }
         }
         for (; i + 8 <= n; i += 8)
-            a = vpadalq_s16(a, vmull_s8(vld1_s8(x + i), vld1_s8(wr + i)));
+            a = mla8_off(a, vld1_s8(x + i), xo, vld1_s8(wr + i));
         int32_t s = vgetq_lane_s32(a, 0) + vgetq_lane_s32(a, 1) + vgetq_lane_s32(a, 2) +
                     vgetq_lane_s32(a, 3);
         for (; i < n; i++)
-            s += (int32_t)x[i] * wr[i];
+            s += ((int32_t)x[i] + xoff) * wr[i];
         out[r] = s;
     }
 }
@@ -519,30 +532,30 @@ static void requant_neon(const int32_t *acc, const int32_t *bias, const int32_t 
 #endif /* KA_NEON */
 
 void hnn_ka_gemv(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
-                 int32_t *out)
+                 int32_t xoff, int32_t *out)
 {
 #if defined(KA_AVX2)
     if (have_avx2()) {
-        gemv_avx2(x, w, ldw, n, rows, out);
+        gemv_avx2(x, w, ldw, n, rows, xoff, out);
         return;
     }
 #elif defined(KA_NEON)
-    gemv_neon(x, w, ldw, n, rows, out);
+    gemv_neon(x, w, ldw, n, rows, xoff, out);
     return;
 #endif
-    gemv_c(x, w, ldw, n, rows, out);
+    gemv_c(x, w, ldw, n, rows, xoff, out);
 }
 
 void hnn_ka_dw_accum(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
-                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n, int accumulate)
+                     size_t wstride, int32_t ntaps, int32_t xoff, int32_t n, int accumulate)
 {
 #if defined(KA_AVX2)
     if (have_avx2()) {
-        dw_accum_avx2(acc, xt, coff, w, wstride, ntaps, zp, n, accumulate);
+        dw_accum_avx2(acc, xt, coff, w, wstride, ntaps, xoff, n, accumulate);
         return;
     }
 #endif
-    dw_accum_c(acc, xt, coff, w, wstride, ntaps, zp, n, accumulate);
+    dw_accum_c(acc, xt, coff, w, wstride, ntaps, xoff, n, accumulate);
 }
 
 void hnn_ka_requant_block(const int32_t *acc, const int32_t *bias, const int32_t *mult,

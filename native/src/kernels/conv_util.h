@@ -3,13 +3,15 @@
  * DEPTHWISE_CONV_2D, FULLY_CONNECTED, pooling, ADD, MUL).
  *
  * The arithmetic is TFLite Micro's reference int8 arithmetic; the loops are
- * ours. The common trick of the weighted kernels: TFLM accumulates
- * sum(w * (x - zp_in)) over the taps inside the image. We fold
- * -zp_in * sum(w) (all taps) and the bias into one per-channel constant at
- * prepare, so the hot loop is a plain int8 x int8 dot product; a tap outside
- * the image then has to contribute zp_in * w, i.e. it reads as if the image
- * were padded with the input zero point. All of it is exact in wrapping
- * 32-bit arithmetic, the same wrap TFLM's int32 accumulator has.
+ * ours. CONV_2D and DEPTHWISE_CONV_2D accumulate sum(w * (x - zp_in)) over
+ * the taps inside the image, exactly as TFLM does: the SIMD paths widen x to
+ * int16 anyway, so adding the input offset there is one vector add per 16
+ * inputs, and it keeps the per-channel op data to the multiplier and shift
+ * (5 bytes a channel; the bias is read from the model). A tap outside the
+ * image contributes nothing (gathered windows pad with zp_in, which the
+ * offset cancels). All of it is exact in wrapping 32-bit arithmetic, the same
+ * wrap TFLM's int32 accumulator has. FULLY_CONNECTED folds its offsets into
+ * a per-unit constant instead (it has one unit per output, not per pixel).
  */
 #ifndef HEARTH_CONV_UTIL_H
 #define HEARTH_CONV_UTIL_H
@@ -143,17 +145,18 @@ void hnn_ka_bcast_run(const hnn_ka_bcast *bc, const void *params, hnn_ka_row_fn 
 /* Channels handled per call by the block helpers below. */
 #define HNN_KA_BLOCK 64
 
-/* out[r] = sum_i x[i] * w[r * ldw + i] for r < rows (int8 -> int32). */
+/* out[r] = sum_i (x[i] + xoff) * w[r * ldw + i] for r < rows (int8 -> int32);
+ * xoff in [-255, 255] (x + xoff then fits int16). */
 void hnn_ka_gemv(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
-                 int32_t *out);
+                 int32_t xoff, int32_t *out);
 
 /* Depthwise taps of one output pixel, channels [coff, coff + n):
  *   acc[j] = (accumulate ? acc[j] : 0)
- *            + sum_t (xt[t] ? xt[t][coff + j] : zp) * w[t * wstride + j]
- * xt[t] is the input pixel of tap t (NULL outside the image: reads as the
- * int8 zero point zp); w points at channel coff of tap 0. */
+ *            + sum_t (xt[t] ? xt[t][coff + j] + xoff : 0) * w[t * wstride + j]
+ * xt[t] is the input pixel of tap t (NULL outside the image: contributes
+ * nothing); w points at channel coff of tap 0. */
 void hnn_ka_dw_accum(int32_t *acc, const int8_t *const *xt, size_t coff, const int8_t *w,
-                     size_t wstride, int32_t ntaps, int32_t zp, int32_t n, int accumulate);
+                     size_t wstride, int32_t ntaps, int32_t xoff, int32_t n, int accumulate);
 
 /* y[j] = clamp(MultiplyByQuantizedMultiplier(acc[j] + bias[j], mult, shift)
  * + zp, lo, hi) with per-channel mult[j]/shift[j], or mult[0]/shift[0] for

@@ -17,9 +17,9 @@ typedef struct {
     int32_t kh, kw, dm;
     int16_t sh, sw, dh, dw, ph, pw;
     int16_t zp_in, zp_out, lo, hi;
-    uint8_t bias_at_eval;
+    uint8_t has_bias;
     uint8_t pad_[3];
-    /* followed by int32 bias_eff[oc], int32 mult[oc], int8 shift[oc] */
+    /* followed by int32 mult[oc], int8 shift[oc] */
 } dw_data;
 
 enum { IN_X = 0, IN_W = 1, IN_B = 2 };
@@ -88,12 +88,11 @@ static int dw_prepare(hnn_ctx *c)
         return rc;
 
     size_t head = hnn_ka_align4(sizeof(dw_data));
-    c->data_bytes = head + (size_t)oc * (4 + 4 + 1);
+    c->data_bytes = head + (size_t)oc * (4 + 1);
     c->scratch_bytes = 0;
 
     dw_data *d = (dw_data *)c->data;
-    int32_t *bias_eff = d ? (int32_t *)((uint8_t *)d + head) : NULL;
-    int32_t *mult = d ? bias_eff + oc : NULL;
+    int32_t *mult = d ? (int32_t *)((uint8_t *)d + head) : NULL;
     int8_t *shift = d ? (int8_t *)(mult + oc) : NULL;
     if ((rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
         return rc;
@@ -107,21 +106,8 @@ static int dw_prepare(hnn_ctx *c)
     d->ph = (int16_t)ph; d->pw = (int16_t)pw;
     d->zp_in = (int16_t)x.zero_point; d->zp_out = (int16_t)y.zero_point;
     d->lo = (int16_t)lo; d->hi = (int16_t)hi;
-    d->bias_at_eval = (uint8_t)(has_bias && !b.const_data);
+    d->has_bias = (uint8_t)has_bias;
 
-    const int8_t *wt = (const int8_t *)w.const_data;
-    for (int32_t o = 0; o < oc; o++) {
-        int64_t s = 0;
-        for (int32_t t = 0; t < kh * kw; t++)
-            s += wt[(size_t)t * oc + o];
-        int64_t v = -(int64_t)x.zero_point * s;
-        if (has_bias && b.const_data) {
-            int32_t bv;
-            memcpy(&bv, (const uint8_t *)b.const_data + 4 * (size_t)o, 4);
-            v += bv;
-        }
-        bias_eff[o] = hnn_ka_wrap(v);
-    }
     return HNN_OK;
 }
 
@@ -131,12 +117,13 @@ static int dw_eval(hnn_ctx *c)
 {
     const dw_data *d = (const dw_data *)c->data;
     size_t head = hnn_ka_align4(sizeof(dw_data));
-    const int32_t *bias_eff = (const int32_t *)((const uint8_t *)d + head);
-    const int32_t *mult = bias_eff + d->oc;
+    const int32_t *mult = (const int32_t *)((const uint8_t *)d + head);
     const int8_t *shift = (const int8_t *)(mult + d->oc);
     const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
     const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
-    const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
+    /* the bias is read in place (model constant or runtime tensor) */
+    const int32_t *bias = d->has_bias ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
+    const int32_t xoff = -(int32_t)d->zp_in;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
     const int32_t oc = d->oc, dm = d->dm, taps = d->kh * d->kw;
     const int32_t H = d->h, W = d->w, IC = d->ic, KW = d->kw, DW = d->dw;
@@ -192,7 +179,7 @@ static int dw_eval(hnn_ctx *c)
                         }
                         const int8_t *wt = w + (size_t)t0 * oc + c0;
                         if (dm == 1) {
-                            hnn_ka_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, d->zp_in, nb,
+                            hnn_ka_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, xoff, nb,
                                             t0 > 0);
                             continue;
                         }
@@ -201,12 +188,9 @@ static int dw_eval(hnn_ctx *c)
                                 acc[j] = 0;
                         for (int32_t t = 0; t < nt; t++, wt += oc)
                             for (int32_t j = 0; j < nb; j++)
-                                acc[j] += (xt[t] ? xt[t][(c0 + j) / dm] : d->zp_in) * wt[j];
+                                acc[j] += (xt[t] ? xt[t][(c0 + j) / dm] + xoff : 0) * wt[j];
                     }
-                    if (bias_rt)
-                        for (int32_t j = 0; j < nb; j++)
-                            acc[j] = hnn_ka_add_wrap(acc[j], bias_rt[c0 + j]);
-                    hnn_ka_requant_block(acc, bias_eff + c0, mult + c0, shift + c0, 1, nb,
+                    hnn_ka_requant_block(acc, bias ? bias + c0 : NULL, mult + c0, shift + c0, 1, nb,
                                          d->zp_out, d->lo, d->hi, yp + c0);
                 }
             }

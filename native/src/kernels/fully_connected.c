@@ -151,7 +151,7 @@ static int fc_eval(hnn_ctx *c)
         for (int32_t u0 = 0; u0 < units; u0 += HNN_KA_BLOCK) {
             int32_t nb = units - u0 < HNN_KA_BLOCK ? units - u0 : HNN_KA_BLOCK;
             const int8_t *wb = w + (size_t)u0 * accum;
-            hnn_ka_gemv(xr, wb, (size_t)accum, accum, nb, acc);
+            hnn_ka_gemv(xr, wb, (size_t)accum, accum, nb, 0, acc);
             for (int32_t j = 0; j < nb; j++) {
                 acc[j] = hnn_ka_add_wrap(acc[j], xsum);
                 if (d->w_at_eval)

@@ -19,17 +19,23 @@
  * block, so a typical slice is a handful of memcpy calls.
  */
 #include "../kernel.h"
+#include <stddef.h>
 #include <string.h>
 
 #define SS_MAX_SPEC 16      /* entries in begin/end/strides */
 
+/* Op data is sized to the loops actually needed (it counts in the arena):
+ * dims of extent 1 are dropped, and the typical streaming slice is a
+ * single block copy with no loop at all. */
 typedef struct {
     int32_t base;                   /* byte offset of the first element */
     int32_t block;                  /* contiguous bytes copied per step */
     int32_t nloop;                  /* loop dims (outermost first) */
-    int32_t count[HNN_MAX_DIMS];
-    int32_t step[HNN_MAX_DIMS];     /* bytes between iterations */
+    int32_t loop[2 * HNN_MAX_DIMS]; /* count, bytes between iterations; nloop pairs stored */
 } ss_data;
+
+#define SS_COUNT(d, k) ((d)->loop[2 * (k)])
+#define SS_STEP(d, k) ((d)->loop[2 * (k) + 1])
 
 static int elem_size(int32_t type)
 {
@@ -215,20 +221,24 @@ static int ss_prepare(hnn_ctx *c)
         block *= count[k];
         k--;
     }
-    d.nloop = k + 1;
+    d.nloop = 0;
     for (int j = 0; j <= k; j++) {
-        d.count[j] = count[j];
-        d.step[j] = count[j] > 1 ? (int32_t)(stride[j] * istride[j]) : 0;
+        if (count[j] == 1)
+            continue;     /* one iteration: nothing to loop over */
+        SS_COUNT(&d, d.nloop) = count[j];
+        SS_STEP(&d, d.nloop) = (int32_t)(stride[j] * istride[j]);
+        d.nloop++;
     }
     if (total == 0) {
         d.nloop = 1;      /* nothing to copy */
-        d.count[0] = 0;
+        SS_COUNT(&d, 0) = 0;
+        SS_STEP(&d, 0) = 0;
     }
     d.base = (int32_t)base;
     d.block = (int32_t)block;
-    c->data_bytes = sizeof d;
+    c->data_bytes = offsetof(ss_data, loop) + (size_t)d.nloop * 2 * sizeof(int32_t);
     if (c->data)
-        memcpy(c->data, &d, sizeof d);
+        memcpy(c->data, &d, c->data_bytes);
     return HNN_OK;
 }
 
@@ -243,7 +253,7 @@ static int ss_eval(hnn_ctx *c)
         return HNN_OK;
     }
     const int last = d->nloop - 1;
-    const int32_t n = d->count[last], step = d->step[last];
+    const int32_t n = SS_COUNT(d, last), step = SS_STEP(d, last);
     int32_t idx[HNN_MAX_DIMS] = {0};
     if (n == 0)
         return HNN_OK;
@@ -261,10 +271,10 @@ static int ss_eval(hnn_ctx *c)
         /* odometer over the outer loop dims */
         int k = last - 1;
         for (; k >= 0; k--) {
-            x += d->step[k];
-            if (++idx[k] < d->count[k])
+            x += SS_STEP(d, k);
+            if (++idx[k] < SS_COUNT(d, k))
                 break;
-            x -= (int64_t)d->step[k] * d->count[k];
+            x -= (int64_t)SS_STEP(d, k) * SS_COUNT(d, k);
             idx[k] = 0;
         }
         if (k < 0)

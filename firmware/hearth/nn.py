@@ -110,6 +110,10 @@ class Model:
         # the whole per-step cost on the Python side
         self._in_views = [self._view(t) for t in self.inputs]
         self._out_views = [self._view(t) for t in self.outputs]
+        # what invoke() copies out: the arena views, or fixed empty arrays for
+        # zero-size outputs (which have no memory)
+        self._outs = [v if v is not None else np.zeros(t.shape, t.dtype)
+                      for v, t in zip(self._out_views, self.outputs)]
         self._invoke = lib.hnn_invoke
 
     def _view(self, t):
@@ -138,6 +142,10 @@ class Model:
 
     def set_input(self, x, i=0):
         t = self.inputs[i]
+        if (type(x) is np.ndarray and x.dtype == t.dtype and x.nbytes == t.nbytes and
+                x.flags.c_contiguous and t.nbytes):
+            ffi.memmove(self._in_ptrs[i], x, t.nbytes)   # the common case, fast
+            return
         if isinstance(x, np.ndarray):
             if x.dtype != t.dtype:
                 raise TypeError("input %d wants %s, got %s" % (i, t.type_name, x.dtype))
@@ -153,13 +161,18 @@ class Model:
 
     def invoke(self, *xs):
         """Set the inputs (if given), run one step, return the outputs (copies)."""
-        for i, x in enumerate(xs):
-            self.set_input(x, i)
+        if len(xs) == 1 and len(self._in_ptrs) == 1:
+            self.set_input(xs[0])
+        else:
+            for i, x in enumerate(xs):
+                self.set_input(x, i)
         rc = self._invoke(self._m)
         if rc:
             _check(rc)
-        return [v.copy() if v is not None else np.zeros(t.shape, t.dtype)
-                for v, t in zip(self._out_views, self.outputs)]
+        outs = self._outs
+        if len(outs) == 1:
+            return [outs[0].copy()]
+        return [v.copy() for v in outs]
 
     def invoke_raw(self, x):
         """Fast path for streaming: one input as bytes-like, first output as bytes."""

@@ -242,10 +242,6 @@ int hnn_out_info(hnn_ctx *c, int i, hnn_tinfo *out)
     return hnn_tinfo_get(c, c->out[i], out);
 }
 
-void *hnn_tdata(hnn_ctx *c, int32_t tensor)
-{
-    return hnn__loc(c->m, c->m->sub[c->subgraph].toff[tensor]);
-}
 
 int32_t hnn__op_code(const hnn_op *op)
 {
@@ -329,6 +325,9 @@ static void make_ctx(hnn_model *m, uint32_t s, uint32_t i, hnn_ctx *c)
     c->data_bytes = 0;   /* only pass 1 reports it; see prepare_all */
     c->scratch = m->scratch;
     c->scratch_bytes = m->scratch_bytes;
+    c->toff = m->sub[s].toff;
+    c->model = m->b.p;
+    c->arena = m->arena;
 }
 
 int hnn__producer(const hnn_model *m, uint32_t s, int32_t t, uint32_t before)
@@ -1010,9 +1009,12 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
 int hnn__run_subgraph(hnn_model *m, uint32_t s)
 {
     hnn_subgraph *g = &m->sub[s];
+    hnn_ctx c;
+    c.toff = g->toff;
+    c.model = m->b.p;
+    c.arena = m->arena;
     for (uint32_t i = 0; i < g->n_ops; i++) {
         const hnn_op *op = &g->ops[i];
-        hnn_ctx c;
         c.m = m;
         c.subgraph = (int)s;
         c.op_index = (int)i;

@@ -57,6 +57,10 @@ struct hnn_ctx {
     size_t data_bytes;
     void *scratch;       /* eval only */
     size_t scratch_bytes;
+    /* where tensors live (filled by the interpreter; use hnn_tdata) */
+    const uint32_t *toff;
+    const uint8_t *model;
+    uint8_t *arena;
 };
 
 /* Prepare-time view of one tensor. */
@@ -86,8 +90,17 @@ int hnn_out_info(hnn_ctx *c, int i, hnn_tinfo *out);
 float hnn_tinfo_scale(const hnn_tinfo *t, int k);
 int64_t hnn_tinfo_zp(const hnn_tinfo *t, int k);
 
-/* Data pointers (valid in eval; in prepare only for constants). */
-void *hnn_tdata(hnn_ctx *c, int32_t tensor);
+/* Data pointers (valid in eval; in prepare only for constants). A tensor
+ * location is an arena offset, a model offset with bit 31 set, or 0. */
+static inline void *hnn_tdata(hnn_ctx *c, int32_t tensor)
+{
+    uint32_t off = c->toff[tensor];
+    if (!off)
+        return (void *)0;
+    if (off & 0x80000000u)
+        return (void *)(uintptr_t)(c->model + (off & 0x7fffffffu));
+    return c->arena + off;
+}
 static inline void *hnn_in_data(hnn_ctx *c, int i)
 {
     return c->in[i] < 0 ? (void *)0 : hnn_tdata(c, c->in[i]);

@@ -263,6 +263,12 @@ AVX2 static inline __m256i load8(const int8_t *p)
     return _mm256_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)p));
 }
 
+/* 8 int8 widened to 8 int16 in a 128-bit vector. */
+AVX2 static inline __m128i load8x(const int8_t *p)
+{
+    return _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)p));
+}
+
 /* The 8 horizontal sums of a0..a7 as one vector [sum a0, ..., sum a7]. */
 AVX2 static inline __m256i hsum8x8(__m256i a0, __m256i a1, __m256i a2, __m256i a3,
                                    __m256i a4, __m256i a5, __m256i a6, __m256i a7)
@@ -288,9 +294,10 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
         __m256i a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         int32_t i = 0;
-#define ROWS8(LOAD)                                                             \
+#define ROWS8(LOAD) ROWS8X(LOAD, x + i)
+#define ROWS8X(LOAD, XP)                                                        \
         do {                                                                    \
-            __m256i xv = _mm256_add_epi16(LOAD(x + i), xo);                     \
+            __m256i xv = _mm256_add_epi16(LOAD(XP), xo);                        \
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, LOAD(wr + i)));     \
             a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, LOAD(wr + ldw + i))); \
             a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, LOAD(wr + 2 * ldw + i))); \
@@ -306,6 +313,17 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
             ROWS8(load8);
             i += 8;
         }
+        if (i < n && r + 8 < rows && ldw >= 8) {
+            /* the last < 8 columns as one more 8-wide step: x from a copy
+             * padded with -xoff (adds 0 once offset), the weights in place:
+             * 8 bytes from any row but the matrix's last stay inside it */
+            int8_t xpad[8];
+            memset(xpad, (int8_t)-xoff, sizeof xpad);
+            memcpy(xpad, x + i, (size_t)(n - i));
+            ROWS8X(load8, xpad);
+            i = n;
+        }
+#undef ROWS8X
 #undef ROWS8
         int32_t s[8];
         _mm256_storeu_si256((__m256i *)(void *)s, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7));
@@ -377,6 +395,28 @@ AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t cof
         }
         _mm256_storeu_si256(a, r0);
         _mm256_storeu_si256(a + 1, r1);
+    }
+    if (j + 8 <= n) {
+        /* 8 channels with 128-bit vectors: the same pairing of two taps */
+        const __m128i xo8 = _mm_set1_epi16((int16_t)xoff), z = _mm_setzero_si128();
+        __m128i lo = z, hi = z;
+        for (int32_t t = 0; t < ntaps; t += 2) {
+            int two = t + 1 < ntaps;
+            __m128i x0 = xt[t] ? _mm_add_epi16(load8x(xt[t] + coff + j), xo8) : z;
+            __m128i x1 = two && xt[t + 1] ? _mm_add_epi16(load8x(xt[t + 1] + coff + j), xo8) : z;
+            __m128i w0 = load8x(w + (size_t)t * wstride + j);
+            __m128i w1 = two ? load8x(w + (size_t)(t + 1) * wstride + j) : z;
+            lo = _mm_add_epi32(lo, _mm_madd_epi16(_mm_unpacklo_epi16(x0, x1), _mm_unpacklo_epi16(w0, w1)));
+            hi = _mm_add_epi32(hi, _mm_madd_epi16(_mm_unpackhi_epi16(x0, x1), _mm_unpackhi_epi16(w0, w1)));
+        }
+        __m128i *a = (__m128i *)(void *)(acc + j);
+        if (accumulate) {
+            lo = _mm_add_epi32(lo, _mm_loadu_si128(a));
+            hi = _mm_add_epi32(hi, _mm_loadu_si128(a + 1));
+        }
+        _mm_storeu_si128(a, lo);
+        _mm_storeu_si128(a + 1, hi);
+        j += 8;
     }
     for (; j < n; j++) {
         int32_t s = 0;

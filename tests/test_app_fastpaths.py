@@ -276,3 +276,16 @@ def test_detector_port_samples_posteriors_only_when_asked():
     assert port.feed(blk, 0.1, False) == () and port.probs == [0.25, 0.5]    # kept, not recomputed
     port.feed(blk, 0.2, True)
     assert det.calls == [True, False, True] and port.probs == [0.75, 0.5]
+
+
+def test_per_model_max_posterior_matches_numpy():
+    from hearth.ports.detector import _max_mean_per_model
+    rng = np.random.default_rng(1)
+    for m in list(range(0, 40)) * 3:
+        arr = np.zeros(m, dtype=[("model", "<i4"), ("mean", "<f4")])
+        arr["model"] = rng.integers(0, 4, m)
+        arr["mean"] = rng.random(m)
+        ref = np.zeros(4)
+        np.maximum.at(ref, arr["model"], arr["mean"])
+        assert _max_mean_per_model(arr, 4) == (None if m == 0 else ref.tolist())
+    assert _max_mean_per_model(np.zeros(3), 4) is None            # not a step array

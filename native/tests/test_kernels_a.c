@@ -165,11 +165,12 @@ static void test_gemv(void)
             x[i] = (int8_t)(iter % 7 == 0 ? -128 : rnd_range(-128, 127));
         for (size_t i = 0; i < (size_t)rows * ldw; i++)
             w[i] = (int8_t)(iter % 7 == 0 ? -128 : rnd_range(-128, 127));
-        hnn_ka_gemv(x, w, ldw, n, rows, out);
+        int32_t xoff = iter % 5 == 0 ? 0 : rnd_range(-127, 128);
+        hnn_ka_gemv(x, w, ldw, n, rows, xoff, out);
         for (int32_t r = 0; r < rows; r++) {
             int32_t want = 0;
             for (int32_t i = 0; i < n; i++)
-                want += x[i] * w[(size_t)r * ldw + (size_t)i];
+                want += (x[i] + xoff) * w[(size_t)r * ldw + (size_t)i];
             bad += out[r] != want;
         }
     }
@@ -183,7 +184,7 @@ static void test_depthwise_accum(void)
     int32_t acc[80], want[80];
     int bad = 0;
     for (int iter = 0; iter < 300; iter++) {
-        int32_t n = rnd_range(0, 70), taps = rnd_range(0, 40), zp = rnd_range(-128, 127);
+        int32_t n = rnd_range(0, 70), taps = rnd_range(0, 40), zp = rnd_range(-127, 127);
         size_t coff = (size_t)rnd_range(0, 9);
         for (int i = 0; i < 40 * 80; i++) {
             img[i] = (int8_t)rnd_range(-128, 127);
@@ -196,15 +197,15 @@ static void test_depthwise_accum(void)
             acc[j] = want[j] = acc0[j] = rnd_range(-100000, 100000);
         for (int32_t t = 0; t < taps; t++)
             for (int32_t j = 0; j < n; j++)
-                want[j] += (xt[t] ? xt[t][coff + (size_t)j] : zp) * wt[(size_t)t * 80 + (size_t)j];
-        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, zp, n, 1);
+                want[j] += (xt[t] ? xt[t][coff + (size_t)j] - zp : 0) * wt[(size_t)t * 80 + (size_t)j];
+        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, -zp, n, 1);
         for (int32_t j = 0; j < n; j++)
             bad += acc[j] != want[j];
         /* the non-accumulating form ignores what acc held */
         int32_t init[80];
         for (int32_t j = 0; j < n; j++)
             init[j] = want[j] - acc0[j];
-        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, zp, n, 0);
+        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, -zp, n, 0);
         for (int32_t j = 0; j < n; j++)
             bad += acc[j] != init[j];
     }

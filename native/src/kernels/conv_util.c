@@ -313,7 +313,7 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
             ROWS8(load8);
             i += 8;
         }
-        if (i < n && r + 8 < rows && ldw >= 8) {
+        if (i < n && r + 8 < rows && ldw >= 8 && xoff >= -127 && xoff <= 128) {
             /* the last < 8 columns as one more 8-wide step: x from a copy
              * padded with -xoff (adds 0 once offset), the weights in place:
              * 8 bytes from any row but the matrix's last stay inside it */

@@ -146,7 +146,7 @@ void hnn_ka_bcast_run(const hnn_ka_bcast *bc, const void *params, hnn_ka_row_fn 
 #define HNN_KA_BLOCK 64
 
 /* out[r] = sum_i (x[i] + xoff) * w[r * ldw + i] for r < rows (int8 -> int32);
- * xoff in [-255, 255] (x + xoff then fits int16). */
+ * xoff is a negated int8 zero point, in [-127, 128]. */
 void hnn_ka_gemv(const int8_t *x, const int8_t *w, size_t ldw, int32_t n, int32_t rows,
                  int32_t xoff, int32_t *out);
 

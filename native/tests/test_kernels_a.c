@@ -184,7 +184,7 @@ static void test_depthwise_accum(void)
     int32_t acc[80], want[80];
     int bad = 0;
     for (int iter = 0; iter < 300; iter++) {
-        int32_t n = rnd_range(0, 70), taps = rnd_range(0, 40), zp = rnd_range(-127, 127);
+        int32_t n = rnd_range(0, 70), taps = rnd_range(0, 40), zp = rnd_range(-128, 127);
         size_t coff = (size_t)rnd_range(0, 9);
         for (int i = 0; i < 40 * 80; i++) {
             img[i] = (int8_t)rnd_range(-128, 127);

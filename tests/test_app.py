@@ -77,6 +77,13 @@ def trial_storage(root):
 
 
 @pytest.fixture
+def launched(monkeypatch, tmp_path):
+    """The environment `python -m hearth.boot boot` gives a trial image."""
+    monkeypatch.setenv("HEARTH_STORAGE", str(tmp_path))
+    monkeypatch.setenv("HEARTH_BOOT_TRIAL", "1")
+
+
+@pytest.fixture
 def sim(tmp_path):
     def make(audio=None, factory=None, boot=None, timer=None, models=("okay_nabu", "alexa"), **kw):
         b = board_mod.load("sim", storage=str(tmp_path))
@@ -222,7 +229,7 @@ def test_soc_hot_hysteresis(sim):
     assert app.status()["soc_c"] is None and app.modes.mode == "FULL"
 
 
-def test_trial_boot_confirmed_after_health_check(sim, tmp_path):
+def test_trial_boot_confirmed_after_health_check(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto")
     assert app.modes.mode == "CONSTRAINED" and causes(app) == ["trial boot"] and app.trial
@@ -237,7 +244,7 @@ def test_trial_boot_confirmed_after_health_check(sim, tmp_path):
     assert app.modes.transitions[-1]["cause"] == "trial boot cleared"
 
 
-def test_trial_boot_needs_the_console(sim, tmp_path):
+def test_trial_boot_needs_the_console(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto")
     app.run(seconds=2 * app.health_at)
@@ -247,7 +254,7 @@ def test_trial_boot_needs_the_console(sim, tmp_path):
     assert not lch.status()["trial"] and app.modes.mode == "FULL"
 
 
-def test_trial_boot_fault_restarts_the_hold(sim, tmp_path):
+def test_trial_boot_fault_restarts_the_hold(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto")
     app.console_up()
@@ -266,7 +273,7 @@ def test_trial_boot_fault_restarts_the_hold(sim, tmp_path):
     assert confirm_t >= left_safe + app.health_at - 0.5
 
 
-def test_trial_boot_with_a_failed_model_gives_up(sim, tmp_path):
+def test_trial_boot_with_a_failed_model_gives_up(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto", trial_deadline_s=60.0)
     os.remove(os.path.join(app.models_dir, "alexa.tflite"))
@@ -279,7 +286,7 @@ def test_trial_boot_with_a_failed_model_gives_up(sim, tmp_path):
     assert "detector failed to load" in app.trial_failed
 
 
-def test_trial_boot_model_repaired_by_reload(sim, tmp_path):
+def test_trial_boot_model_repaired_by_reload(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto")
     os.remove(os.path.join(app.models_dir, "alexa.tflite"))
@@ -293,7 +300,7 @@ def test_trial_boot_model_repaired_by_reload(sim, tmp_path):
     assert not lch.status()["trial"] and app.modes.mode == "FULL"
 
 
-def test_trial_boot_without_models_is_healthy(sim, tmp_path):
+def test_trial_boot_without_models_is_healthy(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto", models=())
     assert app.detector is None
@@ -302,13 +309,28 @@ def test_trial_boot_without_models_is_healthy(sim, tmp_path):
     assert not lch.status()["trial"] and app.modes.mode == "FULL"
 
 
-def test_trial_boot_runtime_crash_is_a_fault(sim, tmp_path):
+def test_trial_boot_runtime_crash_is_a_fault(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m, fail_after=3), boot="auto")
     app.console_up()
     app.run(seconds=3 * app.health_at)
     assert app.detector is None and lch.status()["trial"]
     assert app.status()["health"] == "waiting: detector failed to load"
+
+
+def test_trial_of_another_process_is_not_confirmed(sim, tmp_path, monkeypatch):
+    lch = trial_storage(str(tmp_path))
+    for env in ({}, {"HEARTH_BOOT_TRIAL": "0", "HEARTH_STORAGE": str(tmp_path)},
+                {"HEARTH_BOOT_TRIAL": "1", "HEARTH_STORAGE": str(tmp_path / "elsewhere")}):
+        monkeypatch.delenv("HEARTH_BOOT_TRIAL", raising=False)
+        monkeypatch.delenv("HEARTH_STORAGE", raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+        app.console_up()
+        app.run(seconds=app.health_at + 1)
+        assert not app.trial and app.modes.mode == "FULL" and lch.status()["trial"]
+        assert any("not started by the launcher as that trial" in r[2] for r in app.records)
 
 
 def test_boot_module_absent_or_broken(sim):

@@ -60,7 +60,8 @@ def _boot_module(boot):
 class App:
     def __init__(self, board, audio, inputs, outputs, soc, clock, storage,
                  watchdog=None, detector="auto", detector_factory=None, models_dir=None,
-                 boot="auto", log=None, timer=time.perf_counter, assistant=None, trial_deadline_s=None):
+                 boot="auto", log=None, timer=time.perf_counter, assistant=None, trial_deadline_s=None,
+                 env=None):
         self.board = board
         self.audio = audio
         self.inputs = inputs
@@ -112,6 +113,7 @@ class App:
         self.health = None              # hearth.boot.HealthCheck while on trial
         self.health_state = "not-trial"
         self.trial_deadline_s = trial_deadline_s
+        self.env = os.environ if env is None else env
         self.trial_failed = None        # why the trial gave up (deadline reached)
         self._console = False
         self._fault = ""                # last fault reported to the health check
@@ -341,6 +343,14 @@ class App:
             except Exception:       # not started by the launcher (no slots, fresh sim storage)
                 st = None
         self.trial = bool(st and st.get("trial"))
+        if self.trial and not self._launched_as_trial():
+            # The storage runs a trial, but this process is not that image as
+            # the launcher started it (a development run, `hearth sim` on the
+            # same storage): confirming would vouch for code that is not running.
+            self.trial = False
+            self.log.emit(self.t, WARN, "boot", "storage holds trial image %s, but this process was not "
+                          "started by the launcher as that trial: not running its health check"
+                          % st.get("version", "?"))
         if not self.trial:
             self.modes.report("trial boot", False, self.t)
             return
@@ -355,6 +365,13 @@ class App:
         self._report_detector()
         self.log.emit(self.t, WARN, "boot", "%s: confirms after %g s without fault, with the detector "
                       "loaded (or deliberately absent) and the console up" % (detail, self.health_at))
+
+    def _launched_as_trial(self):
+        """Started by `python -m hearth.boot boot` as the trial of this storage?"""
+        env = self.env
+        root = env.get("HEARTH_STORAGE")
+        return (env.get("HEARTH_BOOT_TRIAL") == "1" and root is not None
+                and os.path.realpath(root) == os.path.realpath(str(self.storage)))
 
     def _audio_time(self):
         return self.t
@@ -512,7 +529,7 @@ def default_models_dir(storage):
 
 def build(board, storage=None, audio=None, realtime=False, detector="auto",
           detector_factory=None, models_dir=None, boot="auto", log=None, watchdog=None,
-          trial_deadline_s=None):
+          trial_deadline_s=None, env=None):
     """An App for `board` (a hearth.board.Board) with the right ports."""
     from .ports.storage import Storage
     from .ports.watchdog import SdNotify
@@ -524,6 +541,6 @@ def build(board, storage=None, audio=None, realtime=False, detector="auto",
               watchdog=watchdog if watchdog is not None else SdNotify(),
               detector=detector, detector_factory=detector_factory,
               models_dir=models_dir or default_models_dir(st), boot=boot, log=log,
-              trial_deadline_s=trial_deadline_s)
+              trial_deadline_s=trial_deadline_s, env=env)
     app.ports = ports
     return app

@@ -159,6 +159,7 @@ static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
     }
     ti->elems = (int32_t)elems;
     ti->bytes = (int32_t)(elems * (uint64_t)es);
+    ti->elem_size = es;
     ti->is_variable = isvar != 0;
 
     if (q.pos) {
@@ -210,6 +211,16 @@ float hnn_tinfo_scale(const hnn_tinfo *t, int k)
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
+}
+
+int hnn_tinfo_same_quant(const hnn_tinfo *a, const hnn_tinfo *b)
+{
+    if (a->nq != b->nq)
+        return 0;
+    for (int32_t k = 0; k < a->nq; k++)
+        if (hnn_tinfo_scale(a, k) != hnn_tinfo_scale(b, k) || hnn_tinfo_zp(a, k) != hnn_tinfo_zp(b, k))
+            return 0;
+    return 1;
 }
 
 int64_t hnn_tinfo_zp(const hnn_tinfo *t, int k)

@@ -70,6 +70,7 @@ typedef struct {
     int32_t dims[HNN_MAX_DIMS];
     int32_t elems;                 /* product of dims (1 for scalars) */
     int32_t bytes;                 /* elems * element size */
+    int32_t elem_size;             /* bytes per element (0 for resources) */
     int32_t nq;                    /* number of scales (0 = not quantized) */
     int32_t qdim;                  /* quantized_dimension */
     float scale;                   /* scale[0] (0 if nq == 0) */
@@ -88,6 +89,8 @@ int hnn_tinfo_get(hnn_ctx *c, int32_t tensor, hnn_tinfo *out);
 int hnn_in_info(hnn_ctx *c, int i, hnn_tinfo *out);
 int hnn_out_info(hnn_ctx *c, int i, hnn_tinfo *out);
 float hnn_tinfo_scale(const hnn_tinfo *t, int k);
+/* Same scales and zero points (ops that move bytes without requantizing). */
+int hnn_tinfo_same_quant(const hnn_tinfo *a, const hnn_tinfo *b);
 int64_t hnn_tinfo_zp(const hnn_tinfo *t, int k);
 
 /* Data pointers (valid in eval; in prepare only for constants). A tensor

@@ -82,8 +82,11 @@ def block_stats(block):
     n = len(x)
     if n == 0:
         return (0, 0, 0, 0)
-    hi = int(np.maximum.reduce(x))      # the ufuncs directly: half the call overhead of x.max()
-    lo = int(np.minimum.reduce(x))
+    # argmax/argmin take numpy's plain per-type loops: much less code to run
+    # (and to fetch into a cache the detector just flushed) than max()/min()'s
+    # ufunc reduction machinery
+    hi = int(x[x.argmax()])
+    lo = int(x[x.argmin()])
     peak = hi if hi >= -lo else -lo
     clipped = 0
     if peak >= audiohealth.CLIP_LEVEL:

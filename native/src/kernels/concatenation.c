@@ -17,27 +17,6 @@ typedef struct {
     int32_t row[];          /* bytes each input contributes per outer step */
 } cat_data;
 
-static int elem_size(int32_t type)
-{
-    switch (type) {
-    case 0: case 2: case 15: return 4;              /* float32 int32 uint32 */
-    case 3: case 6: case 9: return 1;               /* uint8 bool int8 */
-    case 1: case 7: case 16: case 18: return 2;     /* float16 int16 uint16 bfloat16 */
-    case 4: case 8: case 10: case 12: return 8;     /* int64 complex64 float64 uint64 */
-    default: return 0;
-    }
-}
-
-static int same_quant(const hnn_tinfo *a, const hnn_tinfo *b)
-{
-    if (a->nq != b->nq)
-        return 0;
-    for (int32_t k = 0; k < a->nq; k++)
-        if (hnn_tinfo_scale(a, k) != hnn_tinfo_scale(b, k) || hnn_tinfo_zp(a, k) != hnn_tinfo_zp(b, k))
-            return 0;
-    return 1;
-}
-
 static int cat_prepare(hnn_ctx *c)
 {
     hnn_tinfo out, in;
@@ -46,7 +25,7 @@ static int cat_prepare(hnn_ctx *c)
               "CONCATENATION takes 1+ inputs, 1 output");
     if ((rc = hnn_out_info(c, 0, &out)) < 0)
         return rc;
-    const int es = elem_size(out.type);
+    const int es = out.elem_size;
     HNN_CHECK(c, es > 0, HNN_E_UNSUPPORTED_TYPE, "CONCATENATION: unsupported element type");
     HNN_CHECK(c, hnn_opt_u8(&c->opts, 1, HNN_ACT_NONE) == HNN_ACT_NONE, HNN_E_UNSUPPORTED_OP,
               "CONCATENATION: fused activation must be NONE");
@@ -70,7 +49,7 @@ static int cat_prepare(hnn_ctx *c)
             HNN_CHECK(c, i == axis || in.dims[i] == out.dims[i], HNN_E_SHAPE,
                       "CONCATENATION: input dims differ off the axis");
         if (out.nq > 0 || in.nq > 0)
-            HNN_CHECK(c, same_quant(&in, &out), HNN_E_QUANT,
+            HNN_CHECK(c, hnn_tinfo_same_quant(&in, &out), HNN_E_QUANT,
                       "CONCATENATION: inputs must share the output's quantization");
         axis_sum += in.dims[axis];
         if (c->data) {

@@ -16,27 +16,6 @@ typedef struct {
     int32_t row[];          /* bytes of each output per outer step */
 } split_data;
 
-static int elem_size(int32_t type)
-{
-    switch (type) {
-    case 0: case 2: case 15: return 4;              /* float32 int32 uint32 */
-    case 3: case 6: case 9: return 1;               /* uint8 bool int8 */
-    case 1: case 7: case 16: case 18: return 2;     /* float16 int16 uint16 bfloat16 */
-    case 4: case 8: case 10: case 12: return 8;     /* int64 complex64 float64 uint64 */
-    default: return 0;
-    }
-}
-
-static int same_quant(const hnn_tinfo *a, const hnn_tinfo *b)
-{
-    if (a->nq != b->nq)
-        return 0;
-    for (int32_t k = 0; k < a->nq; k++)
-        if (hnn_tinfo_scale(a, k) != hnn_tinfo_scale(b, k) || hnn_tinfo_zp(a, k) != hnn_tinfo_zp(b, k))
-            return 0;
-    return 1;
-}
-
 static int64_t split_at(const hnn_tinfo *s, int32_t i)
 {
     if (s->type == HNN_INT64) {
@@ -57,7 +36,7 @@ static int split_prepare(hnn_ctx *c)
     if ((rc = hnn_in_info(c, 0, &in)) < 0 || (rc = hnn_in_info(c, 1, &sz)) < 0 ||
         (rc = hnn_in_info(c, 2, &ax)) < 0)
         return rc;
-    const int es = elem_size(in.type);
+    const int es = in.elem_size;
     HNN_CHECK(c, es > 0, HNN_E_UNSUPPORTED_TYPE, "SPLIT_V: unsupported element type");
     HNN_CHECK(c, ax.type == HNN_INT32 && ax.elems == 1, HNN_E_SHAPE, "SPLIT_V: axis must be one int32");
     HNN_CHECK(c, ax.const_data != NULL, HNN_E_UNSUPPORTED_OP, "SPLIT_V: axis must be a constant");
@@ -109,7 +88,7 @@ static int split_prepare(hnn_ctx *c)
             HNN_CHECK(c, out.dims[axis] == want, HNN_E_SHAPE, "SPLIT_V: output size differs from size_splits");
         }
         if (out.nq > 0 || in.nq > 0)
-            HNN_CHECK(c, same_quant(&in, &out), HNN_E_QUANT,
+            HNN_CHECK(c, hnn_tinfo_same_quant(&in, &out), HNN_E_QUANT,
                       "SPLIT_V: outputs must share the input's quantization");
         axis_sum += out.dims[axis];
         if (c->data)

@@ -37,17 +37,6 @@ typedef struct {
 #define SS_COUNT(d, k) ((d)->loop[2 * (k)])
 #define SS_STEP(d, k) ((d)->loop[2 * (k) + 1])
 
-static int elem_size(int32_t type)
-{
-    switch (type) {
-    case 0: case 2: case 15: return 4;              /* float32 int32 uint32 */
-    case 3: case 6: case 9: return 1;               /* uint8 bool int8 */
-    case 1: case 7: case 16: case 18: return 2;     /* float16 int16 uint16 bfloat16 */
-    case 4: case 8: case 10: case 12: return 8;     /* int64 complex64 float64 uint64 */
-    default: return 0;
-    }
-}
-
 static int32_t rd32(const void *p, int i)
 {
     int32_t v;
@@ -84,7 +73,7 @@ static int ss_prepare(hnn_ctx *c)
     if ((rc = spec_info(c, 1, &bt, -1)) < 0 || (rc = spec_info(c, 2, &et, bt.elems)) < 0 ||
         (rc = spec_info(c, 3, &st, bt.elems)) < 0)
         return rc;
-    const int es = elem_size(in.type);
+    const int es = in.elem_size;
     HNN_CHECK(c, es > 0, HNN_E_UNSUPPORTED_TYPE, "STRIDED_SLICE: unsupported element type");
     HNN_CHECK(c, out.type == in.type, HNN_E_UNSUPPORTED_TYPE, "STRIDED_SLICE: output type differs from input");
     HNN_CHECK(c, in.ndim >= 1, HNN_E_SHAPE, "STRIDED_SLICE: scalar input");

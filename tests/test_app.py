@@ -318,6 +318,18 @@ def test_trial_boot_runtime_crash_is_a_fault(sim, tmp_path, launched):
     assert app.status()["health"] == "waiting: detector failed to load"
 
 
+def test_trial_boot_confirm_refused_stops_for_the_next_attempt(sim, tmp_path, launched):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto", trial_deadline_s=300.0)
+    app.console_up()
+    os.remove(os.path.join(str(tmp_path), "boot", "device.json"))     # the launcher refuses now
+    app.run(seconds=app.health_at + 5)
+    assert not app.running and app.t < app.health_at + 1.0
+    assert app.trial and app.status()["health"].startswith("error: ")
+    assert app.trial_failed.startswith("confirm refused (not-initialized")
+    assert lch.st.exists("boot/state.json")
+
+
 def test_trial_of_another_process_is_not_confirmed(sim, tmp_path, monkeypatch):
     lch = trial_storage(str(tmp_path))
     for env in ({}, {"HEARTH_BOOT_TRIAL": "0", "HEARTH_STORAGE": str(tmp_path)},

@@ -199,6 +199,8 @@ def test_image_failing_its_health_check_is_reverted(kit):
     # boot 1, paced in real time: the console shows why the device is constrained
     p = dev.start("--json", "--trial-deadline", "0")
     try:
+        r, _, _ = select.select([p.stdout], [], [], TIMEOUT)
+        assert r, "no console line from the app within %d s" % TIMEOUT
         first = json.loads(p.stdout.readline())
         assert (first["slot"], first["version"]) == ("b", "1.2.0")
         st = console_command(first["console"], "status")

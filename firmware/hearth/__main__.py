@@ -22,7 +22,8 @@ the supervisor restarts the launcher, which counts the next trial boot and
 reverts after the last one.
 
 Exit status: 0 stopped (SIGTERM/SIGINT, --seconds reached, audio ended),
-2 bad board/storage/audio, 4 trial image gave up on its health check.
+2 bad board/storage/audio, 4 trial image gave up on its health check (or
+the launcher refused its confirm).
 """
 import argparse
 import json

@@ -428,6 +428,9 @@ class App:
         elif r.startswith("error"):
             self.health = None                  # stays unconfirmed: the launcher reverts
             self.log.emit(now, ERROR, "boot", "confirm refused (%s): the launcher will revert" % r[7:])
+            if self.trial_deadline_s is not None:
+                self.trial_failed = "confirm refused (%s)" % r[7:]
+                self.running = False            # the next boot counts the next attempt
         elif self.trial_deadline_s is not None and now >= self.trial_deadline_s:
             self.health = None
             self.trial_failed = "not healthy after %g s (%s)" % (now, r[9:] if r.startswith("waiting: ") else r)

@@ -230,8 +230,9 @@ def report(r):
     lines += [
         "overruns: %d  (%s)" % (sum(ov.values()), ", ".join("%s %d" % (k, ov[k]) for k in sorted(ov))),
         "mode changes: %d%s" % (r["mode_changes"], (" " + str(r["transitions"])) if r["transitions"] else ""),
-        "RSS after %.0f s warm-up: %.1f MB; max growth over the run %.3f MB (end %.3f MB); target < 1 MB" % (
-            WARMUP_S, r["rss_start"] / 2**20, r["rss_max_growth"] / 2**20, r["rss_end_growth"] / 2**20),
+        ("RSS after %.0f s warm-up: %.1f MB; max growth over the run %.3f MB (end %.3f MB); target < 1 MB" % (
+            WARMUP_S, r["rss_start"] / 2**20, r["rss_max_growth"] / 2**20, r["rss_end_growth"] / 2**20))
+        if r["rss_start"] is not None else "RSS: run shorter than the %.0f s warm-up" % WARMUP_S,
         "events: wake words %d/%d detected; smoke alarms raised %d/%d (%d temporal-3 cycles matched)" % (
             r["wake_detected"], r["wake_expected"], r["alarms_raised"], r["alarms_played"],
             r["smoke_detected"]),

@@ -1,0 +1,46 @@
+"""`hearth bench soak` itself, on a few audio minutes: it runs the loop, replays
+the same blocks and reports consistent figures."""
+import io
+import json
+import sys
+
+import pytest
+
+from hearth_tools.bench import soak
+from hearth_tools.cli import main as hearth_main
+
+
+def test_soak_without_detector():
+    r = soak.soak(minutes=2.0, detector=False)
+    assert r["blocks"] == 1200 and r["audio_s"] == pytest.approx(120.0)
+    assert r["detector"] == [] and r["detector_ms_per_s"] == 0.0
+    assert r["overhead_ms_per_s"] == pytest.approx(r["cpu_ms_per_s"])
+    assert r["overhead_ms_per_s"] == pytest.approx(r["alarm_ms_per_s"] + r["rest_ms_per_s"])
+    assert r["alarm_ms_per_s"] > 0.0 and r["rss_start"] > 0
+    assert sum(r["overruns"].values()) >= 0 and r["mode_changes"] == 1      # runtime missing
+    assert "loop overhead, everything but the detector" in soak.report(r)
+
+
+def test_soak_report_short_run_and_cli_json():
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        rc = hearth_main(["--json", "bench", "soak", "--minutes", "0.5", "--no-detector"])
+    finally:
+        sys.stdout, sys.stderr = old
+    assert rc in (0, None), err.getvalue()
+    r = json.loads(out.getvalue())
+    assert r["blocks"] == 300 and r["rss_start"] is None
+    assert "shorter than the 60 s warm-up" in soak.report(r)
+
+
+def test_soak_with_detector_replays_the_same_blocks():
+    pytest.importorskip("hearth.detect")
+    r = soak.soak(minutes=3.0, detector=True)
+    if not r["detector"]:
+        pytest.skip("detector did not start: %s" % r["mode"])
+    assert r["detector_ms_per_s"] > 0.0
+    assert r["overhead_ms_per_s"] == pytest.approx(r["cpu_ms_per_s"] - r["detector_ms_per_s"])
+    assert r["wake_expected"] == 0 or r["wake_detected"] >= 1     # one wake word at 150 s
+    assert r["mode_changes"] == 0

@@ -80,8 +80,14 @@ class HealthCheck:
         if why:
             return "waiting: " + why
         try:
-            api.confirm(self.storage)
-            self._done = "confirmed"
+            r = api.confirm(self.storage)
         except Exception as e:       # the launcher refused: report, let it revert
             self._done = "error: %s" % e
+            return self._done
+        # confirm() answers {"confirmed": False, "note": ...} when the trial
+        # was reverted meanwhile: that is not a confirmation
+        if isinstance(r, dict) and not r.get("confirmed", False):
+            self._done = "error: not confirmed (%s)" % r.get("note", "trial no longer active")
+        else:
+            self._done = "confirmed"
         return self._done

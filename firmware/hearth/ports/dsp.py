@@ -4,6 +4,8 @@ They return exactly what the pure-Python reference in hearth.core returns
 (tests compare them), at a small fraction of the cost: Python then touches a
 block once, never a sample.
 """
+import math
+
 import numpy as np
 
 from ..core import alarm, audiohealth
@@ -94,3 +96,103 @@ def block_stats(block):
             int(np.count_nonzero(x <= -audiohealth.CLIP_LEVEL))
     repeats = int(np.count_nonzero(x[1:] == x[:-1]))
     return (peak, clipped, repeats, n)
+
+
+try:                                    # the C build of the per-block work, when built
+    from .._native import ffi as _ffi, lib as _lib
+except ImportError:                     # pure numpy then (same results)
+    _ffi = _lib = None
+
+_I16 = np.dtype(np.int16)
+
+
+class NativeToneAnalyzer:
+    """NumpyToneAnalyzer's contract in one C call per block (native/src/blockdsp).
+
+    scan() also takes the block's audio-health statistics, so the loop reads
+    them with last_stats() instead of a second pass. Integers are exact;
+    energies and ratios are float64 and agree with the numpy analyzer to
+    float64 rounding (a Goertzel recurrence instead of a DFT product, sums
+    in another order). Blocks the C code does not take (other dtypes,
+    non-contiguous, more than HBD_MAX_FRAMES frames) go to the numpy path."""
+
+    def __init__(self, rate=alarm.RATE, frame=alarm.FRAME, bands=alarm.BANDS):
+        if _lib is None:
+            raise ImportError("hearth._native is not built")
+        window = alarm.hann(frame)
+        coeffs, ends = [], []
+        for _, freqs in bands:
+            coeffs += [2.0 * math.cos(2.0 * math.pi * f / rate) for f in freqs]
+            ends.append(len(coeffs))
+        self.frame = frame
+        self.nb = len(bands)
+        self._rate, self._bands = rate, bands
+        self._keep = (_ffi.new("double[]", window), _ffi.new("double[]", coeffs), _ffi.new("int[]", ends))
+        cfg = _ffi.new("hbd_config *", {
+            "frame": frame, "window": self._keep[0], "nfreq": len(coeffs), "coeff": self._keep[1],
+            "nbands": len(ends), "band_end": self._keep[2], "norm": alarm.tone_ratio_norm(frame, window),
+            "min_energy": alarm.MIN_ENERGY, "clip_level": audiohealth.CLIP_LEVEL})
+        self._st = _ffi.new("hbd_state *")
+        r = _lib.hbd_init(self._st, cfg)
+        if r != 0:
+            raise ValueError(_ffi.string(_lib.hbd_strerror(r)).decode())
+        self._res = _ffi.new("hbd_result *")
+        self._fallback = None
+        self._stats = (0, 0, 0, 0)
+        self._from = None               # a block numpy analysed (not the C code): its stats on demand
+
+    def _run(self, block):
+        """hbd_block on block: loud frame count, or None when the C code cannot take it."""
+        if type(block) is np.ndarray and block.dtype is _I16:
+            try:
+                buf = _ffi.from_buffer("int16_t[]", block)
+            except (BufferError, ValueError, TypeError):
+                return None             # not contiguous
+            r = _lib.hbd_block(self._st, buf, len(block), self._res)
+            if r >= 0:
+                self._from = None
+                return r
+        return None
+
+    def _frames(self, loud):
+        res, nb = self._res, self.nb
+        nf = res.frames
+        if not loud:
+            return [[0.0] * nb for _ in range(nf)]
+        r = _ffi.unpack(res.ratio, nf * nb)
+        return [r[i:i + nb] for i in range(0, nf * nb, nb)]
+
+    def scan(self, block):
+        loud = self._run(block)
+        if loud is None:
+            return self._slow(block, True)
+        if loud:
+            return self._frames(loud)
+        return [] if self._res.frames == 0 else None
+
+    def analyze(self, block):
+        loud = self._run(block)
+        if loud is None:
+            return self._slow(block, False)
+        return self._frames(loud)
+
+    def last_stats(self):
+        """block_stats() of the block last given to scan()/analyze()."""
+        if self._from is not None:
+            return block_stats(self._from)
+        res = self._res
+        return (res.peak, res.clipped, res.repeats, res.n)
+
+    def _slow(self, block, scan):
+        self._from = block
+        a = self._fallback
+        if a is None:
+            a = self._fallback = NumpyToneAnalyzer(self._rate, self.frame, self._bands)
+        return a.scan(block) if scan else a.analyze(block)
+
+
+def tone_analyzer(rate=alarm.RATE, frame=alarm.FRAME, bands=alarm.BANDS):
+    """The fastest analyzer this build has: native when hearth._native is built, else numpy."""
+    if _lib is not None:
+        return NativeToneAnalyzer(rate, frame, bands)
+    return NumpyToneAnalyzer(rate, frame, bands)

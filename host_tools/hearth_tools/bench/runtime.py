@@ -73,7 +73,8 @@ def measure(name, steps, repeats):
     res = {"model": name}
     res["hearth_us"] = _util.median_per_call(run_ours, steps, repeats) * 1e6
     res["litert_us"] = _util.median_per_call(run_lite, steps, repeats) * 1e6
-    res["tflm_us"] = _util.median_per_call(run_tflm, max(steps // 4, 100), max(repeats // 2, 3)) * 1e6
+    # TFLM is ~10x slower: fewer calls, same per-step median
+    res["tflm_us"] = _util.median_per_call(run_tflm, min(steps, max(steps // 4, 100)), max(repeats // 2, 1)) * 1e6
 
     exe = _util.build_native_tool("bench_invoke", os.path.join(_util.ROOT, "native", "bench", "bench_invoke.c"))
     with tempfile.NamedTemporaryFile(suffix=".bin") as f:
@@ -100,7 +101,18 @@ def run(args, out):
             r["hearth_arena"], r["tflm_arena"], 100.0 * r["hearth_arena"] / r["tflm_arena"]))
     lines.append("")
     lines.append("Python per-step = set input + invoke + read output, median of %d runs of %d steps "
-                 "(random int8 input), all three in this process." % (args.repeats, args.steps))
+                 "(random int8 input), all three in this process; C only = hnn_invoke in a C loop "
+                 "(native/bench/bench_invoke.c, -O3)." % (args.repeats, args.steps))
+    lines.append("arena = hearth's exact arena (hnn_arena_used) vs TFLM's RecordingMicroAllocator total.")
+    try:
+        from . import size
+        rows = size.measure(os.path.join(_util.ROOT, "build", "cortex-m4-size"))
+        rt = [r for r in rows if r["group"] == "runtime"]
+        lines.append("Cortex-M4 (arm-none-eabi-gcc -Os -mthumb -mcpu=cortex-m4) runtime text: %d bytes "
+                     "(reader + interpreter + planner + all kernels; `hearth bench size` lists modules)"
+                     % sum(r["text"] for r in rt))
+    except Exception as e:   # no cross compiler: say so instead of failing the benchmark
+        lines.append("Cortex-M4 size: not measured (%s)" % e)
     text = "\n".join(lines)
     if args.json:
         for r in rows:

@@ -24,7 +24,7 @@ from .core.governor import limits_from
 from .core.log import Log, INFO, WARN, ERROR
 from .core.quality import QualityMonitor
 from .ports.detector import open_detector
-from .ports.dsp import NumpyToneAnalyzer, block_stats
+from .ports.dsp import block_stats, tone_analyzer
 
 STAGES = ("capture", "detect", "alarm", "decide", "actuate")
 # The microphone health check looks at every 5th block: a degradation must
@@ -97,7 +97,11 @@ class App:
         q = board.section("quality")
         rng = (q["feature_min"], q["feature_max"]) if "feature_min" in q and "feature_max" in q else None
         self.quality = QualityMonitor(feature_range=rng)
-        self.alarm = AlarmListener(self.rate, analyzer=NumpyToneAnalyzer(self.rate))
+        tone = tone_analyzer(self.rate)
+        self.alarm = AlarmListener(self.rate, analyzer=tone)
+        # the native analyzer takes the health statistics in the same C call
+        # as the alarm scan (one call per block); numpy needs its own pass
+        self._last_stats = getattr(tone, "last_stats", None)
         self.t = 0.0
         self.running = True
         self.turns = 0
@@ -190,10 +194,10 @@ class App:
             self.running = False
             self.flush_metrics()
             return False
-        if self.turns % HEALTH_EVERY == 0:
+        health = self.turns % HEALTH_EVERY == 0
+        kind = self.audio_cause
+        if health and self._last_stats is None:
             kind = audiohealth.classify(block_stats(block))
-        else:
-            kind = self.audio_cause
         c1 = timer()
         now = t0 + len(block) / self._rate_f
         self.t = now
@@ -212,6 +216,8 @@ class App:
         c2 = timer()
 
         alarms = self.alarm.feed(block, t0)
+        if health and self._last_stats is not None:
+            kind = audiohealth.classify(self._last_stats())
         c3 = timer()
 
         self._decide(now, kind, events, alarms, c2 - c1)

@@ -5,6 +5,7 @@ They return exactly what the pure-Python reference in hearth.core returns
 block once, never a sample.
 """
 import math
+import os
 
 import numpy as np
 
@@ -192,7 +193,9 @@ class NativeToneAnalyzer:
 
 
 def tone_analyzer(rate=alarm.RATE, frame=alarm.FRAME, bands=alarm.BANDS):
-    """The fastest analyzer this build has: native when hearth._native is built, else numpy."""
-    if _lib is not None:
+    """The fastest analyzer this build has: native when hearth._native is built, else numpy.
+
+    HEARTH_NATIVE_DSP=0 in the environment picks numpy (to compare the two)."""
+    if _lib is not None and os.environ.get("HEARTH_NATIVE_DSP", "1") != "0":
         return NativeToneAnalyzer(rate, frame, bands)
     return NumpyToneAnalyzer(rate, frame, bands)

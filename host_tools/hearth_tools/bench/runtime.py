@@ -106,8 +106,8 @@ def run(args, out):
     lines.append("arena = hearth's exact arena (hnn_arena_used) vs TFLM's RecordingMicroAllocator total.")
     try:
         from . import size
-        rows = size.measure(os.path.join(_util.ROOT, "build", "cortex-m4-size"))
-        rt = [r for r in rows if r["group"] == "runtime"]
+        size_rows = size.measure(os.path.join(_util.ROOT, "build", "cortex-m4-size"))
+        rt = [r for r in size_rows if r["group"] == "runtime"]
         lines.append("Cortex-M4 (arm-none-eabi-gcc -Os -mthumb -mcpu=cortex-m4) runtime text: %d bytes "
                      "(reader + interpreter + planner + all kernels; `hearth bench size` lists modules)"
                      % sum(r["text"] for r in rt))

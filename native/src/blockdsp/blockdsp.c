@@ -48,26 +48,30 @@ int hbd_init(hbd_state *st, const hbd_config *cfg)
     return HBD_OK;
 }
 
-/* Peak, clip count and equal-neighbour count in one pass. */
+/* Peak, clip count and equal-neighbour count. Min and max stay int16 and
+ * the clip count runs only when the peak reaches clip level (rare), so the
+ * loops are plain packed-integer code. */
 static void stats(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out)
 {
-    int32_t lo = 0, hi = 0, clipped = 0, repeats = 0;
-    int32_t clip = st->clip_level;
+    int16_t lo, hi;
+    int32_t peak, clipped = 0, repeats = 0, clip = st->clip_level;
     size_t i;
     if (n == 0) {
         out->peak = out->clipped = out->repeats = out->n = 0;
         return;
     }
     lo = hi = x[0];
-    for (i = 0; i < n; i++) {
-        int32_t v = x[i];
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
-        clipped += (v >= clip) + (v <= -clip);
+    for (i = 1; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
     }
+    peak = (int32_t)hi >= -(int32_t)lo ? (int32_t)hi : -(int32_t)lo;
+    if (peak >= clip)
+        for (i = 0; i < n; i++)
+            clipped += (x[i] >= clip) + (x[i] <= -clip);
     for (i = 1; i < n; i++)
         repeats += x[i] == x[i - 1];
-    out->peak = hi >= -lo ? hi : -lo;
+    out->peak = peak;
     out->clipped = clipped;
     out->repeats = repeats;
     out->n = (int32_t)n;

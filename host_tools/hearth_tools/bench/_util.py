@@ -11,14 +11,16 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 NATIVE = os.path.join(ROOT, "native")
 
 
-def median_per_call(fn, calls, repeats):
-    """Median over `repeats` runs of the mean wall time per call, in seconds."""
-    per = []
+def interleaved_medians(runs, repeats):
+    """runs: [(fn, calls)]. Each repeat times every fn once, in turn; returns
+    the median seconds per call of each, in order."""
+    per = [[] for _ in runs]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(calls)
-        per.append((time.perf_counter() - t0) / calls)
-    return statistics.median(per)
+        for k, (fn, calls) in enumerate(runs):
+            t0 = time.perf_counter()
+            fn(calls)
+            per[k].append((time.perf_counter() - t0) / calls)
+    return [statistics.median(p) for p in per]
 
 
 def build_native_tool(name, source, flags=("-O3", "-DNDEBUG", "-fwrapv")):

@@ -71,10 +71,13 @@ def measure(name, steps, repeats):
             go(0)
 
     res = {"model": name}
-    res["hearth_us"] = _util.median_per_call(run_ours, steps, repeats) * 1e6
-    res["litert_us"] = _util.median_per_call(run_lite, steps, repeats) * 1e6
-    # TFLM is ~10x slower: fewer calls, same per-step median
-    res["tflm_us"] = _util.median_per_call(run_tflm, min(steps, max(steps // 4, 100)), max(repeats // 2, 1)) * 1e6
+    # the three peers take turns within each repeat, so a change in machine
+    # load hits all of them alike; TFLM is ~10x slower and gets fewer calls
+    t_ours, t_lite, t_tflm = _util.interleaved_medians(
+        [(run_ours, steps), (run_lite, steps), (run_tflm, min(steps, max(steps // 4, 100)))], repeats)
+    res["hearth_us"] = t_ours * 1e6
+    res["litert_us"] = t_lite * 1e6
+    res["tflm_us"] = t_tflm * 1e6
 
     exe = _util.build_native_tool("bench_invoke", os.path.join(_util.ROOT, "native", "bench", "bench_invoke.c"))
     with tempfile.NamedTemporaryFile(suffix=".bin") as f:

@@ -167,7 +167,18 @@ class NativeToneAnalyzer:
         return [r[i:i + nb] for i in range(0, nf * nb, nb)]
 
     def scan(self, block):
-        loud = self._run(block)
+        # _run() inlined: this is the loop's call on every block
+        loud = None
+        if type(block) is np.ndarray and block.dtype is _I16:
+            try:
+                buf = _ffi.from_buffer(_I16_ARRAY, block)
+            except (BufferError, ValueError, TypeError):
+                buf = None              # not contiguous
+            if buf is not None:
+                r = _hbd_block(self._st, buf, len(block), self._res)
+                if r >= 0:
+                    self._from = None
+                    loud = r
         if loud:
             return self._frames(loud)
         if loud is None:

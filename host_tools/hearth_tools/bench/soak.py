@@ -32,7 +32,7 @@ from hearth import board as board_mod
 from hearth.app import CONTROL_EVERY, build
 from hearth.core.alarm import AlarmListener
 from hearth.ports.detector import open_detector
-from hearth.ports.dsp import NumpyToneAnalyzer
+from hearth.ports.dsp import tone_analyzer
 
 from .. import benchdoc
 from ..scenario import alarm_pattern, synthesize
@@ -101,7 +101,8 @@ def soak(minutes=60.0, detector=True, progress=None):
         app.start()
         names = app.detector.names if app.detector is not None else []
         lone = _lone_detector(app, models_dir) if app.detector is not None else None
-        listener = AlarmListener(app.rate, analyzer=NumpyToneAnalyzer(app.rate))
+        # the analyzer the loop runs (native when built), so the figures compare
+        listener = AlarmListener(app.rate, analyzer=tone_analyzer(app.rate))
         lone_alarm = lambda blk, t0, i: listener.feed(blk, t0)
         tap = app.audio = _Tap(app.audio)
         wake = {}

@@ -289,15 +289,26 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
     const __m256i xo = _mm256_set1_epi16((int16_t)xoff);
     int32_t r = 0;
     const int32_t n16 = n & ~15, n8 = n & ~7;
+    /* the last < 8 columns as one more 8-wide step: x from a copy padded
+     * with -xoff (adds 0 once offset), built once for all rows; the weights
+     * in place: 8 bytes from any row but the matrix's last stay inside it */
+    const int pad_ok = n8 < n && ldw >= 8 && xoff >= -127 && xoff <= 128;
+    __m256i xtail = xo;
+    if (pad_ok) {
+        int8_t xpad[8];
+        memset(xpad, (int8_t)-xoff, sizeof xpad);
+        memcpy(xpad, x + n8, (size_t)(n - n8));
+        xtail = _mm256_add_epi16(load8(xpad), xo);
+    }
     for (; r + 8 <= rows; r += 8) {
         const int8_t *wr = w + (size_t)r * ldw;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
         __m256i a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         int32_t i = 0;
-#define ROWS8(LOAD) ROWS8X(LOAD, x + i)
-#define ROWS8X(LOAD, XP)                                                        \
+#define ROWS8(LOAD) ROWS8V(LOAD, _mm256_add_epi16(LOAD(x + i), xo))
+#define ROWS8V(LOAD, XV)                                                        \
         do {                                                                    \
-            __m256i xv = _mm256_add_epi16(LOAD(XP), xo);                        \
+            __m256i xv = (XV);                                                  \
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, LOAD(wr + i)));     \
             a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, LOAD(wr + ldw + i))); \
             a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, LOAD(wr + 2 * ldw + i))); \
@@ -313,20 +324,19 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
             ROWS8(load8);
             i += 8;
         }
-        if (i < n && r + 8 < rows && ldw >= 8 && xoff >= -127 && xoff <= 128) {
-            /* the last < 8 columns as one more 8-wide step: x from a copy
-             * padded with -xoff (adds 0 once offset), the weights in place:
-             * 8 bytes from any row but the matrix's last stay inside it */
-            int8_t xpad[8];
-            memset(xpad, (int8_t)-xoff, sizeof xpad);
-            memcpy(xpad, x + i, (size_t)(n - i));
-            ROWS8X(load8, xpad);
+        if (i < n && pad_ok && r + 8 < rows) {
+            ROWS8V(load8, xtail);
             i = n;
         }
-#undef ROWS8X
+#undef ROWS8V
 #undef ROWS8
+        __m256i sums = hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7);
+        if (i == n) {
+            _mm256_storeu_si256((__m256i *)(void *)(out + r), sums);
+            continue;
+        }
         int32_t s[8];
-        _mm256_storeu_si256((__m256i *)(void *)s, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7));
+        _mm256_storeu_si256((__m256i *)(void *)s, sums);
         for (; i < n; i++) {
             int32_t xi = (int32_t)x[i] + xoff;
             for (int k = 0; k < 8; k++)

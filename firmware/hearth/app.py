@@ -83,6 +83,7 @@ class App:
         self.n = board.block_samples
         self.dt = self.n / float(self.rate)
         self.budgets = board.budgets_s()
+        self._detect_budget = self.budgets["detect"]
         self._budget_vec = np.array([self.budgets[s] for s in STAGES])
         self._edges = np.array(self.metrics.latency[STAGES[0]].edges, dtype=np.float64)
         self._stage_offsets = np.arange(len(STAGES)) * (len(self._edges) + 1)
@@ -194,9 +195,12 @@ class App:
             self.running = False
             self.flush_metrics()
             return False
-        health = self.turns % HEALTH_EVERY == 0
+        turn = self.turns
+        health = turn % HEALTH_EVERY == 0
+        control = turn % CONTROL_EVERY == 0
+        last_stats = self._last_stats
         kind = self.audio_cause
-        if health and self._last_stats is None:
+        if health and last_stats is None:
             kind = audiohealth.classify(block_stats(block))
         c1 = timer()
         now = t0 + len(block) / self._rate_f
@@ -208,7 +212,7 @@ class App:
             if self.modes.can("nn"):
                 try:
                     # the quality monitor samples the posteriors on control turns only
-                    events = det.feed(block, t0, self.turns % CONTROL_EVERY == 0)
+                    events = det.feed(block, t0, control)
                 except Exception as e:
                     self._detector_crashed(e)
             else:
@@ -216,30 +220,32 @@ class App:
         c2 = timer()
 
         alarms = self.alarm.feed(block, t0)
-        if health and self._last_stats is not None:
-            kind = audiohealth.classify(self._last_stats())
+        if health and last_stats is not None:
+            kind = audiohealth.classify(last_stats())
         c3 = timer()
 
-        self._decide(now, kind, events, alarms, c2 - c1)
+        self._decide(now, kind, events, alarms, c2 - c1, control)
         c4 = timer()
 
         app = self.appliance
         self.outputs.write(app.outputs, app.ring, now)
-        if self.watchdog is not None:
-            self.watchdog.kick(now)
+        wd = self.watchdog
+        if wd is not None:
+            wd.kick(now)
         c5 = timer()
 
         # Stage times go to the histograms in batches (one numpy pass per
         # TIMES_BATCH blocks instead of five Python histogram updates per
         # block); a late turn is counted at once (the health check reads it).
+        m = self.metrics
         if c5 - c0 > self.dt:
-            self.metrics.overruns["block"] += 1
+            m.overruns["block"] += 1
         times = self._times
         times.extend((c0, c1, c2, c3, c4, c5))
         if len(times) >= 6 * TIMES_BATCH:
             self.flush_metrics()
-        self.metrics.blocks += 1
-        self.turns += 1
+        m.blocks += 1
+        self.turns = turn + 1
         return True
 
     def flush_metrics(self):
@@ -274,14 +280,15 @@ class App:
             if over[j]:
                 m.overruns[name] += over[j]
 
-    def _decide(self, now, audio_kind, events, alarms, detect_s):
+    def _decide(self, now, audio_kind, events, alarms, detect_s, control=None):
         # Every block, so the common path is short; what happens rarely
         # (a sensor poll, a cause changing, sampling the detector) is a call.
         app = self.appliance
         modes = self.modes
         presses, door, cavity, food = self.inputs.poll(now)
         s = app.sensors
-        control = self.turns % CONTROL_EVERY == 0
+        if control is None:
+            control = self.turns % CONTROL_EVERY == 0
         urgent = (presses or events or alarms or app.dirty or modes.pending or cavity is None
                   or door != s["door_open"] or cavity >= self.cutoff)
         s["door_open"] = door
@@ -292,10 +299,10 @@ class App:
         if audio_kind != self.audio_cause:
             self._audio_changed(audio_kind, now)
         if detect_s > 0.0 and self.detector is not None:
-            over = detect_s > self.budgets["detect"]
+            over = detect_s > self._detect_budget
             if over or self._over_budget.raw:   # else reporting "not over" again changes nothing
                 modes.report("detector over budget", over, now,
-                             "%.1f ms > %.1f ms" % (detect_s * 1e3, self.budgets["detect"] * 1e3) if over else "")
+                             "%.1f ms > %.1f ms" % (detect_s * 1e3, self._detect_budget * 1e3) if over else "")
             if control:
                 self._sample_quality(now)
         if presses:

@@ -105,6 +105,10 @@ class Appliance:
         # Edges only: one log line per change of an actuator, the door or the ring.
         shown = self.shown
         door = bool(self.sensors.get("door_open"))
+        if (door == shown["door_open"] and self.ring == shown["ring"] and out["heater"] == shown["heater"]
+                and out["fan"] == shown["fan"] and out["lamp"] == shown["lamp"]
+                and out["buzzer"] == shown["buzzer"]):
+            return                      # nothing changed (every tick but a few)
         if door != shown["door_open"]:
             shown["door_open"] = door
             self.log.emit(now, INFO, "input", "door " + ("open" if door else "closed"))

@@ -189,6 +189,8 @@ class SafetyGovernor:
         return out
 
     def drain_events(self):
+        if not self.events and not self.ctl.events:
+            return ()                   # every tick but a few: no lists to make
         for e in self.ctl.drain_events():
             self.events.append(e)
         ev = self.events

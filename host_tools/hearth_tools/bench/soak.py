@@ -136,6 +136,8 @@ def soak(minutes=60.0, detector=True, progress=None):
         rss0 = None
         next_sample = WARMUP_S
         nblocks = int(round(seconds / app.dt))
+        schedule.append((float("inf"), "end"))
+        next_at = schedule[0][0]
         cpu = det_cpu = alarm_cpu = 0.0
         first = 0
         wall0 = time.perf_counter()
@@ -149,9 +151,10 @@ def soak(minutes=60.0, detector=True, progress=None):
                 first += len(tap.blocks)
                 tap.blocks = []
                 cpu0 = time.process_time()
-            while si < len(schedule) and schedule[si][0] <= app.t:
+            while next_at <= app.t:
                 what = schedule[si][1]
                 si += 1
+                next_at = schedule[si][0]
                 if what == "start":
                     ap.press("start", app.t)
                 elif what.startswith("door"):

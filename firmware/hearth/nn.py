@@ -16,6 +16,9 @@ from ._native import ffi, lib
 
 __all__ = ["NNError", "Model", "TensorInfo", "load"]
 
+_ndarray = np.ndarray
+_memmove = ffi.memmove
+
 PRESERVE_ALL = 0x1
 
 _DTYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_,
@@ -118,6 +121,7 @@ class Model:
         t0 = self.inputs[0] if len(self.inputs) == 1 else None
         self._fast_in = (np.dtype(t0.dtype), t0.nbytes, self._in_ptrs[0]) \
             if t0 is not None and t0.dtype is not None and t0.nbytes else None
+        self._one_out = self._outs[0] if len(self._outs) == 1 else None
 
     def _view(self, t):
         ptr = lib.hnn_tensor_data(self._m, t.index)
@@ -164,13 +168,16 @@ class Model:
 
     def invoke(self, *xs):
         """Set the inputs (if given), run one step, return the outputs (copies)."""
-        # The streaming case (one contiguous array of the right type) is kept
-        # to a handful of Python operations: it runs every 30 ms per model.
-        if len(xs) == 1 and self._fast_in is not None:
+        # The streaming case (one array of the right type and size) is kept to
+        # a handful of Python operations: it runs every 30 ms per model.
+        fast = self._fast_in
+        if fast is not None and len(xs) == 1:
             x = xs[0]
-            if type(x) is np.ndarray and x.dtype is self._fast_in[0] and \
-                    x.nbytes == self._fast_in[1] and x.flags.c_contiguous:
-                ffi.memmove(self._fast_in[2], x, self._fast_in[1])
+            if type(x) is _ndarray and x.dtype is fast[0] and x.nbytes == fast[1]:
+                try:
+                    _memmove(fast[2], x, fast[1])
+                except (BufferError, TypeError, ValueError):   # not contiguous
+                    self.set_input(x)
             else:
                 self.set_input(x)
         else:
@@ -179,10 +186,9 @@ class Model:
         rc = self._invoke(self._m)
         if rc:
             _check(rc)
-        outs = self._outs
-        if len(outs) == 1:
-            return [outs[0].copy()]
-        return [v.copy() for v in outs]
+        if self._one_out is not None:
+            return [self._one_out.copy()]
+        return [v.copy() for v in self._outs]
 
     def invoke_raw(self, x):
         """Fast path for streaming: one input as bytes-like, first output as bytes."""

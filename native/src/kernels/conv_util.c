@@ -263,6 +263,14 @@ AVX2 static inline __m256i load8(const int8_t *p)
     return _mm256_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)p));
 }
 
+/* 4 int8 (a 4-byte load) widened to int16 in the low half of a vector. */
+AVX2 static inline __m128i load4x(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v));
+}
+
 /* 8 int8 widened to 8 int16 in a 128-bit vector. */
 AVX2 static inline __m128i load8x(const int8_t *p)
 {
@@ -356,6 +364,10 @@ AVX2 static void gemv_avx2(const int8_t *x, const int8_t *w, size_t ldw, int32_t
                                                       load8(wr + i)));
             i += 8;
         }
+        if (i < n && pad_ok && r + 1 < rows) {   /* not the matrix's last row */
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(xtail, load8(wr + i)));
+            i = n;
+        }
         int32_t s = hsum8(a);
         for (; i < n; i++)
             s += ((int32_t)x[i] + xoff) * wr[i];
@@ -427,6 +439,24 @@ AVX2 static void dw_accum_avx2(int32_t *acc, const int8_t *const *xt, size_t cof
         _mm_storeu_si128(a, lo);
         _mm_storeu_si128(a + 1, hi);
         j += 8;
+    }
+    if (j + 4 <= n) {
+        /* 4 channels: 4-byte loads (exactly in bounds), taps paired as above */
+        const __m128i xo8 = _mm_set1_epi16((int16_t)xoff), z = _mm_setzero_si128();
+        __m128i s4 = z;
+        for (int32_t t = 0; t < ntaps; t += 2) {
+            int two = t + 1 < ntaps;
+            __m128i x0 = xt[t] ? _mm_add_epi16(load4x(xt[t] + coff + j), xo8) : z;
+            __m128i x1 = two && xt[t + 1] ? _mm_add_epi16(load4x(xt[t + 1] + coff + j), xo8) : z;
+            __m128i w0 = load4x(w + (size_t)t * wstride + j);
+            __m128i w1 = two ? load4x(w + (size_t)(t + 1) * wstride + j) : z;
+            s4 = _mm_add_epi32(s4, _mm_madd_epi16(_mm_unpacklo_epi16(x0, x1), _mm_unpacklo_epi16(w0, w1)));
+        }
+        __m128i *a = (__m128i *)(void *)(acc + j);
+        if (accumulate)
+            s4 = _mm_add_epi32(s4, _mm_loadu_si128(a));
+        _mm_storeu_si128(a, s4);
+        j += 4;
     }
     for (; j < n; j++) {
         int32_t s = 0;

@@ -66,10 +66,20 @@ class TensorInfo:
             self.index, self.shape, self.type_name, self.scale, self.zero_point)
 
 
+_LINE = 64   # cache line: vector loads of weights and activations never straddle one needlessly
+
+
+def _aligned(nbytes):
+    """(owner, pointer) to nbytes of zeroed memory aligned to a cache line."""
+    owner = ffi.new("uint8_t[]", nbytes + _LINE)
+    addr = int(ffi.cast("uintptr_t", owner))
+    return owner, ffi.cast("uint8_t *", owner) + (-addr % _LINE)
+
+
 def _aligned_copy(data):
-    buf = ffi.new("uint64_t[]", (len(data) + 7) // 8 or 1)
-    ffi.memmove(buf, data, len(data))
-    return buf
+    owner, ptr = _aligned(len(data) or 1)
+    ffi.memmove(ptr, data, len(data))
+    return owner, ptr
 
 
 class Model:
@@ -82,8 +92,8 @@ class Model:
         data = bytes(data)
         if not data:
             raise NNError(-2, "empty model")
-        self._model_buf = _aligned_copy(data)
-        self._model_ptr = ffi.cast("const uint8_t *", self._model_buf)
+        self._model_buf, ptr = _aligned_copy(data)
+        self._model_ptr = ffi.cast("const uint8_t *", ptr)
         self._len = len(data)
         self._flags = PRESERVE_ALL if preserve_all else 0
         bound = ffi.new("size_t *")
@@ -130,10 +140,10 @@ class Model:
         return np.frombuffer(ffi.buffer(ptr, t.nbytes), dtype=t.dtype).reshape(t.shape)
 
     def _init(self, size):
-        arena = ffi.new("uint64_t[]", (size + 7) // 8 or 1)
+        owner, arena = _aligned(size or 1)
         out = ffi.new("hnn_model **")
         _check(lib.hnn_init(out, self._model_ptr, self._len, arena, size, self._flags))
-        return arena, out[0]
+        return owner, out[0]
 
     def _info(self, t):
         info = ffi.new("hnn_tensor_info *")

@@ -13,38 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define GOLDEN "tests/golden/frontend/"
 #define NMODELS 4
 
-static int failures;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                 \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
 
 static void *load(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    long n;
-    void *buf;
-    if (!f) {
-        fprintf(stderr, "cannot open %s (run from the repository root; models come "
+    void *buf = unit_read_file(path, len);   /* malloc: aligned for the runtime */
+    if (!buf) {
+        fprintf(stderr, "cannot read %s (run from the repository root; models come "
                         "from `make models`)\n", path);
         exit(2);
     }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc(n > 0 ? (size_t)n : 1);    /* malloc: aligned for the runtime */
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-        exit(2);
-    fclose(f);
-    *len = (size_t)n;
     return buf;
 }
 
@@ -407,10 +389,10 @@ int main(void)
         free(models[i].model);
     free(gsteps);
     free(pcm);
-    if (failures) {
-        fprintf(stderr, "test_detector: %d failure(s)\n", failures);
-        return 1;
+    if (unit_fail) {
+        fprintf(stderr, "test_detector: %d failure(s)\n", unit_fail);
+        return UNIT_DONE();
     }
     printf("test_detector: ok (%zu steps, %zu events)\n", ngsteps, ngevents);
-    return 0;
+    return UNIT_DONE();
 }

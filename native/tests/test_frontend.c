@@ -11,42 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
+
 #define GOLDEN "tests/golden/frontend/"
 
-static int failures;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                 \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
 
 /* Whole file into a malloc'd buffer (tests may allocate; the library not). */
 static void *load(const char *name, size_t *len)
 {
     char path[256];
-    FILE *f;
-    long n;
-    void *buf = NULL;
     snprintf(path, sizeof(path), GOLDEN "%s", name);
-    f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s (run from the repository root)\n", path);
+    void *buf = unit_read_file(path, len);
+    if (!buf) {
+        fprintf(stderr, "cannot read %s (run from the repository root)\n", path);
         exit(2);
     }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "cannot read %s\n", path);
-        exit(2);
-    }
-    fclose(f);
-    *len = (size_t)n;
     return buf;
 }
 
@@ -268,10 +247,10 @@ int main(void)
     test_tables();
     test_stream();
     test_errors();
-    if (failures) {
-        fprintf(stderr, "test_frontend: %d failure(s)\n", failures);
-        return 1;
+    if (unit_fail) {
+        fprintf(stderr, "test_frontend: %d failure(s)\n", unit_fail);
+        return UNIT_DONE();
     }
     printf("test_frontend: ok\n");
-    return 0;
+    return UNIT_DONE();
 }

@@ -1,5 +1,7 @@
 """Shared test fixtures: repository paths, real models, real speech features."""
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -108,3 +110,12 @@ def real_windows():
     np.savez(cached + ".tmp.npz", **out)
     os.replace(cached + ".tmp.npz", cached)
     return out
+
+
+def run_hearth(*argv):
+    """Run the `hearth` CLI in-process: (exit code, stdout, stderr)."""
+    from hearth_tools.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(list(argv))
+    return rc, out.getvalue(), err.getvalue()

@@ -13,21 +13,13 @@ import tarfile
 import pytest
 
 from hearth.image import archive, manifest as manifest_mod, mcuboot
-from hearth_tools.cli import main as hearth_main
 from hearth_tools.image import build, native, testkit
+
+from conftest import run_hearth  # noqa: E402
 
 ROOT = build.ROOT
 
 
-def hearth(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        rc = hearth_main(list(argv))
-    finally:
-        sys.stdout, sys.stderr = old
-    return rc, out.getvalue(), err.getvalue()
 
 
 class Env:
@@ -43,7 +35,7 @@ def env(tmp_path_factory):
     e.other = testkit.keygen(str(d / "other.pem"))
     e.board = testkit.write_board(str(d), name="simtest", slot_bytes=8 << 20)
     e.out = str(d / "fw.img")
-    rc, out, err = hearth("--json", "image", "build", "--board", e.board, "--version", "1.2.3+4",
+    rc, out, err = run_hearth("--json", "image", "build", "--board", e.board, "--version", "1.2.3+4",
                           "--key", e.key, "--security-counter", "7", "-o", e.out,
                           "--rollback-target", "1.0.0", "--calibration-version", "cal-3")
     assert rc == 0, err
@@ -127,22 +119,22 @@ def test_payload_is_a_tar_that_peers_read(env, tmp_path):
 
 
 def test_info_and_verify_commands(env):
-    rc, out, err = hearth("--json", "image", "info", env.out)
+    rc, out, err = run_hearth("--json", "image", "info", env.out)
     assert rc == 0, err
     info = json.loads(out)
     assert (info["version"], info["board"], info["manifest"]["arch"]) == ("1.2.3+4", "simtest", native.host_arch())
-    rc, out, err = hearth("image", "info", env.out)
+    rc, out, err = run_hearth("image", "info", env.out)
     assert rc == 0 and "security counter: 7" in out
-    rc, out, err = hearth("image", "verify", env.out, "--key", env.key, "--board", env.board)
+    rc, out, err = run_hearth("image", "verify", env.out, "--key", env.key, "--board", env.board)
     assert rc == 0 and ": OK (" in out
-    rc, out, err = hearth("image", "verify", env.out, "--key", env.other)
+    rc, out, err = run_hearth("image", "verify", env.out, "--key", env.other)
     assert rc == 1 and "unknown-key" in err and len(err.strip().splitlines()) == 1
     other_board = testkit.write_board(str(env.dir), name="oven9000", slot_bytes=8 << 20)
-    rc, out, err = hearth("image", "verify", env.out, "--key", env.key, "--board", other_board)
+    rc, out, err = run_hearth("image", "verify", env.out, "--key", env.key, "--board", other_board)
     assert rc == 1 and "wrong-board" in err
     trunc = env.dir / "trunc.img"
     trunc.write_bytes(env.data[:-10])
-    rc, out, err = hearth("image", "info", str(trunc))
+    rc, out, err = run_hearth("image", "info", str(trunc))
     assert rc == 1 and "truncated" in err
 
 
@@ -154,9 +146,9 @@ def test_build_errors_are_one_line(env, monkeypatch):
         (["--version", "1.0.0", "--key", env.key, "--security-counter", "-1"], "security counter"),
     ]
     for extra, text in cases:
-        rc, out, err = hearth("image", "build", "--board", env.board, "-o", str(env.dir / "x.img"), *extra)
+        rc, out, err = run_hearth("image", "build", "--board", env.board, "-o", str(env.dir / "x.img"), *extra)
         assert rc == 1 and text in err and len(err.strip().splitlines()) == 1, err
-    rc, out, err = hearth("image", "build", "--board", "no-such-board", "--version", "1.0.0", "--key", env.key,
+    rc, out, err = run_hearth("image", "build", "--board", "no-such-board", "--version", "1.0.0", "--key", env.key,
                           "-o", str(env.dir / "x.img"))
     assert rc == 1 and "no board 'no-such-board'" in err
     small = testkit.write_board(str(env.dir), name="tiny", slot_bytes=64 * 1024)
@@ -177,7 +169,7 @@ def test_build_errors_are_one_line(env, monkeypatch):
     # a board whose cross compiler is missing is refused, naming the tool
     arm = testkit.write_board(str(env.dir), arch="aarch64")
     monkeypatch.setattr(native.shutil, "which", lambda name: None)
-    rc, out, err = hearth("image", "build", "--board", arm, "--version", "1.0.0", "--key", env.key,
+    rc, out, err = run_hearth("image", "build", "--board", arm, "--version", "1.0.0", "--key", env.key,
                           "-o", str(env.dir / "x.img"))
     assert rc == 1 and "needs aarch64-linux-gnu-gcc (apt-get install gcc-aarch64-linux-gnu)" in err
 
@@ -186,7 +178,7 @@ def test_launcher_boots_the_built_image(env, tmp_path):
     """The real bundle, installed and booted: its own hearth package and native
     extension run from the slot's run directory, and it confirms itself."""
     img = str(tmp_path / "selftest.img")
-    rc, out, err = hearth("image", "build", "--board", env.board, "--version", "1.3.0", "--key", env.key,
+    rc, out, err = run_hearth("image", "build", "--board", env.board, "--version", "1.3.0", "--key", env.key,
                           "-o", img, "--entry", "hearth.boot.selftest")
     assert rc == 0, err
     storage = str(tmp_path / "storage")
@@ -215,7 +207,7 @@ def test_launcher_boots_the_built_image(env, tmp_path):
 def test_cross_architecture_images(env, arch, tmp_path):
     board = testkit.write_board(str(tmp_path), name="board-" + arch, arch=arch, slot_bytes=8 << 20)
     out = str(tmp_path / "x.img")
-    rc, o, err = hearth("--json", "image", "build", "--board", board, "--version", "2.0.0", "--key", env.key, "-o", out)
+    rc, o, err = run_hearth("--json", "image", "build", "--board", board, "--version", "2.0.0", "--key", env.key, "-o", out)
     assert rc == 0, err
     data = open(out, "rb").read()
     img = mcuboot.parse(data)
@@ -235,7 +227,7 @@ def test_cross_architecture_images(env, arch, tmp_path):
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "boards", "sim.toml")), reason="no boards/sim.toml yet")
 def test_build_for_the_sim_board_by_name(env, tmp_path):
-    rc, out, err = hearth("--json", "image", "build", "--board", "sim", "--version", "0.1.0", "--key", env.key,
+    rc, out, err = run_hearth("--json", "image", "build", "--board", "sim", "--version", "0.1.0", "--key", env.key,
                           "-o", str(tmp_path / "sim.img"))
     assert rc == 0, err
     assert json.loads(out)["board"] == "sim"

@@ -8,7 +8,6 @@ The board is boards/sim.toml with a 2 s health-check hold, so runs stay short;
 every run is bounded (--seconds, or the trial deadline) and every process the
 test starts is stopped by it.
 """
-import io
 import json
 import os
 import re
@@ -20,8 +19,9 @@ import time
 
 import pytest
 
-from hearth_tools.cli import main as hearth_main
 from hearth_tools.image import testkit
+
+from conftest import run_hearth  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 HOLD_S = 2.0
@@ -29,15 +29,6 @@ MAX_ATTEMPTS = 2
 TIMEOUT = 180           # a hung process fails the test instead of hanging it
 
 
-def hearth(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        rc = hearth_main(list(argv))
-    finally:
-        sys.stdout, sys.stderr = old
-    return rc, out.getvalue(), err.getvalue()
 
 
 class Device:
@@ -110,7 +101,7 @@ def kit(tmp_path_factory):
     open(k.board, "w", encoding="utf-8").write(text)
     # a good image, and one whose hey_jarvis model does not match its pinned hash
     k.good = str(d / "good.img")
-    rc, out, err = hearth("--json", "image", "build", "--board", k.board, "--version", "1.1.0",
+    rc, out, err = run_hearth("--json", "image", "build", "--board", k.board, "--version", "1.1.0",
                           "--key", k.key, "-o", k.good)
     assert rc == 0, err
     k.good_summary = json.loads(out)
@@ -123,7 +114,7 @@ def kit(tmp_path_factory):
             data[len(data) // 2] ^= 0x5A
         (bad_models / name).write_bytes(bytes(data))
     k.bad = str(d / "bad.img")
-    rc, out, err = hearth("image", "build", "--board", k.board, "--version", "1.2.0", "--key", k.key,
+    rc, out, err = run_hearth("image", "build", "--board", k.board, "--version", "1.2.0", "--key", k.key,
                           "-o", k.bad, "--models", str(bad_models))
     assert rc == 0, err
     # one device for the whole story: provisioned once, updated twice

@@ -45,6 +45,25 @@ int32_t hnn_ka_padding(int32_t stride, int32_t dilation, int32_t in,
     return total > 0 ? (int32_t)(total / 2) : 0;
 }
 
+int hnn_ka_window(hnn_ctx *c, int padding, int32_t h, int32_t w, int32_t kh, int32_t kw,
+                  int32_t sh, int32_t sw, int32_t dh, int32_t dw, hnn_ka_geom *g)
+{
+    HNN_CHECK(c, padding == HNN_PAD_SAME || padding == HNN_PAD_VALID, HNN_E_UNSUPPORTED_OP,
+              "unknown padding");
+    HNN_CHECK(c, sw >= 1 && sh >= 1 && sw <= HNN_KA_MAX_DIM && sh <= HNN_KA_MAX_DIM,
+              HNN_E_SHAPE, "strides must be in [1, 32767]");
+    HNN_CHECK(c, dw >= 1 && dh >= 1 && dw <= HNN_KA_MAX_DIM && dh <= HNN_KA_MAX_DIM,
+              HNN_E_SHAPE, "dilations must be in [1, 32767]");
+    HNN_CHECK(c, h <= 0x3fffffff / 2 && w <= 0x3fffffff / 2, HNN_E_LIMIT, "image too large");
+    g->oh = hnn_ka_out_size(padding, h, kh, sh, dh);
+    g->ow = hnn_ka_out_size(padding, w, kw, sw, dw);
+    HNN_CHECK(c, g->oh > 0 && g->ow > 0, HNN_E_SHAPE, "filter larger than the (VALID-padded) input");
+    g->ph = hnn_ka_padding(sh, dh, h, kh, g->oh);
+    g->pw = hnn_ka_padding(sw, dw, w, kw, g->ow);
+    HNN_CHECK(c, g->ph <= HNN_KA_MAX_DIM && g->pw <= HNN_KA_MAX_DIM, HNN_E_LIMIT, "padding too large");
+    return HNN_OK;
+}
+
 int hnn_ka_check_q8(hnn_ctx *c, const hnn_tinfo *t, const char *what)
 {
     (void)what;

@@ -24,6 +24,16 @@
  * product of an accepted shape inside int32. */
 #define HNN_KA_MAX_DIM 0x7fff
 
+/* Geometry of a windowed op over an NHWC image (CONV_2D, DEPTHWISE_CONV_2D,
+ * pooling). hnn_ka_window checks the padding kind, strides, dilations and
+ * image size, and gives the output size and the leading padding; the
+ * filter size and the output shape stay each kernel's own checks. */
+typedef struct {
+    int32_t oh, ow, ph, pw;
+} hnn_ka_geom;
+int hnn_ka_window(hnn_ctx *c, int padding, int32_t h, int32_t w, int32_t kh, int32_t kw,
+                  int32_t sh, int32_t sw, int32_t dh, int32_t dw, hnn_ka_geom *g);
+
 /* Output size of a windowed op (TFLite ComputeOutSize); <= 0 if none. */
 int hnn_ka_out_size(int padding, int32_t in, int32_t filter, int32_t stride,
                     int32_t dilation);

@@ -36,20 +36,17 @@ static int pool_prepare(hnn_ctx *c)
     int32_t sw = hnn_opt_i32(&c->opts, 1, 0), sh = hnn_opt_i32(&c->opts, 2, 0);
     int32_t fw = hnn_opt_i32(&c->opts, 3, 0), fh = hnn_opt_i32(&c->opts, 4, 0);
     int act = hnn_opt_u8(&c->opts, 5, HNN_ACT_NONE);
-    HNN_CHECK(c, pad == HNN_PAD_SAME || pad == HNN_PAD_VALID, HNN_E_UNSUPPORTED_OP, "unknown padding");
-    HNN_CHECK(c, sw >= 1 && sh >= 1 && sw <= HNN_KA_MAX_DIM && sh <= HNN_KA_MAX_DIM,
-              HNN_E_SHAPE, "strides must be in [1, 32767]");
     HNN_CHECK(c, fw >= 1 && fh >= 1 && fw <= HNN_KA_MAX_DIM && fh <= HNN_KA_MAX_DIM,
               HNN_E_SHAPE, "filter size must be in [1, 32767]");
 
     int32_t n = x.dims[0], h = x.dims[1], wd = x.dims[2], ch = x.dims[3];
     HNN_CHECK(c, n > 0 && h > 0 && wd > 0 && ch > 0, HNN_E_SHAPE, "empty input");
-    HNN_CHECK(c, h <= 0x3fffffff / 2 && wd <= 0x3fffffff / 2, HNN_E_LIMIT, "image too large");
-    int32_t oh = hnn_ka_out_size(pad, h, fh, sh, 1), ow = hnn_ka_out_size(pad, wd, fw, sw, 1);
-    HNN_CHECK(c, oh > 0 && ow > 0, HNN_E_SHAPE, "filter larger than the (VALID-padded) input");
+    hnn_ka_geom g;
+    if ((rc = hnn_ka_window(c, pad, h, wd, fh, fw, sh, sw, 1, 1, &g)) != HNN_OK)
+        return rc;
+    int32_t oh = g.oh, ow = g.ow, ph = g.ph, pw = g.pw;
     HNN_CHECK(c, y.dims[0] == n && y.dims[1] == oh && y.dims[2] == ow && y.dims[3] == ch,
               HNN_E_SHAPE, "output shape does not match input, filter, strides and padding");
-    int32_t ph = hnn_ka_padding(sh, 1, h, fh, oh), pw = hnn_ka_padding(sw, 1, wd, fw, ow);
     /* SAME padding is always smaller than the filter, so every window keeps
      * at least one pixel: the average never divides by zero */
     HNN_CHECK(c, ph < fh && pw < fw, HNN_E_SHAPE, "padding swallows a whole window");

@@ -19,7 +19,8 @@ class FakeDetector:
 
     instances = []
 
-    def __init__(self, models, events=(), cost=0.0, clock=None, probs=None, fail_after=None):
+    def __init__(self, models, events=(), cost=0.0, clock=None, probs=None, fail_after=None,
+                 feature_mean=None):
         self.models = list(models)
         self.names = [os.path.basename(m).rsplit(".", 1)[0] for m in self.models]
         self.events = list(events)          # (sample, name, p)
@@ -30,7 +31,16 @@ class FakeDetector:
         self.fail_after = fail_after
         self.resets = 0
         self.fed_blocks = 0
+        self.feature_mean = feature_mean
+        self.unread = 0                     # blocks fed since the last quality() read
         FakeDetector.instances.append(self)
+
+    def quality(self, clear=True):
+        frames = self.unread * 10
+        if clear:
+            self.unread = 0
+        peaks = list(self.probs) if self.probs is not None else [0.0] * len(self.names)
+        return peaks, (self.feature_mean if frames else None), frames
 
     def reset(self):
         self.samples = 0
@@ -40,6 +50,7 @@ class FakeDetector:
         if self.fail_after is not None and self.fed_blocks >= self.fail_after:
             raise RuntimeError("HDET_E_INTERNAL: boom")
         self.fed_blocks += 1
+        self.unread += 1
         if self.clock is not None:
             self.clock[0] += self.cost
         lo, hi = self.samples, self.samples + len(block)
@@ -357,6 +368,24 @@ def test_low_confidence(sim):
     app = sim(factory=lambda m: FakeDetector(m, probs=[0.5, 0.0]))
     app.run(seconds=60)
     assert "low confidence" in causes(app)
+
+
+def test_features_out_of_range_with_the_real_detector(sim):
+    """A microphone whose gain collapsed (noise at rms 3: not digital silence,
+    so the audio health check passes) drives the mean feature value under the
+    board's feature_min; the quiet room (rms 30) brings it back."""
+    pytest.importorskip("hearth.detect")
+    quiet = NoiseSource(rms=3.0, seed=4)
+    app = sim(audio=quiet)
+    assert app.detector is not None and app.quality.feature_range == (15.0, 300.0)
+    app.run(seconds=30)
+    assert "features out of range" in causes(app) and app.modes.mode == "CONSTRAINED"
+    assert app.quality.feature < 15.0
+    assert not any(c.startswith("audio") for c in causes(app))
+    app.audio.base = NoiseSource(rms=30.0, seed=5)
+    app.run(seconds=40)
+    assert "features out of range" not in causes(app) and app.modes.mode == "FULL"
+    assert 30.0 < app.quality.feature < 50.0
 
 
 def test_watchdog_notifications(sim, tmp_path):

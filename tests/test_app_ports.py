@@ -117,6 +117,43 @@ def test_gpio_missing_chip_is_a_clear_error(tmp_path):
         gpio.LineGroup(str(tmp_path / "gpiochip9"), [1], output=True)
 
 
+class FakeLines:
+    """gpio.LineGroup without a kernel: records what is set, returns what is scripted."""
+
+    def __init__(self, chip, offsets, output, active_low=False, defaults=()):
+        self.offsets = list(offsets)
+        self.values = list(defaults) or [0] * len(self.offsets)
+        self.sets = []
+
+    def get(self):
+        return list(self.values)
+
+    def set(self, values):
+        self.sets.append([1 if v else 0 for v in values])
+
+
+def test_gpio_ports_split_buttons_from_temperatures_and_blink_the_ring(monkeypatch, tmp_path):
+    monkeypatch.setattr(gpio, "LineGroup", FakeLines)
+    from hearth.ports.sensors import SysfsTemperature, write_millidegrees
+    cav = str(tmp_path / "cavity")
+    write_millidegrees(cav, 181.5)
+    lines = {"start": 1, "stop": 2, "door": 3, "heater": 10, "ring_r": 11, "ring_g": 12, "ring_b": 13}
+    ins = gpio.GpioInputs("chip", lines, False, SysfsTemperature(cav), None)
+    assert ins.poll(0.0) == ([], False)
+    ins.group.values = [1, 0, 1]                       # start pressed, door open
+    assert ins.poll(0.1) == (["start"], True)
+    assert ins.poll(0.2) == ([], True)                 # held: one press, not two
+    assert ins.temperatures(0.5) == (181.5, None)
+    outs = gpio.GpioOutputs("chip", lines)
+    off = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
+    assert outs.write(dict(off, heater=True), "green", 3.0) is None          # steady: no refresh needed
+    assert outs.group.sets[-1] == [1, 0, 1, 0]
+    due = outs.write(off, "red-fast", 3.01)           # 0.25 s period: lit for 0.125 s
+    assert outs.group.sets[-1] == [0, 1, 0, 0] and due == pytest.approx(3.125)
+    assert outs.write(off, "red-fast", due) == pytest.approx(3.25)
+    assert outs.group.sets[-1] == [0, 0, 0, 0]        # dark half
+
+
 def test_sysfs_temperature(tmp_path):
     p = str(tmp_path / "thermal_zone0" / "temp")
     sensors.write_millidegrees(p, 47.5)

@@ -44,3 +44,31 @@ def test_soak_with_detector_replays_the_same_blocks():
     assert r["overhead_ms_per_s"] == pytest.approx(r["cpu_ms_per_s"] - r["detector_ms_per_s"])
     assert r["wake_expected"] == 0 or r["wake_detected"] >= 1     # one wake word at 150 s
     assert r["mode_changes"] == 0
+
+
+def test_replay_regenerates_the_loops_blocks(tmp_path):
+    """The lone detector gets exactly the blocks the loop got, clips included."""
+    import numpy as np
+    from hearth import board as board_mod
+    from hearth.app import build
+    from hearth_tools.scenario import alarm_pattern
+
+    app = build(board_mod.load("sim", storage=str(tmp_path)), detector=None, boot=None)
+    seen = []
+    read = app.audio.read
+    app.audio.read = lambda n: seen.append(read(n).copy()) or seen[-1]
+    replay = soak.Replay(app.rate, app.n)
+    clip = alarm_pattern("t3", "3k", 1)
+    tone = (np.sin(np.arange(8000) * 0.3) * 9000).astype(np.int16)
+    app.start()
+    for turn in range(260):
+        if turn in (3, 40, 41):
+            pcm = clip if turn == 3 else tone
+            app.audio.inject(pcm)
+            replay.inject(app.turns, pcm)
+        app.step()
+    got = replay.blocks(100) + replay.blocks(260)
+    assert len(got) == len(seen) == 260
+    for a, b in zip(got, seen):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(seen[3], seen[253])           # the clip is in there (same noise phase)

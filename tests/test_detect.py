@@ -330,3 +330,56 @@ def test_wrong_model_shape_rejected(tmp_path):
     with pytest.raises(DetectorError) as ei:
         Detector([str(tmp_path / "m.json")])
     assert ei.value.name in ("HDET_E_MODEL", "HDET_E_NN")
+
+
+def test_quality_summaries_match_steps_and_frontend(corpus, hearth_all):
+    """quality(): per model the highest full-window mean of the steps since
+    the last read (what the per-step output says), and the mean frontend
+    feature value over those vectors (what hearth.frontend computes)."""
+    from hearth.frontend import Frontend
+    pcm = corpus[0]
+    _, st_ref = hearth_all[0]
+    feats = Frontend().process(pcm).astype(np.float64)
+    d = Detector(MODELS)
+    block = 8000                                 # the loop reads every 0.5 s
+    frames_seen = 0
+    peaks_hit = 0
+    for pos in range(0, len(pcm), block):
+        d.feed(pcm[pos:pos + block])
+        peaks, fmean, frames = d.quality()
+        lo, hi = frames_seen, frames_seen + frames
+        assert frames == len(feats[lo:hi])
+        if frames:
+            assert fmean == pytest.approx(feats[lo:hi].mean(), rel=1e-12)
+        else:
+            assert fmean is None
+        for i in range(len(MODELS)):
+            s = st_ref[(st_ref["model"] == i) & (st_ref["frame"] >= lo) & (st_ref["frame"] < hi)]
+            want = max([0.0] + [m for m in s["mean"].tolist() if m > 0.0])
+            assert peaks[i] == np.float32(want), (MODELS[i], pos)
+            peaks_hit += want > 0.5
+        frames_seen = hi
+    assert frames_seen == len(feats) and peaks_hit >= 3      # wake words were in there
+    # clear=False keeps counting; reset starts over
+    d.feed(pcm[:16000])
+    a = d.quality(clear=False)
+    assert d.quality() == a and d.quality()[2] == 0
+    d.feed(pcm[:8000])
+    d.reset()
+    assert d.quality() == ([0.0] * len(MODELS), None, 0)
+
+
+def test_feed_takes_any_pcm_layout():
+    """The loop's fast path (an int16 array straight to C) and the general
+    path (bytes, strided views, 2-D) give the same events."""
+    x = _clip("okay nabu", "en-us", 150)
+    x = x[: len(x) - len(x) % 10]
+    want = Detector(["okay_nabu"]).feed(x)
+    assert want
+    wide = np.zeros((len(x), 2), np.int16)
+    wide[:, 1] = x
+    for pcm in (x.tobytes(), wide[:, 1], x.reshape(-1, 10)):
+        assert Detector(["okay_nabu"]).feed(pcm) == want
+    for bad in (x.astype(np.float32), x.astype(">i2")):
+        with pytest.raises(TypeError):
+            Detector(["okay_nabu"]).feed(bad)

@@ -38,6 +38,31 @@ def test_thermal_model_is_first_order():
     assert a.food < a.cavity                                # the probe lags
 
 
+@pytest.mark.parametrize("door,food_tau", [(False, 600.0), (True, 600.0), (False, 300.0)])
+def test_food_probe_solves_its_lag_exactly(door, food_tau):
+    """The food probe follows dF/dt = (C - F) / food_tau with the cavity's own
+    exponential: one step of 120 s lands on a fine RK4 integration (also
+    when both time constants are equal, the degenerate case)."""
+    o = SimOven({"food_tau_s": food_tau})
+    o.cavity, o.food, o.heater, o.door_open = 150.0, 60.0, True, door
+    p = o.p
+    tau = p["tau_door_s"] if door else p["tau_s"]
+    target = p["ambient_c"] + p["heater_rise_c"]
+    c, f, h = 150.0, 60.0, 0.01
+
+    def deriv(c, f):
+        return (target - c) / tau, (c - f) / food_tau
+    for _ in range(12000):
+        k1 = deriv(c, f)
+        k2 = deriv(c + h / 2 * k1[0], f + h / 2 * k1[1])
+        k3 = deriv(c + h / 2 * k2[0], f + h / 2 * k2[1])
+        k4 = deriv(c + h * k3[0], f + h * k3[1])
+        c += h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        f += h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    o.step(120.0)
+    assert o.cavity == pytest.approx(c, rel=1e-9) and o.food == pytest.approx(f, rel=1e-9)
+
+
 def _cli(args, tmp_path):
     out = io.StringIO()
     err = io.StringIO()

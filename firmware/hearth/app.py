@@ -3,8 +3,9 @@
 One turn per audio block (board [audio] block_ms, >= 100 ms). Each stage is
 timed against its budget from the board file ([budgets]); a stage over its
 budget counts an overrun, a turn longer than the block it processed counts a
-block overrun (the loop fell behind real time). The watchdog is kicked once
-per turn (sd_notify WATCHDOG=1 where systemd asks for it).
+block overrun (the loop fell behind real time). A turn that finds the
+watchdog due kicks it (sd_notify WATCHDOG=1 at half the interval systemd
+asked for): a loop that stops turning stops kicking.
 
 Time is audio time: samples consumed / rate. On a real board capture blocks
 until the samples exist, so audio time is real time; the sim either paces
@@ -27,14 +28,15 @@ from .ports.detector import open_detector
 from .ports.dsp import block_stats, tone_analyzer
 
 STAGES = ("capture", "detect", "alarm", "decide", "actuate")
-# The microphone health check looks at every 5th block: a degradation must
-# last seconds before it counts, so 0.5 s granularity loses nothing.
-HEALTH_EVERY = 5
 # The controller and governor tick at least every CONTROL_EVERY blocks (the
-# oven's thermal time constants are minutes), and at once on anything that
-# matters sooner: a button, the door, a detection, a request, a temperature
-# at the cutoff or unreadable, a mode cause waiting out its hysteresis.
+# oven's thermal time constants are minutes; the temperatures are read then),
+# and at once on anything that matters sooner: a button, the door, a
+# detection, a request, a temperature at the cutoff or unreadable, a mode
+# cause waiting out its hysteresis. The microphone health check runs on the
+# same turns: a degradation must last seconds before it counts, so 0.5 s
+# granularity loses nothing.
 CONTROL_EVERY = 5
+_NEVER = float("inf")
 # Stage times are folded into the latency histograms every TIMES_BATCH blocks
 # (a minute of audio; metrics readers fold what is pending first).
 TIMES_BATCH = 600
@@ -103,6 +105,7 @@ class App:
         # the native analyzer takes the health statistics in the same C call
         # as the alarm scan (one call per block); numpy needs its own pass
         self._last_stats = getattr(tone, "last_stats", None)
+        self._out_due = _NEVER          # when the outputs need a write without a decision
         self.t = 0.0
         self.running = True
         self.turns = 0
@@ -140,8 +143,11 @@ class App:
         self._start_trial()
         self._mode_update(self.t)
         # One decision before any audio: status and outputs are real from the start.
-        self._decide(self.t, "", (), (), 0.0)
-        self.outputs.write(self.appliance.outputs, self.appliance.ring, self.t)
+        presses, door = self.inputs.poll(self.t)
+        self._poll_soc(self.t)
+        self._decide(self.t, presses, door, self.audio_cause, (), (), 0.0, True)
+        due = self.outputs.write(self.appliance.outputs, self.appliance.ring, self.t)
+        self._out_due = due if due is not None else _NEVER
         if self.watchdog is not None:
             self.watchdog.ready()
 
@@ -181,7 +187,13 @@ class App:
 
     # -- one turn ------------------------------------------------------------------------
     def step(self):
-        """Process one audio block. Returns False when the audio source has ended."""
+        """Process one audio block. Returns False when the audio source has ended.
+
+        Every block: capture, detect, the alarm listener, the buttons and the
+        door. The rest of a decision (temperatures, modes, the governor's
+        tick, quality and health checks) runs on control turns and at once
+        when anything happened; the outputs are written after a decision
+        (and when a blinking light ring needs it), the watchdog when due."""
         if not self.started:
             self.start()
         timer = self.timer
@@ -196,12 +208,7 @@ class App:
             self.flush_metrics()
             return False
         turn = self.turns
-        health = turn % HEALTH_EVERY == 0
         control = turn % CONTROL_EVERY == 0
-        last_stats = self._last_stats
-        kind = self.audio_cause
-        if health and last_stats is None:
-            kind = audiohealth.classify(block_stats(block))
         c1 = timer()
         now = t0 + len(block) / self._rate_f
         self.t = now
@@ -209,10 +216,9 @@ class App:
         events = ()
         det = self.detector
         if det is not None:
-            if self.modes.can("nn"):
+            if self.modes.caps["nn"]:
                 try:
-                    # the quality monitor samples the posteriors on control turns only
-                    events = det.feed(block, t0, control)
+                    events = det.feed(block, t0)
                 except Exception as e:
                     self._detector_crashed(e)
             else:
@@ -220,17 +226,30 @@ class App:
         c2 = timer()
 
         alarms = self.alarm.feed(block, t0)
-        if health and last_stats is not None:
-            kind = audiohealth.classify(last_stats())
+        kind = self.audio_cause
+        if control:                     # the microphone health check
+            last_stats = self._last_stats
+            kind = audiohealth.classify(last_stats() if last_stats is not None else block_stats(block))
         c3 = timer()
 
-        self._decide(now, kind, events, alarms, c2 - c1, control)
+        presses, door = self.inputs.poll(now)
+        if now >= self.soc_next:
+            self._poll_soc(now)         # a changed verdict leaves modes.pending set
+        detect_s = c2 - c1
+        app = self.appliance
+        # (the audio health verdict changes on control turns only)
+        decided = (control or presses or events or alarms or door != app.sensors["door_open"] or app.dirty
+                   or self.modes.pending or self.assistant is not None
+                   or (det is not None and (detect_s > self._detect_budget or self._over_budget.raw)))
+        if decided:
+            self._decide(now, presses, door, kind, events, alarms, detect_s, control)
         c4 = timer()
 
-        app = self.appliance
-        self.outputs.write(app.outputs, app.ring, now)
+        if decided or now >= self._out_due:
+            due = self.outputs.write(app.outputs, app.ring, now)
+            self._out_due = due if due is not None else _NEVER
         wd = self.watchdog
-        if wd is not None:
+        if wd is not None and now >= wd.due:
             wd.kick(now)
         c5 = timer()
 
@@ -280,25 +299,23 @@ class App:
             if over[j]:
                 m.overruns[name] += over[j]
 
-    def _decide(self, now, audio_kind, events, alarms, detect_s, control=None):
-        # Every block, so the common path is short; what happens rarely
-        # (a sensor poll, a cause changing, sampling the detector) is a call.
+    def _decide(self, now, presses, door, audio_kind, events, alarms, detect_s, control):
         app = self.appliance
         modes = self.modes
-        presses, door, cavity, food = self.inputs.poll(now)
         s = app.sensors
-        if control is None:
-            control = self.turns % CONTROL_EVERY == 0
-        urgent = (presses or events or alarms or app.dirty or modes.pending or cavity is None
-                  or door != s["door_open"] or cavity >= self.cutoff)
+        urgent = presses or events or alarms or app.dirty or modes.pending or door != s["door_open"]
         s["door_open"] = door
-        s["cavity_c"] = cavity
-        s["food_c"] = food
-        if now >= self.soc_next:
-            self._poll_soc(now)
+        if control or urgent:
+            # Temperatures on control turns (the cavity's time constant is
+            # minutes) and whenever the governor is about to decide anyway.
+            cavity, food = self.inputs.temperatures(now)
+            s["cavity_c"] = cavity
+            s["food_c"] = food
+            if cavity is None or cavity >= self.cutoff:
+                urgent = True
         if audio_kind != self.audio_cause:
             self._audio_changed(audio_kind, now)
-        if detect_s > 0.0 and self.detector is not None:
+        if self.detector is not None:
             over = detect_s > self._detect_budget
             if over or self._over_budget.raw:   # else reporting "not over" again changes nothing
                 modes.report("detector over budget", over, now,
@@ -339,10 +356,11 @@ class App:
         self.audio_cause = audio_kind
 
     def _sample_quality(self, now):
-        # slow averages (tens of seconds): sampling every few blocks is plenty
-        probs = getattr(self.detector, "probs", None)
-        if probs is not None:
-            low, out = self.quality.update(self.dt * CONTROL_EVERY, probs, self.detector.feature_mean())
+        # What the detector saw since the last control turn (its peaks and
+        # feature mean are kept in C): slow averages of tens of seconds.
+        probs, feature_mean = self.detector.quality()
+        if probs is not None or feature_mean is not None:
+            low, out = self.quality.update(self.dt * CONTROL_EVERY, probs, feature_mean)
             self.modes.report("low confidence", low, now)
             self.modes.report("features out of range", out, now)
 

@@ -9,7 +9,9 @@ One C call per block: the frontend runs once for all models, each model
 quantizes, strides, invokes and decides on its own (microWakeWord / ESPHome
 rules: see native/include/hearth/detector.h and docs/HEARING.md). For
 diagnostics, feed(pcm, steps=True) also returns every model invoke's raw
-output byte, probability and window mean as a numpy structured array.
+output byte, probability and window mean as a numpy structured array;
+quality() sums up what the models and the frontend saw since it was last
+called (for the appliance's quality monitor, without per-step output).
 """
 import numpy as np
 
@@ -21,6 +23,11 @@ __all__ = ["DetectorError", "Detector", "Event", "STEP_DTYPE", "SAMPLE_RATE"]
 
 SAMPLE_RATE = 16000
 _EVENT_SLOTS = 64
+_NDARRAY = np.ndarray
+_I16 = np.dtype(np.int16)
+_I16_ARRAY = ffi.typeof("int16_t[]")
+_from_buffer = ffi.from_buffer
+_hdet_feed = lib.hdet_feed
 
 STEP_DTYPE = np.dtype([("model", "<i4"), ("output", "<i4"), ("frame", "<i8"),
                        ("probability", "<f4"), ("reserved", "<f4"), ("mean", "<f8")])
@@ -109,6 +116,7 @@ class Detector:
         self._consumed = ffi.new("size_t *")
         self._n_events = ffi.new("size_t *")
         self._n_steps = ffi.new("size_t *")
+        self._quality = ffi.new("hdet_quality *")
 
     def _exact_arena(self, mp, n, man):
         """An arena of exactly the bytes the runtime uses for this model: load
@@ -184,30 +192,66 @@ class Detector:
     def feed(self, pcm, steps=False):
         """Process one block; returns [Event, ...] (and the per-step array
         when steps=True)."""
-        x = as_pcm(pcm)
+        if steps:
+            return self._feed_steps(as_pcm(pcm))
+        # the application loop's call, every block: an int16 numpy array goes
+        # straight to C; anything else (bytes, lists, strided views) through as_pcm
+        if type(pcm) is not _NDARRAY or pcm.dtype is not _I16:
+            pcm = as_pcm(pcm)
+        try:
+            src = _from_buffer(_I16_ARRAY, pcm)
+        except (BufferError, ValueError):
+            pcm = as_pcm(pcm)
+            src = _from_buffer(_I16_ARRAY, pcm)
+        n = pcm.size
+        d, consumed, evs, n_ev = self._d, self._consumed, self._events, self._n_events
+        events = []
+        pos = 0
+        while True:
+            rc = _hdet_feed(d, src + pos, n - pos, consumed, evs, _EVENT_SLOTS, n_ev, ffi.NULL, 0, ffi.NULL)
+            if rc < 0:
+                self._check(rc)
+            pos += consumed[0]
+            if n_ev[0]:
+                events += self._events_out(n_ev[0])
+            if pos >= n:
+                return events
+
+    def _events_out(self, count):
+        out = []
+        for i in range(count):
+            e = self._events[i]
+            out.append(Event(self.names[e.model], e.model, int(e.sample), int(e.frame), float(e.probability)))
+        return out
+
+    def _feed_steps(self, x):
         n = len(x)
         nm = len(self.names)
         frames_max = n // 160 + 4
-        step_buf = ffi.new("hdet_step[]", max(frames_max * nm, nm)) if steps else ffi.NULL
-        step_cap = max(frames_max * nm, nm) if steps else 0
+        step_cap = max(frames_max * nm, nm)
+        step_buf = ffi.new("hdet_step[]", step_cap)
         src = ffi.from_buffer("int16_t[]", x)
         events, pos, nsteps = [], 0, 0
         while True:
             self._check(lib.hdet_feed(
                 self._d, src + pos, n - pos, self._consumed, self._events, _EVENT_SLOTS,
-                self._n_events, step_buf + nsteps if steps else ffi.NULL,
-                step_cap - nsteps, self._n_steps if steps else ffi.NULL))
+                self._n_events, step_buf + nsteps, step_cap - nsteps, self._n_steps))
             pos += self._consumed[0]
-            for i in range(self._n_events[0]):
-                e = self._events[i]
-                events.append(Event(self.names[e.model], e.model, int(e.sample), int(e.frame),
-                                    float(e.probability)))
-            if steps:
-                nsteps += self._n_steps[0]
+            events += self._events_out(self._n_events[0])
+            nsteps += self._n_steps[0]
             if pos >= n:
                 break
-        if not steps:
-            return events
         arr = np.frombuffer(ffi.buffer(step_buf, nsteps * STEP_DTYPE.itemsize),
                             dtype=STEP_DTYPE).copy() if nsteps else np.zeros(0, STEP_DTYPE)
         return events, arr
+
+    def quality(self, clear=True):
+        """What the models and the frontend saw since the last call (clear=True)
+        or reset, for a quality monitor: (peaks, feature_mean, frames) with
+        peaks[i] the highest full-window mean probability of model i (0.0 if
+        its window never filled) and feature_mean the mean frontend feature
+        value (None without a feature vector)."""
+        q = self._quality
+        self._check(lib.hdet_quality_read(self._d, q, 1 if clear else 0))
+        frames = int(q.frames)
+        return ffi.unpack(q.peak, len(self.names)), (q.feature_mean if frames else None), frames

@@ -370,6 +370,24 @@ static void test_errors(void)
         free(mem);
     }
     rig_open(&r, one, 1);
+    {
+        /* quality counters: what was fed, cleared on read and on reset */
+        hdet_quality q;
+        CHECK(hdet_quality_read(NULL, &q, 1) == HDET_E_ARG);
+        CHECK(hdet_quality_read(r.d, NULL, 1) == HDET_E_ARG);
+        CHECK(npcm > 64000);      /* a second from the middle of the stream: speech or noise */
+        CHECK(hdet_feed(r.d, pcm + npcm / 2, 16000, &used, ev, 16, &ne, NULL, 0, NULL) == HDET_OK);
+        CHECK(hdet_quality_read(r.d, &q, 0) == HDET_OK);
+        CHECK(q.n_models == 1 && q.frames == hdet_frames(r.d) && q.frames > 90);
+        CHECK(q.steps[0] == (int32_t)(q.frames / 3) && q.feature_mean > 0.0);
+        CHECK(q.peak[0] >= 0.0f && q.peak[0] <= 1.0f);
+        CHECK(hdet_quality_read(r.d, &q, 1) == HDET_OK && q.frames == hdet_frames(r.d));
+        CHECK(hdet_quality_read(r.d, &q, 1) == HDET_OK && q.frames == 0 && q.steps[0] == 0);
+        CHECK(q.feature_mean == 0.0 && q.peak[0] == 0.0f);
+        CHECK(hdet_feed(r.d, pcm, 1600, &used, ev, 16, &ne, NULL, 0, NULL) == HDET_OK);
+        CHECK(hdet_reset(r.d) == HDET_OK);
+        CHECK(hdet_quality_read(r.d, &q, 1) == HDET_OK && q.frames == 0);
+    }
     CHECK(hdet_feed(r.d, NULL, 10, &used, ev, 16, &ne, NULL, 0, NULL) == HDET_E_ARG);
     CHECK(hdet_feed(r.d, pcm, 0, &used, ev, 16, &ne, NULL, 0, NULL) == HDET_OK && used == 0);
     CHECK(hdet_enable(r.d, 1, 1) == HDET_E_ARG);

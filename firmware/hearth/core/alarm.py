@@ -196,7 +196,7 @@ class AlarmListener:
         self.rate = rate
         self.frame_s = float(frame) / rate
         self.analyzer = analyzer or PyToneAnalyzer(rate, frame)
-        self.bands = [_Band(name, self.frame_s) for name, _ in BANDS]
+        self._bands = [_Band(name, self.frame_s) for name, _ in BANDS]
         self.tones = 0           # frames with a tone (any band), for metrics
         self.frame = frame
         self._zero = tuple([0.0] * len(BANDS))
@@ -204,28 +204,40 @@ class AlarmListener:
         # common case, which then costs no per-frame Python work at all
         self._scan = getattr(self.analyzer, "scan", None)
         self._resting = True     # every band off, settled and not waiting for a pause
+        self._quiet = 0          # quiet frames not yet added to the bands' runs
+
+    @property
+    def bands(self):
+        """The per-band state, up to date (quiet time is added lazily)."""
+        self._settle()
+        return self._bands
+
+    def _settle(self):
+        if self._quiet:
+            d = self._quiet * self.frame_s
+            self._quiet = 0
+            for b in self._bands:
+                b.run += d
 
     def feed(self, block, t0):
-        if self._scan is not None:
-            frames = self._scan(block)
+        scan = self._scan
+        if scan is not None:
+            frames = scan(block)
             if frames is None:
-                nf = len(block) // self.frame
                 if self._resting:
-                    # Nothing sounding and nothing pending: only the quiet runs grow.
-                    d = nf * self.frame_s
-                    for b in self.bands:
-                        b.run += d
+                    # Nothing sounding and nothing pending: only the quiet
+                    # runs grow, and they are only read when a tone starts.
+                    self._quiet += len(block) // self.frame
                     return []
-                frames = [self._zero] * nf
+                frames = [self._zero] * (len(block) // self.frame)
         else:
             frames = self.analyzer.analyze(block)
+        self._settle()
         events = []
-        bands = self.bands
+        bands = self._bands
         nb = len(bands)
         if self._idle(frames):
-            d = len(frames) * self.frame_s
-            for b in bands:
-                b.run += d
+            self._quiet += len(frames)
             return events
         t = t0
         for ratios in frames:
@@ -241,7 +253,7 @@ class AlarmListener:
         return events
 
     def _bands_idle(self):
-        for b in self.bands:
+        for b in self._bands:
             if b.on or b.pending or not b.fired:
                 return False
         return True

@@ -2,12 +2,16 @@
 
 Interfaces (duck-typed, so the portable core never imports these):
   audio     read(n) -> numpy int16 array of n samples, or None at the end
-  inputs    poll(now) -> (presses: list of button names, door_open, cavity_c, food_c)
-  outputs   write(outputs: dict, ring: str, now)
+  inputs    poll(now) -> (presses: list of button names, door_open), every block;
+            temperatures(now) -> (cavity_c, food_c), on control turns and
+            whenever the loop decides (None = unreadable: a sensor fault)
+  outputs   write(outputs: dict, ring: str, now) -> when to write again even
+            if nothing changes (a blinking light ring), or None; the loop
+            writes after every decision and at that time, not every block
   soc       read() -> SoC temperature in C, or None when unreadable
   clock     now() -> seconds; wait_until(t) (real boards sleep, the sim does not)
   storage   root directory; atomic writes (hearth.ports.storage.Storage)
-  watchdog  ready(), kick(now), status(text)
+  watchdog  ready(), kick(now), status(text); .due: when the next kick is needed
   detector  feed(block) -> [(name, t, p)]  (hearth.ports.detector)
   assistant listen(now) -> [(action, value)]: optional cloud assistant, off by
             default (App(assistant=None)); asked only inside the attention

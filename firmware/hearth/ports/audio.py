@@ -134,17 +134,21 @@ class NoiseSource:
     def __init__(self, rms=30.0, seed=1, rate=RATE, period_s=1.0):
         rng = np.random.default_rng(seed)
         self.buf = np.clip(rng.normal(0.0, rms, int(period_s * rate)), -32768, 32767).astype(np.int16)
-        self.src = ArraySource(self.buf, loop=True, rate=rate)
+        self.period = len(self.buf)
+        self.pos = 0
         self.rate = rate
         # two periods back to back: any block up to a period long is one view
         self.twice = np.concatenate([self.buf, self.buf])
 
     def read(self, n):
-        period = len(self.buf)
-        if n > period:
-            return self.src.read(n)
-        pos = self.src.pos
-        self.src.pos = (pos + n) % period
+        pos = self.pos
+        if n > self.period:             # longer than a period: copies
+            src = ArraySource(self.buf, loop=True, rate=self.rate)
+            src.pos = pos
+            out = src.read(n)
+            self.pos = src.pos
+            return out
+        self.pos = (pos + n) % self.period
         return self.twice[pos:pos + n]
 
 

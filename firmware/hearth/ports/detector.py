@@ -75,24 +75,17 @@ def normalize(ev):
     return (model_name(name), float(t), float(p))
 
 
-def _max_mean_per_model(steps, n):
-    """Per-model maximum of the window-mean posterior in a step array (numpy
-    structured array with 'model' and 'mean'); None when the block had no step.
-    (A plain loop over a few dozen steps: cheaper than numpy's ufunc.at.)"""
-    try:
-        if len(steps) == 0:
-            return None
-        out = [0.0] * n
-        for m, v in zip(steps["model"].tolist(), steps["mean"].tolist()):
-            if v > out[m]:
-                out[m] = v
-        return out
-    except (KeyError, ValueError, TypeError, IndexError):
-        return None
+# After a (re)start the frontend's noise estimate starts from zero: the first
+# second or so of features runs several times higher than the steady state
+# (a quiet room: 253, 77, then ~40 per half second). The quality monitor
+# does not see the feature mean before this much audio went in.
+FEATURE_WARMUP_S = 2.0
 
 
 class DetectorPort:
-    """feed(block, t0[, probs]) -> [(name, t, p)] with t on the application's clock."""
+    """feed(block, t0) -> [(name, t, p)] with t on the application's clock;
+    quality() -> (peaks, feature_mean) since the last call, for the loop's
+    quality monitor (None, None when the detector cannot tell)."""
 
     def __init__(self, detector, names, rate=16000):
         self.det = detector
@@ -100,12 +93,9 @@ class DetectorPort:
         self.rate = rate
         self.fed = 0                 # samples given to the detector since its (re)start
         self.paused = False
-        self.steps = True            # ask for per-step posteriors (hearth.detect has them)
-        self.probs = None
+        self._quality = getattr(detector, "quality", None)
 
-    def feed(self, block, t0, probs=True):
-        """probs=False skips the per-step posteriors (self.probs keeps its
-        last value): the loop samples them only every few blocks."""
+    def feed(self, block, t0):
         if self.paused:
             # Streaming state is stale after a pause (SAFE mode skipped audio):
             # restart the detector, and its clock with it.
@@ -114,22 +104,14 @@ class DetectorPort:
                 reset()
                 self.fed = 0
             self.paused = False
-        start = self.fed / float(self.rate)
-        self.fed += len(block)
-        evs = None
-        if self.steps and probs:
-            try:
-                evs, steps = self.det.feed(block, steps=True)
-            except TypeError:        # a detector without per-step output
-                self.steps = False
-            else:
-                self.probs = _max_mean_per_model(steps, len(self.names))
-        if evs is None:
-            evs = self.det.feed(block)
+        fed = self.fed
+        self.fed = fed + len(block)
+        evs = self.det.feed(block)
         if not evs:
             return ()
+        start = fed / float(self.rate)
         out = []
-        for ev in evs or ():
+        for ev in evs:
             name, t, p = normalize(ev)
             out.append((name, t0 + (t - start), p))
         return out
@@ -137,15 +119,16 @@ class DetectorPort:
     def pause(self):
         self.paused = True
 
-    def probabilities(self):
-        """Highest smoothed posterior per model over the last block (None if unknown)."""
-        return self.probs
-
-    def feature_mean(self):
-        f = getattr(self.det, "feature_mean", None)
-        if f is None:
-            return None
-        return f() if callable(f) else f
+    def quality(self):
+        """(highest window-mean posterior per model, mean feature value) since
+        the last call; (None, None) from a detector that does not report them."""
+        q = self._quality
+        if q is None:
+            return None, None
+        peaks, feature_mean, frames = q()
+        if self.fed < FEATURE_WARMUP_S * self.rate:
+            feature_mean = None     # the frontend's noise estimate is still settling
+        return (peaks if frames else None), feature_mean
 
 
 def open_detector(specs, models_dir, factory=None, rate=16000):

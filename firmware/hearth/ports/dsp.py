@@ -108,6 +108,8 @@ _I16 = np.dtype(np.int16)
 if _lib is not None:
     _I16_ARRAY = _ffi.typeof("int16_t[]")
     _hbd_block = _lib.hbd_block
+    _from_buffer = _ffi.from_buffer
+_NDARRAY = np.ndarray
 
 
 class NativeToneAnalyzer:
@@ -168,22 +170,17 @@ class NativeToneAnalyzer:
 
     def scan(self, block):
         # _run() inlined: this is the loop's call on every block
-        loud = None
-        if type(block) is np.ndarray and block.dtype is _I16:
+        if type(block) is _NDARRAY and block.dtype is _I16:
             try:
-                buf = _ffi.from_buffer(_I16_ARRAY, block)
+                loud = _hbd_block(self._st, _from_buffer(_I16_ARRAY, block), len(block), self._res)
             except (BufferError, ValueError, TypeError):
-                buf = None              # not contiguous
-            if buf is not None:
-                r = _hbd_block(self._st, buf, len(block), self._res)
-                if r >= 0:
-                    self._from = None
-                    loud = r
-        if loud:
-            return self._frames(loud)
-        if loud is None:
-            return self._slow(block, True)
-        return None if len(block) >= self.frame else []     # numpy: [] for a block without frames
+                loud = -1               # not contiguous: numpy takes it
+            if loud >= 0:
+                self._from = None
+                if loud:
+                    return self._frames(loud)
+                return None if len(block) >= self.frame else []
+        return self._slow(block, True)
 
     def analyze(self, block):
         loud = self._run(block)

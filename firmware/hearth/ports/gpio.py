@@ -98,10 +98,15 @@ class GpioInputs:
         self.food = food
 
     def poll(self, now):
+        """Every block: one ioctl for all buttons and the door."""
         vals = self.group.get()
         presses = [n for n, v, p in zip(self.names[:-1], vals, self.prev) if v and not p]
         self.prev = vals
-        return presses, bool(vals[-1]), self.cavity.read(), self.food.read() if self.food else None
+        return presses, bool(vals[-1])
+
+    def temperatures(self, now):
+        """On control turns (the cavity's time constant is minutes): two preads."""
+        return self.cavity.read(), self.food.read() if self.food else None
 
 
 class GpioOutputs:
@@ -115,8 +120,13 @@ class GpioOutputs:
                                [0] * len(self.names))
 
     def write(self, outputs, ring, now):
+        """Set every line; returns when the ring blinks next (the loop writes
+        again then even if nothing changed), or None for a steady ring."""
         r, g, b, period = RING_COLOURS.get(ring, (1, 0, 0, 0.25))
-        lit = period == 0 or int(now / period * 2) % 2 == 0
+        half = period / 2.0
+        phase = int(now / half) if period else 0
+        lit = phase % 2 == 0
         state = dict(outputs)
         state.update(ring_r=r and lit, ring_g=g and lit, ring_b=b and lit)
         self.group.set([state.get(n, False) for n in self.names])
+        return (phase + 1) * half if period else None

@@ -22,6 +22,13 @@ DEFAULTS = {
 
 
 class SimOven:
+    """The cavity as a function of time: advance(now) brings it to `now`.
+
+    The model is advanced lazily, when something reads it (the temperature
+    sensors, on the loop's control turns) or changes it (the heater relay,
+    the door): its exact solution makes one long step as accurate as many
+    short ones, so the loop does not pay for physics on every block."""
+
     def __init__(self, params=None):
         p = dict(DEFAULTS)
         p.update(params or {})
@@ -32,25 +39,55 @@ class SimOven:
         self.heater = False
         self.heater_on_s = 0.0
         self.cavity_fault = False      # tests: unplugged sensor
+        self.t = None                  # model time; None until the first advance()
+        self.door_model = False        # door state the model ran with since self.t
         self._k = (None, None, None)   # (dt, door, decay factors) of the last step
 
+    def advance(self, now):
+        """Run the model up to `now` with the heater and door it had since the
+        last call; later changes apply from `now` on."""
+        if self.t is not None and now > self.t:
+            self._run(now - self.t, self.door_model)
+        if self.t is None or now > self.t:
+            self.t = now
+        self.door_model = self.door_open
+
     def step(self, dt):
+        """Advance by dt with the current heater and door."""
+        self._run(dt, self.door_open)
+        self.door_model = self.door_open
+        if self.t is not None:
+            self.t += dt
+
+    def _run(self, dt, door):
+        # Exact solution over dt of the two first-order lags
+        #   cavity: dC/dt = (Ta + rise*heater - C) / tau
+        #   food:   dF/dt = (C - F) / food_tau
+        # so one long step (a lazy advance, a fast-forward) lands where many
+        # short ones do.
         p = self.p
         kdt, kdoor, k = self._k
-        if dt != kdt or self.door_open != kdoor:
-            tau = p["tau_door_s"] if self.door_open else p["tau_s"]
-            k = (math.exp(-dt / tau), math.exp(-dt / p["food_tau_s"]))
-            self._k = (dt, self.door_open, k)
-        # Exact solution of dT/dt = (Ta + rise*heater - T) / tau over dt, so a
-        # big dt (fast-forward) is as accurate as many small ones.
+        if dt != kdt or door != kdoor:
+            a = 1.0 / (p["tau_door_s"] if door else p["tau_s"])
+            b = 1.0 / p["food_tau_s"]
+            ea, eb = math.exp(-a * dt), math.exp(-b * dt)
+            # food's response to the cavity's exponential: D * g for
+            # D = C0 - target (g = b/(b-a) * (ea - eb), or its limit b*dt*eb)
+            g = b / (b - a) * (ea - eb) if abs(b - a) > 1e-12 * b else b * dt * eb
+            k = (ea, eb, g)
+            self._k = (dt, door, k)
+        ea, eb, g = k
         target = p["ambient_c"] + (p["heater_rise_c"] if self.heater else 0.0)
-        self.cavity = target + (self.cavity - target) * k[0]
-        self.food = self.cavity + (self.food - self.cavity) * k[1]
+        d = self.cavity - target
+        self.cavity = target + d * ea
+        self.food = target + (self.food - target) * eb + d * g
         if self.heater:
             self.heater_on_s += dt
 
 
 class SimInputs:
+    """Buttons from the console, the door switch, the two temperature probes."""
+
     def __init__(self, oven):
         self.oven = oven
         self.pending = []
@@ -64,7 +101,15 @@ class SimInputs:
             presses = self.pending
             self.pending = []
         o = self.oven
-        return presses, o.door_open, (None if o.cavity_fault else o.cavity), o.food
+        door = o.door_open
+        if door != o.door_model:
+            o.advance(now)              # the cavity cools faster from this block on
+        return presses, door
+
+    def temperatures(self, now):
+        o = self.oven
+        o.advance(now)
+        return (None if o.cavity_fault else o.cavity), o.food
 
 
 class SimOutputs:
@@ -73,20 +118,19 @@ class SimOutputs:
         self.state = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
         self.ring = "idle"
         self.switches = 0              # relay operations, for wear figures
-        self.last_t = None
 
     def write(self, outputs, ring, now):
-        if self.last_t is not None:
-            self.oven.step(now - self.last_t)
-        self.last_t = now
+        """Returns None: nothing here needs a write before the outputs change."""
         self.ring = ring
         if outputs == self.state:
-            return                      # every block but a few: nothing switches
+            return None
         if outputs["heater"] != self.state["heater"]:
             self.switches += 1
+            self.oven.advance(now)      # heated up to now with the old relay state
         for k in self.state:
             self.state[k] = bool(outputs.get(k))
         self.oven.heater = self.state["heater"]
+        return None
 
 
 def init_soc_file(path, celsius):

@@ -1,5 +1,5 @@
 """systemd watchdog via sd_notify: READY=1 at start, WATCHDOG=1 every loop
-turn (rate-limited to half the interval systemd asked for), STATUS=... text.
+turn that is due (half the interval systemd asked for), STATUS=... text.
 Without NOTIFY_SOCKET (sim, tests, no systemd) every call is a no-op."""
 import os
 import socket
@@ -23,6 +23,9 @@ class SdNotify:
             self.interval = 5.0
         self.last = None
         self.kicks = 0
+        # The loop kicks when now >= due (no call per block); without
+        # systemd there is nothing to send, ever.
+        self.due = float("-inf") if self.sock is not None else float("inf")
 
     @property
     def enabled(self):
@@ -48,6 +51,7 @@ class SdNotify:
         if self.last is not None and now - self.last < self.interval:
             return False
         self.last = now
+        self.due = now + self.interval
         self.kicks += 1
         return self._send("WATCHDOG=1")
 

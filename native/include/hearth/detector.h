@@ -125,6 +125,21 @@ int hdet_feed(hdet *d, const int16_t *pcm, size_t n, size_t *consumed,
               hdet_event *events, size_t max_events, size_t *n_events,
               hdet_step *steps, size_t max_steps, size_t *n_steps);
 
+/* What the detector saw since the last read with clear=1 (or init/reset):
+ * enough for the application's quality monitor to notice a detector that
+ * is unsure for a long time or an input chain whose features drifted,
+ * without asking for per-step output on every block. */
+typedef struct {
+    int64_t frames;             /* feature vectors since the last clear */
+    double feature_mean;        /* mean feature value (frontend units) over them; 0 if none */
+    int32_t n_models;
+    int32_t reserved;
+    int32_t steps[HDET_MAX_MODELS];   /* invokes per model */
+    float peak[HDET_MAX_MODELS];      /* highest full-window mean per model; 0 if none */
+} hdet_quality;
+
+int hdet_quality_read(hdet *d, hdet_quality *out, int clear);
+
 /* Samples consumed and feature vectors produced since init/reset. */
 int64_t hdet_samples(const hdet *d);
 int64_t hdet_frames(const hdet *d);

@@ -35,6 +35,8 @@ typedef struct {
     float latest;               /* most recent probability (0 after reset) */
     int32_t ignore;             /* < 0: refractory (ESPHome ignore_windows_) */
     int pending;                /* a probability not yet judged */
+    int32_t q_steps;            /* quality counters since the last clear */
+    double q_peak;
     int8_t qlut[QLUT_SIZE];
 } det_model;
 
@@ -43,6 +45,9 @@ struct hdet {
     int n_models;
     int nn_status;
     int64_t samples, frames;
+    int n_feat;                 /* values per feature vector */
+    int64_t q_frames;           /* quality counters since the last clear */
+    uint64_t q_feat_sum;
     uint16_t feat[64];
     det_model model[HDET_MAX_MODELS];
 };
@@ -95,6 +100,7 @@ int hdet_init(hdet **out, void *mem, size_t size)
     hfe_config_default(&cfg);
     if (hfe_init(&d->fe, &cfg, (uint8_t *)mem + ALIGN8(sizeof(hdet)), frontend_bytes()) != HFE_OK)
         return HDET_E_ARG;
+    d->n_feat = hfe_num_channels(d->fe);
     *out = d;
     return HDET_OK;
 }
@@ -255,6 +261,36 @@ int hdet_enable(hdet *d, int model, int on)
     return HDET_OK;
 }
 
+static void quality_clear(hdet *d)
+{
+    int i;
+    d->q_frames = 0;
+    d->q_feat_sum = 0;
+    for (i = 0; i < d->n_models; i++) {
+        d->model[i].q_steps = 0;
+        d->model[i].q_peak = 0.0;
+    }
+}
+
+int hdet_quality_read(hdet *d, hdet_quality *out, int clear)
+{
+    int i;
+    if (!d || !out)
+        return HDET_E_ARG;
+    memset(out, 0, sizeof(*out));
+    out->frames = d->q_frames;
+    if (d->q_frames > 0)
+        out->feature_mean = (double)d->q_feat_sum / ((double)d->q_frames * (double)d->n_feat);
+    out->n_models = d->n_models;
+    for (i = 0; i < d->n_models; i++) {
+        out->steps[i] = d->model[i].q_steps;
+        out->peak[i] = (float)d->model[i].q_peak;
+    }
+    if (clear)
+        quality_clear(d);
+    return HDET_OK;
+}
+
 int hdet_reset(hdet *d)
 {
     int i;
@@ -263,6 +299,7 @@ int hdet_reset(hdet *d)
     hfe_reset(d->fe);
     d->samples = 0;
     d->frames = 0;
+    quality_clear(d);
     for (i = 0; i < d->n_models; i++) {
         int rc = reset_model(d, &d->model[i]);
         if (rc)
@@ -290,6 +327,7 @@ static int model_step(hdet *d, det_model *m, hdet_step *step, int *stepped,
 {
     int8_t *row = m->input + (size_t)m->step_pos * (size_t)m->features;
     const uint16_t *f = d->feat;
+    double mean = -1.0;         /* window mean after this vector's invoke, -1 if none or not full */
     int c;
 
     *stepped = 0;
@@ -311,13 +349,19 @@ static int model_step(hdet *d, det_model *m, hdet_step *step, int *stepped,
             m->ring_count++;
         m->latest = dequantize(m, raw);
         m->pending = 1;
+        m->q_steps++;
+        if (m->ring_count == m->window) {
+            mean = window_mean(m);
+            if (mean > m->q_peak)
+                m->q_peak = mean;
+        }
         if (step) {
             step->model = (int32_t)(m - d->model);
             step->output = m->out_signed ? (int32_t)(int8_t)raw : (int32_t)raw;
             step->frame = d->frames;
             step->probability = m->latest;
             step->reserved = 0.0f;
-            step->mean = m->ring_count == m->window ? window_mean(m) : -1.0;
+            step->mean = mean;
         }
         *stepped = 1;
     }
@@ -329,7 +373,8 @@ static int model_step(hdet *d, det_model *m, hdet_step *step, int *stepped,
     if (m->pending && m->ignore >= 0) {
         m->pending = 0;
         if (m->ring_count == m->window) {
-            const double mean = window_mean(m);
+            if (mean < 0.0)     /* the invoke was on an earlier vector (refractory then) */
+                mean = window_mean(m);
             if (mean > m->cutoff) {
                 *event_p = mean;
                 reset_probabilities(m);
@@ -367,6 +412,9 @@ int hdet_feed(hdet *d, const int16_t *pcm, size_t n, size_t *consumed,
         d->samples += (int64_t)used;
         if (r != 1)
             continue;
+        d->q_frames++;
+        for (i = 0; i < d->n_feat; i++)
+            d->q_feat_sum += d->feat[i];
         for (i = 0; i < d->n_models; i++) {
             det_model *m = &d->model[i];
             int stepped;

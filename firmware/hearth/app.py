@@ -14,7 +14,7 @@ soak). Decisions never read the wall clock, so a scripted run is repeatable.
 """
 import os
 import time
-from array import array
+from itertools import chain
 
 import numpy as np
 
@@ -38,8 +38,10 @@ STAGES = ("capture", "detect", "alarm", "decide", "actuate")
 CONTROL_EVERY = 5
 _NEVER = float("inf")
 # Stage times are folded into the latency histograms every TIMES_BATCH blocks
-# (a minute of audio; metrics readers fold what is pending first).
-TIMES_BATCH = 600
+# (ten seconds of audio; metrics readers fold what is pending first). Until
+# then each block's six timer readings wait as one tuple in a list: an
+# append, where array('d').extend parses every float again.
+TIMES_BATCH = 100
 
 
 # Exit status of the application when a trial image gave up on its health
@@ -89,7 +91,7 @@ class App:
         self._budget_vec = np.array([self.budgets[s] for s in STAGES])
         self._edges = np.array(self.metrics.latency[STAGES[0]].edges, dtype=np.float64)
         self._stage_offsets = np.arange(len(STAGES)) * (len(self._edges) + 1)
-        self._times = array("d")        # c0..c5 timer readings of blocks not yet in the histograms
+        self._times = []                # (c0..c5) timer readings of blocks not yet in the histograms
         self.metrics.sync = self.flush_metrics
         self._over_budget = self.modes.causes["detector over budget"]
         self.soc_limit = board.get("thermal.soc_limit_c")
@@ -216,7 +218,7 @@ class App:
         events = ()
         det = self.detector
         if det is not None:
-            if self.modes.caps["nn"]:
+            if self.modes.nn:
                 try:
                     events = det.feed(block, t0)
                 except Exception as e:
@@ -260,8 +262,8 @@ class App:
         if c5 - c0 > self.dt:
             m.overruns["block"] += 1
         times = self._times
-        times.extend((c0, c1, c2, c3, c4, c5))
-        if len(times) >= 6 * TIMES_BATCH:
+        times.append((c0, c1, c2, c3, c4, c5))
+        if len(times) >= TIMES_BATCH:
             self.flush_metrics()
         m.blocks += 1
         self.turns = turn + 1
@@ -273,10 +275,11 @@ class App:
         times = self._times
         if not times:
             return
-        self._times = array("d")
+        self._times = []
         m = self.metrics
-        n = len(times) // 6
-        us = np.diff(np.frombuffer(times, dtype=np.float64).reshape(n, 6), axis=1)   # blocks x stages, s
+        n = len(times)
+        flat = np.fromiter(chain.from_iterable(times), np.float64, 6 * n)      # fromiter: no shape discovery
+        us = np.diff(flat.reshape(n, 6), axis=1)                  # blocks x stages, s
         over = np.count_nonzero(us > self._budget_vec, axis=0).tolist()
         us *= 1e6
         nb = len(self._edges) + 1

@@ -75,13 +75,15 @@ static void check_stats(const int16_t *p, size_t n)
     int32_t peak = 0, clipped = 0, repeats = 0;
     size_t i;
     int r = hbd_block(&st, p, n, &res);
+    CHECK(r >= 0);
+    r = hbd_stats(&st, p, n, &res);
     for (i = 0; i < n; i++) {
         int32_t a = p[i] < 0 ? -(int32_t)p[i] : p[i];
         peak = a > peak ? a : peak;
         clipped += a >= 32767;
         repeats += i > 0 && p[i] == p[i - 1];
     }
-    CHECK(r >= 0);
+    CHECK_EQ_INT(r, HBD_OK);
     CHECK_EQ_INT(res.peak, peak);
     CHECK_EQ_INT(res.clipped, clipped);
     CHECK_EQ_INT(res.repeats, repeats);
@@ -202,6 +204,11 @@ static void test_errors(void)
     CHECK_EQ_INT(hbd_block(&st, NULL, 10, &res), HBD_E_ARG);
     CHECK_EQ_INT(hbd_block(&st, x, 10, NULL), HBD_E_ARG);
     CHECK_EQ_INT(hbd_block(&st, NULL, 0, &res), 0);
+    CHECK_EQ_INT(res.frames, 0);
+    CHECK_EQ_INT(hbd_stats(&st, NULL, 10, &res), HBD_E_ARG);
+    CHECK_EQ_INT(hbd_stats(NULL, x, 10, &res), HBD_E_ARG);
+    CHECK_EQ_INT(hbd_stats(&st, x, 10, NULL), HBD_E_ARG);
+    CHECK_EQ_INT(hbd_stats(&st, NULL, 0, &res), HBD_OK);
     CHECK_EQ_INT(res.n, 0);
     CHECK(hbd_block(&st, x, (size_t)HBD_MAX_FRAMES * FRAME, &res) >= 0);
     CHECK_EQ_INT(hbd_block(&st, x, (size_t)(HBD_MAX_FRAMES + 1) * FRAME, &res), HBD_E_SIZE);

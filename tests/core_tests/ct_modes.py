@@ -4,7 +4,7 @@ from hearth.core.modes import ModeManager, FULL, CONSTRAINED, SAFE, CAUSES, CAPA
 def test_starts_full_with_all_capabilities():
     m = ModeManager()
     assert m.mode == FULL
-    assert m.can("nn") and m.can("ai_heat") and m.can("assistant")
+    assert m.can("nn") and m.can("ai_heat") and m.can("assistant") and m.nn
     assert m.why().startswith("FULL")
 
 
@@ -34,7 +34,7 @@ def test_enter_hysteresis_needs_sustained_condition():
     assert m.update(10.0 + enter * 1.5) is None
     tr = m.update(10.0 + enter * 1.7 + 0.01)
     assert tr is not None and tr["to"] == SAFE
-    assert not m.can("nn")
+    assert not m.can("nn") and not m.nn
 
 
 def test_exit_hysteresis_needs_sustained_clear():

@@ -71,7 +71,8 @@ class ModeManager:
                 exit_s = o.get("exit_s", exit_s)
             self.causes[name] = _Cause(name, mode, float(enter_s), float(exit_s))
         self.mode = FULL
-        self.caps = CAPABILITIES[FULL]  # what the current mode allows (read every block)
+        self.caps = CAPABILITIES[FULL]  # what the current mode allows
+        self.nn = True                  # caps["nn"], read by the loop every block
         self.transitions = []          # bounded: the last `max_log` entries
         self.max_log = max_log
         self.counts = {}               # cause -> number of transitions it caused
@@ -130,6 +131,7 @@ class ModeManager:
                  "detail": cause.detail if going_up else ""}
         self.mode = mode
         self.caps = CAPABILITIES[mode]
+        self.nn = self.caps["nn"]
         self.total += 1
         self.counts[label] = self.counts.get(label, 0) + 1
         self.transitions.append(entry)

@@ -115,8 +115,9 @@ _NDARRAY = np.ndarray
 class NativeToneAnalyzer:
     """NumpyToneAnalyzer's contract in one C call per block (native/src/blockdsp).
 
-    scan() also takes the block's audio-health statistics, so the loop reads
-    them with last_stats() instead of a second pass. Integers are exact;
+    last_stats() gives the audio-health statistics of the block last scanned
+    (computed by C on demand: the loop's health check looks at one block in
+    CONTROL_EVERY, so the other blocks never pay for them). Integers are exact;
     energies and ratios are float64 and agree with the numpy analyzer to
     float64 rounding (a Goertzel recurrence instead of a DFT product, sums
     in another order). Blocks the C code does not take (other dtypes,
@@ -144,8 +145,8 @@ class NativeToneAnalyzer:
             raise ValueError(_ffi.string(_lib.hbd_strerror(r)).decode())
         self._res = _ffi.new("hbd_result *")
         self._fallback = None
-        self._stats = (0, 0, 0, 0)
-        self._from = None               # a block numpy analysed (not the C code): its stats on demand
+        self._buf = None                # the block C analysed last (a cffi view that keeps it alive)
+        self._from = None               # a block numpy analysed (not the C code)
 
     def _run(self, block):
         """hbd_block on block: loud frame count, or None when the C code cannot take it."""
@@ -154,9 +155,10 @@ class NativeToneAnalyzer:
                 buf = _ffi.from_buffer(_I16_ARRAY, block)
             except (BufferError, ValueError, TypeError):
                 return None             # not contiguous
-            r = _hbd_block(self._st, buf, len(block), self._res)
+            r = _hbd_block(self._st, buf, len(buf), self._res)
             if r >= 0:
                 self._from = None
+                self._buf = buf
                 return r
         return None
 
@@ -172,11 +174,13 @@ class NativeToneAnalyzer:
         # _run() inlined: this is the loop's call on every block
         if type(block) is _NDARRAY and block.dtype is _I16:
             try:
-                loud = _hbd_block(self._st, _from_buffer(_I16_ARRAY, block), len(block), self._res)
+                buf = _from_buffer(_I16_ARRAY, block)
+                loud = _hbd_block(self._st, buf, len(buf), self._res)
             except (BufferError, ValueError, TypeError):
                 loud = -1               # not contiguous: numpy takes it
             if loud >= 0:
                 self._from = None
+                self._buf = buf
                 if loud:
                     return self._frames(loud)
                 return None if len(block) >= self.frame else []
@@ -192,11 +196,15 @@ class NativeToneAnalyzer:
         """block_stats() of the block last given to scan()/analyze()."""
         if self._from is not None:
             return block_stats(self._from)
-        res = self._res
+        buf, res = self._buf, self._res
+        if buf is None:
+            return (0, 0, 0, 0)
+        _lib.hbd_stats(self._st, buf, len(buf), res)
         return (res.peak, res.clipped, res.repeats, res.n)
 
     def _slow(self, block, scan):
         self._from = block
+        self._buf = None
         a = self._fallback
         if a is None:
             a = self._fallback = NumpyToneAnalyzer(self._rate, self.frame, self._bands)

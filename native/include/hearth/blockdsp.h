@@ -1,13 +1,15 @@
 /*
  * hearth/blockdsp.h - the appliance loop's per-block audio work in one call.
  *
- * For one int16 block (100 ms in the appliance) hbd_block computes what the
+ * For one int16 block (100 ms in the appliance) these compute what the
  * Python loop needs from it besides the detector:
- *   - audio health: peak |x|, samples at clip level, equal neighbours (the
- *     same numbers as hearth.core.audiohealth.block_stats);
- *   - the alarm listener's frame analysis: window-weighted energy per frame
- *     and, only when some frame reaches min_energy, the Goertzel tone ratio
- *     of each band (hearth.core.alarm.PyToneAnalyzer.analyze).
+ *   - hbd_block, every block: the alarm listener's frame analysis,
+ *     window-weighted energy per frame and, only when some frame reaches
+ *     min_energy, the Goertzel tone ratio of each band
+ *     (hearth.core.alarm.PyToneAnalyzer.analyze);
+ *   - hbd_stats, on the blocks the health check looks at: peak |x|, samples
+ *     at clip level, equal neighbours (the same numbers as
+ *     hearth.core.audiohealth.block_stats).
  * Integers are exact; energies and ratios are float64 and agree with the
  * Python/numpy versions to float64 rounding (sums run in another order).
  *
@@ -16,6 +18,7 @@
  *   hbd_state st;    hbd_init(&st, &cfg);   // window, Goertzel coefficients...
  *   hbd_result r;    int loud = hbd_block(&st, pcm, n, &r);
  *   // loud < 0: error; 0: every frame quiet (r.ratio untouched); > 0: ratios set
+ *   hbd_stats(&st, pcm, n, &r);            // r.peak, r.clipped, r.repeats, r.n
  */
 #ifndef HEARTH_BLOCKDSP_H
 #define HEARTH_BLOCKDSP_H
@@ -64,10 +67,12 @@ typedef struct {
 } hbd_state;
 
 typedef struct {
+    /* hbd_stats */
     int32_t peak;                     /* max |x| (32768 for -32768) */
     int32_t clipped;                  /* samples with |x| >= clip_level */
     int32_t repeats;                  /* i >= 1 with x[i] == x[i-1] */
     int32_t n;                        /* samples */
+    /* hbd_block */
     int32_t frames;                   /* n / frame (a partial tail is not analysed) */
     int32_t loud;                     /* frames with energy >= min_energy */
     double energy[HBD_MAX_FRAMES];    /* sum (x w)^2 per frame */
@@ -78,6 +83,9 @@ int hbd_init(hbd_state *st, const hbd_config *cfg);
 
 /* Returns the number of loud frames (>= 0) or a negative hbd_status. */
 int hbd_block(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out);
+
+/* Sets peak, clipped, repeats and n of out (nothing else). HBD_OK or HBD_E_ARG. */
+int hbd_stats(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
 /*
- * blockdsp.c - per-block audio statistics and alarm tone analysis (see
+ * blockdsp.c - per-block alarm tone analysis and audio statistics (see
  * hearth/blockdsp.h). The Python loop used to spend a handful of numpy calls
  * per block on this, each a few microseconds once the detector had flushed
- * the caches; here it is one pass of straight-line C.
+ * the caches; here it is one pass of straight-line C per block, plus the
+ * statistics on the blocks the health check looks at.
  */
 #include "hearth/blockdsp.h"
 
@@ -51,14 +52,17 @@ int hbd_init(hbd_state *st, const hbd_config *cfg)
 /* Peak, clip count and equal-neighbour count. Min and max stay int16 and
  * the clip count runs only when the peak reaches clip level (rare), so the
  * loops are plain packed-integer code. */
-static void stats(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out)
+int hbd_stats(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out)
 {
     int16_t lo, hi;
-    int32_t peak, clipped = 0, repeats = 0, clip = st->clip_level;
+    int32_t peak, clipped = 0, repeats = 0, clip;
     size_t i;
+    if (!st || !out || (n && !x))
+        return HBD_E_ARG;
+    clip = st->clip_level;
     if (n == 0) {
         out->peak = out->clipped = out->repeats = out->n = 0;
-        return;
+        return HBD_OK;
     }
     lo = hi = x[0];
     for (i = 1; i < n; i++) {
@@ -75,6 +79,7 @@ static void stats(const hbd_state *st, const int16_t *x, size_t n, hbd_result *o
     out->clipped = clipped;
     out->repeats = repeats;
     out->n = (int32_t)n;
+    return HBD_OK;
 }
 
 /* Best Goertzel power per band over one loud frame, scaled to a tone ratio. */
@@ -110,16 +115,29 @@ static void ratios(const hbd_state *st, const int16_t *x, double energy, double 
     }
 }
 
+/* The partial sums folded in a fixed order, then the samples past the last
+ * multiple of eight. */
+static double energy_tail(const double *a, const int16_t *x, const double *w2, int rest)
+{
+    double e = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    int i;
+    for (i = 0; i < rest; i++) {
+        int32_t v = x[i];
+        e += (double)(v * v) * w2[i];
+    }
+    return e;
+}
+
 /* sum x^2 w^2 over one frame. x^2 is exact in int32 (at most 2^30), so
  * converting it instead of x gives the same products and lets the compiler
- * use packed conversions. Eight partial sums: one accumulator is a long
- * chain of dependent adds, several times slower; the result differs from a
- * sequential sum only by float64 rounding. */
-static double energy(const int16_t *x, const double *w2, int n)
+ * use packed conversions. Eight partial sums a[j] (sample 8k + j goes to
+ * a[j]): one accumulator is a long chain of dependent adds, several times
+ * slower; the result differs from a sequential sum only by float64
+ * rounding. */
+static double energy_plain(const int16_t *x, const double *w2, int n)
 {
     double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
-    double e;
-    const int16_t *end8 = x + (n & ~7), *end = x + n;
+    const int16_t *end8 = x + (n & ~7);
     int j;
     /* pointers, not int indices: under -fwrapv i + j may wrap, which keeps
      * the compiler from vectorizing */
@@ -128,13 +146,42 @@ static double energy(const int16_t *x, const double *w2, int n)
             int32_t v = x[j];
             a[j] += (double)(v * v) * w2[j];
         }
-    e = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; x < end; x++, w2++) {
-        int32_t v = *x;
-        e += (double)(v * v) * *w2;
-    }
-    return e;
+    return energy_tail(a, x, w2, n & 7);
 }
+
+#if !defined(HNN_NO_SIMD) && defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* The same eight partial sums, a[0..3] and a[4..7] as two AVX registers:
+ * every product and every sum is the plain version's (no FMA: each rounds
+ * on its own), so the two give identical bits. The appliance runs this on
+ * every frame of every block; the compiler's own vectors for the plain
+ * loop are two lanes wide. */
+__attribute__((target("avx2"))) static double energy_avx2(const int16_t *x, const double *w2, int n)
+{
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    double a[8];
+    const int16_t *end8 = x + (n & ~7);
+    for (; x < end8; x += 8, w2 += 8) {
+        __m256i v = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(const void *)x));
+        __m256i sq = _mm256_mullo_epi32(v, v);
+        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(sq)),
+                                             _mm256_loadu_pd(w2)));
+        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(sq, 1)),
+                                             _mm256_loadu_pd(w2 + 4)));
+    }
+    _mm256_storeu_pd(a, lo);
+    _mm256_storeu_pd(a + 4, hi);
+    return energy_tail(a, x, w2, n & 7);
+}
+
+static double energy(const int16_t *x, const double *w2, int n)
+{
+    return __builtin_cpu_supports("avx2") ? energy_avx2(x, w2, n) : energy_plain(x, w2, n);
+}
+#else
+#define energy energy_plain
+#endif
 
 int hbd_block(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out)
 {
@@ -146,7 +193,6 @@ int hbd_block(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out)
     nframes = n / (size_t)frame;
     if (nframes > HBD_MAX_FRAMES)
         return HBD_E_SIZE;
-    stats(st, x, n, out);
     out->frames = (int32_t)nframes;
     for (f = 0; f < (int)nframes; f++) {
         const int16_t *p = x + (size_t)f * (size_t)frame;

@@ -205,7 +205,9 @@ def test_audio_degradation_safe_and_back(sim):
     app.run(seconds=2)
     assert FakeDetector.instances[-1].fed_blocks == fed    # SAFE: the NN is not run
     app.audio = Mixer(NoiseSource())
-    app.run(seconds=3.5)
+    app.run(seconds=3.0)
+    assert app.modes.mode == "SAFE"                         # the 3 s exit hysteresis holds
+    app.run(seconds=1.5)                                    # seen within a control period (1 s), then 3 s
     assert app.modes.mode == "FULL"
     assert FakeDetector.instances[-1].resets == 1          # restarted after the pause
 

@@ -275,7 +275,7 @@ def test_loop_outputs_follow_the_appliance_every_block(tmp_path):
         assert out.state == want and oven.heater == want["heater"], i
         assert out.ring == app.appliance.ring, i
     assert out.switches >= 4                        # it heated, cut off with the door, cycled
-    assert len(writes) <= 3000 // 5 + 60            # control turns plus the events, not every block
+    assert len(writes) <= 3000 // app.control_every + 60   # control turns plus the events, not every block
 
 
 def test_sim_oven_decay_cache_follows_door_and_dt():

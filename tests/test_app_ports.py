@@ -72,6 +72,42 @@ def test_array_and_stream_sources():
     assert np.array_equal(tail[:1000], x[3000:]) and st.read(10) is None
 
 
+class Trickle:
+    """A pipe that delivers a few bytes per read (and optionally has no readinto)."""
+
+    def __init__(self, data, step, readinto=True):
+        self.data, self.pos, self.step = data, 0, step
+        if not readinto:
+            self.readinto = None
+
+    def read(self, k):
+        out = self.data[self.pos:self.pos + min(k, self.step)]
+        self.pos += len(out)
+        return out
+
+    def readinto(self, mv):
+        out = self.read(len(mv))
+        mv[: len(out)] = out
+        return len(out)
+
+
+@pytest.mark.parametrize("step,readinto", [(7, True), (1, True), (4096, True), (5, False)])
+def test_stream_source_refills_one_capture_buffer(step, readinto):
+    x = (np.arange(5000) * 13).astype(np.int16)
+    st = audio.StreamSource(Trickle(x.tobytes(), step, readinto))
+    if not readinto:
+        st._readinto = None
+    a = st.read(1600)
+    assert np.array_equal(a, x[:1600])
+    b = st.read(1600)
+    assert b is a and np.array_equal(b, x[1600:3200])        # the same buffer, refilled
+    c = st.read(1600)
+    assert np.array_equal(c, x[3200:4800])
+    d = st.read(1600)                                        # the partial last block: its own array
+    assert d is not a and np.array_equal(d[:200], x[4800:]) and not d[200:].any()
+    assert st.read(1600) is None
+
+
 def test_mixer_saturates_and_replaces():
     base = audio.ArraySource(np.full(4000, 30000, np.int16))
     m = audio.Mixer(base)

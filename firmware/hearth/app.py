@@ -28,14 +28,16 @@ from .ports.detector import open_detector
 from .ports.dsp import block_stats, tone_analyzer
 
 STAGES = ("capture", "detect", "alarm", "decide", "actuate")
-# The controller and governor tick at least every CONTROL_EVERY blocks (the
-# oven's thermal time constants are minutes; the temperatures are read then),
-# and at once on anything that matters sooner: a button, the door, a
-# detection, a request, a temperature at the cutoff or unreadable, a mode
-# cause waiting out its hysteresis. The microphone health check runs on the
-# same turns: a degradation must last seconds before it counts, so 0.5 s
-# granularity loses nothing.
-CONTROL_EVERY = 5
+# The controller and governor tick at least once per CONTROL_PERIOD_S (a
+# whole number of blocks: App.control_every), like any oven controller (the
+# cavity's time constants are minutes; the temperatures are read then), and
+# at once on anything that matters sooner: a button, the door, a detection,
+# a request, a temperature at the cutoff or unreadable, a mode cause waiting
+# out its hysteresis. The microphone health check and the detector's
+# quality summary run on the same turns: a degradation must last seconds
+# before it counts, so 1 s granularity loses nothing. (Every Python line run
+# per block costs twice: once, and again in the caches the detector flushed.)
+CONTROL_PERIOD_S = 1.0
 _NEVER = float("inf")
 # Stage times are folded into the latency histograms every TIMES_BATCH blocks
 # (ten seconds of audio; metrics readers fold what is pending first). Until
@@ -86,6 +88,7 @@ class App:
         self._rate_f = float(self.rate)
         self.n = board.block_samples
         self.dt = self.n / float(self.rate)
+        self.control_every = max(1, int(round(CONTROL_PERIOD_S / self.dt)))
         self.budgets = board.budgets_s()
         self._detect_budget = self.budgets["detect"]
         self._budget_vec = np.array([self.budgets[s] for s in STAGES])
@@ -210,7 +213,7 @@ class App:
             self.flush_metrics()
             return False
         turn = self.turns
-        control = turn % CONTROL_EVERY == 0
+        control = turn % self.control_every == 0
         c1 = timer()
         now = t0 + len(block) / self._rate_f
         self.t = now
@@ -363,7 +366,7 @@ class App:
         # feature mean are kept in C): slow averages of tens of seconds.
         probs, feature_mean = self.detector.quality()
         if probs is not None or feature_mean is not None:
-            low, out = self.quality.update(self.dt * CONTROL_EVERY, probs, feature_mean)
+            low, out = self.quality.update(self.dt * self.control_every, probs, feature_mean)
             self.modes.report("low confidence", low, now)
             self.modes.report("features out of range", out, now)
 
@@ -437,7 +440,7 @@ class App:
             self.log.emit(self.t, WARN, "boot", "trial health check: %s (hold time restarts)" % reason)
 
     def _health_tick(self, now):
-        """Feed the health check what the loop saw, then let it decide (every CONTROL_EVERY blocks)."""
+        """Feed the health check what the loop saw, then let it decide (on control turns)."""
         hc = self.health
         if self.modes.mode == "SAFE":
             self._health_fault("mode SAFE")         # held while SAFE: the hold restarts each tick

@@ -16,17 +16,13 @@ called (for the appliance's quality monitor, without per-step output).
 import numpy as np
 
 from ._native import ffi, lib
-from .frontend import as_pcm
+from .frontend import PcmPointers, as_pcm
 from .manifest import ManifestError, WakeWordManifest, resolve
 
 __all__ = ["DetectorError", "Detector", "Event", "STEP_DTYPE", "SAMPLE_RATE"]
 
 SAMPLE_RATE = 16000
 _EVENT_SLOTS = 64
-_NDARRAY = np.ndarray
-_I16 = np.dtype(np.int16)
-_I16_ARRAY = ffi.typeof("int16_t[]")
-_from_buffer = ffi.from_buffer
 _hdet_feed = lib.hdet_feed
 
 STEP_DTYPE = np.dtype([("model", "<i4"), ("output", "<i4"), ("frame", "<i8"),
@@ -117,6 +113,7 @@ class Detector:
         self._n_events = ffi.new("size_t *")
         self._n_steps = ffi.new("size_t *")
         self._quality = ffi.new("hdet_quality *")
+        self._ptrs = PcmPointers()
 
     def _exact_arena(self, mp, n, man):
         """An arena of exactly the bytes the runtime uses for this model: load
@@ -194,16 +191,10 @@ class Detector:
         when steps=True)."""
         if steps:
             return self._feed_steps(as_pcm(pcm))
-        # the application loop's call, every block: an int16 numpy array goes
-        # straight to C; anything else (bytes, lists, strided views) through as_pcm
-        if type(pcm) is not _NDARRAY or pcm.dtype is not _I16:
-            pcm = as_pcm(pcm)
-        try:
-            src = _from_buffer(_I16_ARRAY, pcm)
-        except (BufferError, ValueError):
-            pcm = as_pcm(pcm)
-            src = _from_buffer(_I16_ARRAY, pcm)
-        n = pcm.size
+        # the application loop's call, every block: the capture buffer's C
+        # view is kept (PcmPointers); anything else goes through as_pcm
+        pcm, src = self._ptrs.get(pcm)
+        n = len(pcm)
         d, consumed, evs, n_ev = self._d, self._consumed, self._events, self._n_events
         events = []
         pos = 0

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._native import ffi, lib
 
-__all__ = ["FrontendError", "Frontend", "FLOAT_SCALE", "DEFAULT_CONFIG"]
+__all__ = ["FrontendError", "Frontend", "FLOAT_SCALE", "DEFAULT_CONFIG", "PcmPointers", "as_pcm"]
 
 FLOAT_SCALE = np.float32(0.0390625)   # pymicro-features / ESPHome feature scale
 
@@ -59,6 +59,47 @@ def as_pcm(pcm):
     if a.dtype != np.int16:
         raise TypeError("PCM must be int16 samples (got %s)" % a.dtype)
     return np.ascontiguousarray(a.reshape(-1))
+
+
+_NDARRAY = np.ndarray
+_I16 = np.dtype(np.int16)
+_I16_ARRAY = ffi.typeof("int16_t[]")
+_from_buffer = ffi.from_buffer
+
+
+class PcmPointers:
+    """C pointers to the int16 blocks a consumer was given lately.
+
+    An audio source that refills the same capture buffer every block (or
+    cycles through a few) hands out the same array objects again and again;
+    their cffi views are made once and kept, so the loop does not pay for
+    numpy's buffer export on every block. Entries hold the array itself, so
+    an id() is never reused while it is cached and a kept pointer always
+    belongs to a live array (whose data cannot move while it is referenced).
+    Anything else (bytes, other dtypes, strided views) is converted with
+    as_pcm first and not cached."""
+
+    def __init__(self, size=16):
+        self.size = size
+        self._d = {}
+
+    def get(self, pcm):
+        """-> (array, int16_t[] cdata) for pcm."""
+        e = self._d.get(id(pcm))
+        if e is not None and e[0] is pcm:
+            return e
+        if type(pcm) is _NDARRAY and pcm.dtype is _I16 and pcm.ndim == 1:
+            try:
+                e = (pcm, _from_buffer(_I16_ARRAY, pcm))
+            except (BufferError, ValueError):
+                e = None                # not contiguous
+            if e is not None:
+                if len(self._d) >= self.size:
+                    self._d.clear()     # a source making new arrays: nothing to gain
+                self._d[id(pcm)] = e
+                return e
+        x = as_pcm(pcm)
+        return x, _from_buffer(_I16_ARRAY, x)
 
 
 class Frontend:

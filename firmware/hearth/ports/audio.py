@@ -83,31 +83,49 @@ def wav_source(path, loop=False):
 
 
 class StreamSource:
-    """Raw signed 16-bit little-endian mono PCM from a binary stream (stdin, a pipe)."""
+    """Raw signed 16-bit little-endian mono PCM from a binary stream (stdin, a pipe).
+
+    Blocks are read into one capture buffer that every read refills (as a
+    driver's DMA buffer is): the returned array is valid until the next
+    read, and consumers that keep audio copy it."""
 
     def __init__(self, stream, rate=RATE):
         self.stream = stream
         self.rate = rate
-        self.tail = b""
+        self._n = 0
+        self._buf = self._arr = self._mv = None
+        self._readinto = getattr(stream, "readinto", None)
+
+    def _fill(self, want):
+        """Bytes read into the capture buffer (fewer only at the end of the stream)."""
+        got = 0
+        mv = self._mv
+        while got < want:
+            if self._readinto is not None:
+                k = self._readinto(mv[got:want])
+            else:
+                chunk = self.stream.read(want - got)
+                k = len(chunk) if chunk else 0
+                mv[got:got + k] = chunk
+            if not k:
+                break
+            got += k
+        return got
 
     def read(self, n):
-        want = 2 * n
-        buf = self.tail
-        while len(buf) < want:
-            chunk = self.stream.read(want - len(buf))
-            if not chunk:
-                break
-            buf += chunk
-        if len(buf) < want:
-            self.tail = b""
-            if len(buf) < 2:
-                return None
-            buf = buf[: len(buf) - len(buf) % 2]
-            out = np.zeros(n, np.int16)
-            out[: len(buf) // 2] = np.frombuffer(buf, dtype="<i2")
-            return out
-        self.tail = buf[want:]
-        return np.frombuffer(buf[:want], dtype="<i2").astype(np.int16)
+        if n != self._n:
+            self._n = n
+            self._buf = bytearray(2 * n)
+            self._mv = memoryview(self._buf)
+            self._arr = np.frombuffer(self._buf, dtype="<i2")
+        got = self._fill(2 * n)
+        if got == 2 * n:
+            return self._arr
+        if got < 2:
+            return None
+        out = np.zeros(n, np.int16)      # the last, partial block: zero-padded
+        out[: got // 2] = self._arr[: got // 2]
+        return out
 
 
 class AlsaSource(StreamSource):
@@ -137,8 +155,11 @@ class NoiseSource:
         self.period = len(self.buf)
         self.pos = 0
         self.rate = rate
-        # two periods back to back: any block up to a period long is one view
+        # two periods back to back: any block up to a period long is one view,
+        # and with a block size dividing the period the same few views come
+        # back in turn (made once: consumers keep their C pointers)
         self.twice = np.concatenate([self.buf, self.buf])
+        self._views = {}
 
     def read(self, n):
         pos = self.pos
@@ -149,7 +170,13 @@ class NoiseSource:
             self.pos = src.pos
             return out
         self.pos = (pos + n) % self.period
-        return self.twice[pos:pos + n]
+        v = self._views.get((pos, n))
+        if v is None:
+            if len(self._views) >= 64:
+                self._views.clear()     # odd block sizes: views are cheap to remake
+            v = self._views[(pos, n)] = self.twice[pos:pos + n]
+            v.flags.writeable = False   # shared between reads: nobody may change it
+        return v
 
 
 class Mixer:

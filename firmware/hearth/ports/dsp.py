@@ -101,6 +101,7 @@ def block_stats(block):
 
 try:                                    # the C build of the per-block work, when built
     from .._native import ffi as _ffi, lib as _lib
+    from ..frontend import PcmPointers
 except ImportError:                     # pure numpy then (same results)
     _ffi = _lib = None
 
@@ -108,7 +109,6 @@ _I16 = np.dtype(np.int16)
 if _lib is not None:
     _I16_ARRAY = _ffi.typeof("int16_t[]")
     _hbd_block = _lib.hbd_block
-    _from_buffer = _ffi.from_buffer
 _NDARRAY = np.ndarray
 
 
@@ -117,7 +117,7 @@ class NativeToneAnalyzer:
 
     last_stats() gives the audio-health statistics of the block last scanned
     (computed by C on demand: the loop's health check looks at one block in
-    CONTROL_EVERY, so the other blocks never pay for them). Integers are exact;
+    a second, so the other blocks never pay for them). Integers are exact;
     energies and ratios are float64 and agree with the numpy analyzer to
     float64 rounding (a Goertzel recurrence instead of a DFT product, sums
     in another order). Blocks the C code does not take (other dtypes,
@@ -146,6 +146,7 @@ class NativeToneAnalyzer:
         self._res = _ffi.new("hbd_result *")
         self._fallback = None
         self._buf = None                # the block C analysed last (a cffi view that keeps it alive)
+        self._ptrs = PcmPointers()
         self._from = None               # a block numpy analysed (not the C code)
 
     def _run(self, block):
@@ -171,10 +172,11 @@ class NativeToneAnalyzer:
         return [r[i:i + nb] for i in range(0, nf * nb, nb)]
 
     def scan(self, block):
-        # _run() inlined: this is the loop's call on every block
+        # _run() inlined: this is the loop's call on every block; the capture
+        # buffer's C view is kept (PcmPointers)
         if type(block) is _NDARRAY and block.dtype is _I16:
             try:
-                buf = _from_buffer(_I16_ARRAY, block)
+                buf = self._ptrs.get(block)[1]
                 loud = _hbd_block(self._st, buf, len(buf), self._res)
             except (BufferError, ValueError, TypeError):
                 loud = -1               # not contiguous: numpy takes it

@@ -88,6 +88,14 @@ class PcmPointers:
         e = self._d.get(id(pcm))
         if e is not None and e[0] is pcm:
             return e
+        return self._add(pcm)
+
+    def cached(self, pcm):
+        """The int16_t[] cdata of an int16 array seen before, else None."""
+        e = self._d.get(id(pcm))
+        return e[1] if e is not None and e[0] is pcm else None
+
+    def _add(self, pcm):
         if type(pcm) is _NDARRAY and pcm.dtype is _I16 and pcm.ndim == 1:
             try:
                 e = (pcm, _from_buffer(_I16_ARRAY, pcm))

@@ -172,21 +172,25 @@ class NativeToneAnalyzer:
         return [r[i:i + nb] for i in range(0, nf * nb, nb)]
 
     def scan(self, block):
-        # _run() inlined: this is the loop's call on every block; the capture
-        # buffer's C view is kept (PcmPointers)
-        if type(block) is _NDARRAY and block.dtype is _I16:
+        # The loop's call on every block: a capture buffer seen before goes
+        # straight to C with its kept view (PcmPointers); anything else is
+        # checked first (other dtypes and strided views: numpy).
+        buf = self._ptrs.cached(block)
+        if buf is None:
+            if type(block) is not _NDARRAY or block.dtype is not _I16:
+                return self._slow(block, True)
             try:
                 buf = self._ptrs.get(block)[1]
-                loud = _hbd_block(self._st, buf, len(buf), self._res)
             except (BufferError, ValueError, TypeError):
-                loud = -1               # not contiguous: numpy takes it
-            if loud >= 0:
-                self._from = None
-                self._buf = buf
-                if loud:
-                    return self._frames(loud)
-                return None if len(block) >= self.frame else []
-        return self._slow(block, True)
+                return self._slow(block, True)
+        loud = _hbd_block(self._st, buf, len(buf), self._res)
+        if loud < 0:
+            return self._slow(block, True)
+        self._from = None
+        self._buf = buf
+        if loud:
+            return self._frames(loud)
+        return None if len(buf) >= self.frame else []
 
     def analyze(self, block):
         loud = self._run(block)

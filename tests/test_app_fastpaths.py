@@ -354,3 +354,29 @@ def test_detector_port_quality_after_the_frontend_warm_up():
     assert DetectorPort(object(), ["a"]).quality() == (None, None)  # a detector without summaries
 
 
+
+
+# -- capture buffers' C views ------------------------------------------------------------------------
+def test_pcm_pointers_keep_views_of_live_arrays_only():
+    from hearth._native import ffi
+    from hearth.frontend import PcmPointers
+    p = PcmPointers(size=4)
+    a = np.arange(1600, dtype=np.int16)
+    arr, buf = p.get(a)
+    assert arr is a and p.get(a)[1] is buf                    # made once, then kept
+    assert ffi.cast("intptr_t", buf) == a.ctypes.data and len(buf) == 1600
+    a[:] = 7                                                  # refilled in place: the view sees it
+    assert buf[0] == 7
+    strided = np.arange(3200, dtype=np.int16)[::2]
+    x, xb = p.get(strided)                                    # converted, not cached
+    assert x is not strided and np.array_equal(x, strided) and id(strided) not in p.entries
+    y, yb = p.get(strided.tobytes())
+    assert np.array_equal(y, strided) and len(yb) == 1600
+    with pytest.raises(TypeError):
+        p.get(np.zeros(10, np.float32))
+    keep = [np.zeros(8, np.int16) for _ in range(10)]         # a source making new arrays
+    for k in keep:
+        p.get(k)
+    assert len(p.entries) <= 4
+    for e in p.entries.values():                              # every entry holds its own array
+        assert p.entries[id(e[0])] is e

@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -26,3 +28,15 @@ def test_size_bench_lists_the_runtime_modules():
     modules = {r["module"] for r in rows}
     assert {"interp.c", "tfl_reader.c", "planner.c", "kernels/conv.c"} <= modules
     assert all(r["text"] > 0 for r in rows if r["module"] == "interp.c")
+
+
+def test_feature_levels_separate_a_dead_microphone_from_a_quiet_room():
+    """The tool behind the boards' [quality] feature range, on a few seconds."""
+    pytest.importorskip("hearth.detect")
+    import numpy as np
+    from hearth_tools import feature_levels
+    rng = np.random.default_rng(3)
+    dead = feature_levels.levels(rng.normal(0, 3, 5 * 16000))
+    room = feature_levels.levels(rng.normal(0, 30, 5 * 16000))
+    assert len(dead) == len(room) == 6                       # 0.5 s steps after the 2 s warm-up
+    assert max(dead) < 15.0 < min(room) and max(room) < 300.0

@@ -81,19 +81,16 @@ class PcmPointers:
 
     def __init__(self, size=16):
         self.size = size
-        self._d = {}
+        # id(array) -> (array, cdata); hot paths may look up here directly
+        # (an entry counts only if entry[0] is the array)
+        self.entries = {}
 
     def get(self, pcm):
         """-> (array, int16_t[] cdata) for pcm."""
-        e = self._d.get(id(pcm))
+        e = self.entries.get(id(pcm))
         if e is not None and e[0] is pcm:
             return e
         return self._add(pcm)
-
-    def cached(self, pcm):
-        """The int16_t[] cdata of an int16 array seen before, else None."""
-        e = self._d.get(id(pcm))
-        return e[1] if e is not None and e[0] is pcm else None
 
     def _add(self, pcm):
         if type(pcm) is _NDARRAY and pcm.dtype is _I16 and pcm.ndim == 1:
@@ -102,9 +99,9 @@ class PcmPointers:
             except (BufferError, ValueError):
                 e = None                # not contiguous
             if e is not None:
-                if len(self._d) >= self.size:
-                    self._d.clear()     # a source making new arrays: nothing to gain
-                self._d[id(pcm)] = e
+                if len(self.entries) >= self.size:
+                    self.entries.clear()    # a source making new arrays: nothing to gain
+                self.entries[id(pcm)] = e
                 return e
         x = as_pcm(pcm)
         return x, _from_buffer(_I16_ARRAY, x)

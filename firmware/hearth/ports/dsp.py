@@ -147,6 +147,7 @@ class NativeToneAnalyzer:
         self._fallback = None
         self._buf = None                # the block C analysed last (a cffi view that keeps it alive)
         self._ptrs = PcmPointers()
+        self._ptr_entries = self._ptrs.entries
         self._from = None               # a block numpy analysed (not the C code)
 
     def _run(self, block):
@@ -175,8 +176,10 @@ class NativeToneAnalyzer:
         # The loop's call on every block: a capture buffer seen before goes
         # straight to C with its kept view (PcmPointers); anything else is
         # checked first (other dtypes and strided views: numpy).
-        buf = self._ptrs.cached(block)
-        if buf is None:
+        e = self._ptr_entries.get(id(block))
+        if e is not None and e[0] is block:
+            buf = e[1]
+        else:
             if type(block) is not _NDARRAY or block.dtype is not _I16:
                 return self._slow(block, True)
             try:

@@ -1,0 +1,72 @@
+"""Mean frontend feature values of typical and broken inputs, for the boards'
+`[quality] feature_min/max` (the "features out of range" mode cause).
+
+    python -m hearth_tools.feature_levels [--seconds 60]
+
+Each input runs through the real detector (all four models, so the frontend
+is the one the appliance runs); the value is read with Detector.quality()
+every 0.5 s, as the quality monitor would, skipping the first 2 s while the
+frontend's noise estimate settles. Printed: median, min and max of those
+half-second means. The quality monitor averages them over ~20 s, so the
+median is what a sustained condition converges to.
+"""
+import argparse
+
+import numpy as np
+
+RATE = 16000
+MODELS = ["okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"]
+WARMUP_S = 2.0
+
+
+def levels(pcm, step=RATE // 2):
+    """Half-second mean feature values of pcm after the warm-up."""
+    from hearth.detect import Detector
+    det = Detector(MODELS)
+    x = np.clip(np.asarray(pcm, dtype=np.float64), -32768, 32767).astype(np.int16)
+    out = []
+    for pos in range(0, len(x) - step + 1, step):
+        det.feed(x[pos:pos + step])
+        _peaks, mean, _frames = det.quality()
+        if pos >= WARMUP_S * RATE and mean is not None:
+            out.append(mean)
+    return out
+
+
+def inputs(seconds, rng):
+    """(label, pcm) of the conditions the board values are chosen from."""
+    from .scenario import alarm_pattern, synthesize
+    n = int(seconds * RATE)
+    for rms in (1, 3, 10, 30, 100, 1000, 10000):
+        yield "white noise rms %d" % rms, rng.normal(0.0, rms, n)
+    speech = synthesize("okay nabu, what is the weather like today? hey jarvis, turn off the oven please",
+                        voice="en-us", speed=150).astype(np.float64)
+    reps = max(1, n // len(speech))
+    talk = np.tile(speech, reps)
+    for gain, label in ((1.0, "speech in a quiet room"), (8.0, "speech x8"), (0.125, "speech /8"),
+                        (40.0, "speech x40 (clipping)")):
+        yield label, talk * gain + rng.normal(0.0, 30.0, len(talk))
+    t3 = np.tile(alarm_pattern("t3", "3k", 4).astype(np.float64), 3)
+    yield "smoke alarm T3", t3 + rng.normal(0.0, 30.0, len(t3))
+    t = np.arange(n) / RATE
+    yield "50 Hz hum", 3000.0 * np.sin(2 * np.pi * 50 * t) + rng.normal(0.0, 30.0, n)
+    noise = np.clip(rng.normal(0.0, 30.0, n), -32768, 32767).astype(np.int16)
+    yield "byte-swapped samples", noise.byteswap().astype(np.float64)
+    yield "digital silence", np.zeros(n)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m hearth_tools.feature_levels", description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=60.0, help="audio per input (default 60)")
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    print("%-28s %8s %8s %8s" % ("input", "median", "min", "max"))
+    for label, pcm in inputs(args.seconds, rng):
+        v = levels(pcm)
+        if v:
+            print("%-28s %8.1f %8.1f %8.1f" % (label, float(np.median(v)), min(v), max(v)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

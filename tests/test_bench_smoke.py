@@ -40,3 +40,11 @@ def test_feature_levels_separate_a_dead_microphone_from_a_quiet_room():
     room = feature_levels.levels(rng.normal(0, 30, 5 * 16000))
     assert len(dead) == len(room) == 6                       # 0.5 s steps after the 2 s warm-up
     assert max(dead) < 15.0 < min(room) and max(room) < 300.0
+
+
+def test_loopcost_counts_the_loops_bytecodes():
+    pytest.importorskip("hearth.detect")
+    from hearth_tools import loopcost
+    total, per = loopcost.opcodes(blocks=40)
+    assert per["app.py:step"] > 50 and per["detect.py:feed"] > 10
+    assert total == pytest.approx(sum(per.values()))

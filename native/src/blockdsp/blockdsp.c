@@ -180,7 +180,7 @@ static double energy(const int16_t *x, const double *w2, int n)
     return __builtin_cpu_supports("avx2") ? energy_avx2(x, w2, n) : energy_plain(x, w2, n);
 }
 #else
-#define energy energy_plain
+#define energy(x, w2, n) energy_plain(x, w2, n)
 #endif
 
 int hbd_block(const hbd_state *st, const int16_t *x, size_t n, hbd_result *out)

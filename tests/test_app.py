@@ -413,6 +413,22 @@ def test_watchdog_notifications(sim, tmp_path):
     assert not SdNotify(env={}).kick(0.0)                  # no systemd: a no-op
 
 
+def test_watchdog_port_without_due_is_kicked_every_turn(sim):
+    class Plain:
+        def __init__(self):
+            self.kicks, self.readied = [], 0
+
+        def ready(self):
+            self.readied += 1
+
+        def kick(self, now):
+            self.kicks.append(now)
+    wd = Plain()
+    app = sim(factory=lambda m: FakeDetector(m), watchdog=wd)
+    app.run(seconds=1)
+    assert wd.readied == 1 and len(wd.kicks) == 10
+
+
 def test_log_and_transitions_stay_bounded(sim):
     app = sim(factory=lambda m: FakeDetector(m))
     app.modes.causes["soc hot"].enter_s = 0.0

@@ -226,13 +226,14 @@ def test_lazy_oven_equals_stepping_every_block(script):
     ref = SimOven()
     gov = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
     outs.write(gov, "idle", 0.0)
-    ins.temperatures(0.0)
+    ins.poll(0.0)
     t, dt = 0.0, 0.1
     for what, blocks in script:
         for _ in range(blocks):
             t = round(t + dt, 10)
             ref.step(dt)                   # the reference: the model stepped every block
-            ins.poll(t)
+            if what != "none":
+                ins.poll(t)            # ("none": nothing reads the oven for a while)
         if what == "heater":
             gov["heater"] = not gov["heater"]
             outs.write(gov, "idle", t)
@@ -241,9 +242,9 @@ def test_lazy_oven_equals_stepping_every_block(script):
             lazy.door_open = ref.door_open = not lazy.door_open
             ins.poll(t)
         elif what == "read":
-            cav, food = ins.temperatures(t)
+            cav, food = ins.poll(t)[2], ins.food(t)
             assert math.isclose(cav, ref.cavity, rel_tol=1e-9) and math.isclose(food, ref.food, rel_tol=1e-9)
-    cav, food = ins.temperatures(t)
+    cav, food = ins.poll(t)[2], ins.food(t)
     assert math.isclose(cav, ref.cavity, rel_tol=1e-9) and math.isclose(food, ref.food, rel_tol=1e-9)
     assert math.isclose(lazy.heater_on_s, ref.heater_on_s, rel_tol=1e-9, abs_tol=1e-9)
 
@@ -253,7 +254,10 @@ def test_loop_outputs_follow_the_appliance_every_block(tmp_path):
     block the relays are what the appliance decided (buttons, the door, the
     thermostat, the auto-off timer all switch them)."""
     b = board_mod.load("sim", storage=str(tmp_path))
+    b.data["oven"]["max_on_s"] = 200.0          # so the auto-off timer fires inside the run
     app = build(b, detector=None, boot=None)
+    records = []
+    app.log.sinks.append(lambda t, level, module, msg: records.append((t, module, msg)))
     app.start()
     oven = app.ports["oven"]
     out = app.ports["outputs"]
@@ -276,6 +280,30 @@ def test_loop_outputs_follow_the_appliance_every_block(tmp_path):
         assert out.ring == app.appliance.ring, i
     assert out.switches >= 4                        # it heated, cut off with the door, cycled
     assert len(writes) <= 3000 // app.control_every + 60   # control turns plus the events, not every block
+    assert any(r[1] == "oven" and "auto-off" in r[2] for r in records), records[-5:]
+
+
+@pytest.mark.parametrize("fault", ["over the cutoff", "probe unplugged"])
+def test_cavity_faults_cut_the_heater_on_the_next_block(tmp_path, fault):
+    """The cavity probe is read every block: a reading at the cutoff or an
+    unreadable probe switches the heater off at the end of the block that
+    sees it, not at the next control turn."""
+    b = board_mod.load("sim", storage=str(tmp_path))
+    app = build(b, detector=None, boot=None)
+    app.start()
+    oven = app.ports["oven"]
+    app.inputs.press("start")
+    app.run(seconds=3.0)
+    assert oven.heater
+    while app.turns % app.control_every != 3:     # in the middle of a control period
+        app.step()
+    if fault == "over the cutoff":
+        oven.cavity = app.cutoff + 5.0
+    else:
+        oven.cavity_fault = True
+    app.step()
+    assert app.turns % app.control_every != 0    # not a control turn
+    assert not oven.heater and not app.appliance.outputs["heater"]
 
 
 def test_sim_oven_decay_cache_follows_door_and_dt():
@@ -343,13 +371,18 @@ def test_detector_port_quality_after_the_frontend_warm_up():
     port = DetectorPort(det, ["a", "b"], rate=RATE)
     blk = np.zeros(8000, np.int16)
     warm = int(FEATURE_WARMUP_S * RATE) // len(blk)
-    for i in range(warm - 1):
+    # the summary of read k covers the audio since read k-1: its feature mean
+    # counts only once that earlier read was past the warm-up
+    for i in range(warm):
         port.feed(blk, 0.5 * i)
         assert port.quality() == ([0.25 * (i + 1), 0.5], None)     # peaks at once, features later
     port.feed(blk, 0.0)
-    assert port.quality() == ([0.25 * warm, 0.5], 40.0 + warm)
+    assert port.quality() == ([0.25 * (warm + 1), 0.5], 40.0 + warm + 1)
     port.pause()
     port.feed(blk, 0.0)                                            # restarted: warming up again
+    assert port.quality()[1] is None
+    for _ in range(warm + 1):                                      # a long gap between reads:
+        port.feed(blk, 0.0)                                        # it still reaches back
     assert port.quality()[1] is None
     assert DetectorPort(object(), ["a"]).quality() == (None, None)  # a detector without summaries
 

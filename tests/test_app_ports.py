@@ -168,18 +168,20 @@ class FakeLines:
         self.sets.append([1 if v else 0 for v in values])
 
 
-def test_gpio_ports_split_buttons_from_temperatures_and_blink_the_ring(monkeypatch, tmp_path):
+def test_gpio_ports_read_buttons_door_and_cavity_and_blink_the_ring(monkeypatch, tmp_path):
     monkeypatch.setattr(gpio, "LineGroup", FakeLines)
     from hearth.ports.sensors import SysfsTemperature, write_millidegrees
     cav = str(tmp_path / "cavity")
     write_millidegrees(cav, 181.5)
     lines = {"start": 1, "stop": 2, "door": 3, "heater": 10, "ring_r": 11, "ring_g": 12, "ring_b": 13}
     ins = gpio.GpioInputs("chip", lines, False, SysfsTemperature(cav), None)
-    assert ins.poll(0.0) == ([], False)
+    assert ins.poll(0.0) == ([], False, 181.5)
     ins.group.values = [1, 0, 1]                       # start pressed, door open
-    assert ins.poll(0.1) == (["start"], True)
-    assert ins.poll(0.2) == ([], True)                 # held: one press, not two
-    assert ins.temperatures(0.5) == (181.5, None)
+    assert ins.poll(0.1) == (["start"], True, 181.5)
+    assert ins.poll(0.2) == ([], True, 181.5)          # held: one press, not two
+    assert ins.food(0.5) is None                       # no food probe on this board
+    write_millidegrees(cav, 250.0)
+    assert ins.poll(0.3)[2] == 250.0
     outs = gpio.GpioOutputs("chip", lines)
     off = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
     assert outs.write(dict(off, heater=True), "green", 3.0) is None          # steady: no refresh needed

@@ -29,14 +29,15 @@ from .ports.dsp import block_stats, tone_analyzer
 
 STAGES = ("capture", "detect", "alarm", "decide", "actuate")
 # The controller and governor tick at least once per CONTROL_PERIOD_S (a
-# whole number of blocks: App.control_every), like any oven controller (the
-# cavity's time constants are minutes; the temperatures are read then), and
-# at once on anything that matters sooner: a button, the door, a detection,
-# a request, a temperature at the cutoff or unreadable, a mode cause waiting
-# out its hysteresis. The microphone health check and the detector's
-# quality summary run on the same turns: a degradation must last seconds
-# before it counts, so 1 s granularity loses nothing. (Every Python line run
-# per block costs twice: once, and again in the caches the detector flushed.)
+# whole number of blocks: App.control_every), like any oven controller, and
+# at once on anything that matters sooner: a button, the door, the cavity
+# probe at the cutoff or unreadable (these three are read every block), a
+# detection, a request, a mode cause waiting out its hysteresis, the
+# detector over its budget. The food probe, the microphone health check
+# (which samples the control turn's block; a degradation must persist 5 s,
+# so a lasting one is seen at least five times) and the detector's quality
+# summary run on control turns. (Every Python line run per block costs
+# twice: once, and again in the caches the detector flushed.)
 CONTROL_PERIOD_S = 1.0
 _NEVER = float("inf")
 # Stage times are folded into the latency histograms every TIMES_BATCH blocks
@@ -110,10 +111,11 @@ class App:
         self.quality = QualityMonitor(feature_range=rng)
         tone = tone_analyzer(self.rate)
         self.alarm = AlarmListener(self.rate, analyzer=tone)
-        # the native analyzer takes the health statistics in the same C call
-        # as the alarm scan (one call per block); numpy needs its own pass
+        # the analyzers give the statistics of the block they scanned last
+        # (computed then, on control turns only); without one, numpy's pass
         self._last_stats = getattr(tone, "last_stats", None)
         self._out_due = _NEVER          # when the outputs need a write without a decision
+        self._quality_t = None          # audio time of the last detector quality summary
         self.t = 0.0
         self.running = True
         self.turns = 0
@@ -151,9 +153,9 @@ class App:
         self._start_trial()
         self._mode_update(self.t)
         # One decision before any audio: status and outputs are real from the start.
-        presses, door = self.inputs.poll(self.t)
+        presses, door, cavity = self.inputs.poll(self.t)
         self._poll_soc(self.t)
-        self._decide(self.t, presses, door, self.audio_cause, (), (), 0.0, True)
+        self._decide(self.t, presses, door, cavity, self.audio_cause, (), (), 0.0, True)
         due = self.outputs.write(self.appliance.outputs, self.appliance.ring, self.t)
         self._out_due = due if due is not None else _NEVER
         if self.watchdog is not None:
@@ -197,11 +199,12 @@ class App:
     def step(self):
         """Process one audio block. Returns False when the audio source has ended.
 
-        Every block: capture, detect, the alarm listener, the buttons and the
-        door. The rest of a decision (temperatures, modes, the governor's
-        tick, quality and health checks) runs on control turns and at once
-        when anything happened; the outputs are written after a decision
-        (and when a blinking light ring needs it), the watchdog when due."""
+        Every block: capture, detect, the alarm listener, the buttons, the
+        door and the cavity probe. The rest of a decision (the food probe,
+        modes, the governor's tick, quality and health checks) runs on
+        control turns and at once when anything happened; the outputs are
+        written after a decision (and when a blinking light ring needs it),
+        the watchdog when due."""
         if not self.started:
             self.start()
         timer = self.timer
@@ -240,17 +243,18 @@ class App:
             kind = audiohealth.classify(last_stats() if last_stats is not None else block_stats(block))
         c3 = timer()
 
-        presses, door = self.inputs.poll(now)
+        presses, door, cavity = self.inputs.poll(now)
         if now >= self.soc_next:
             self._poll_soc(now)         # a changed verdict leaves modes.pending set
         detect_s = c2 - c1
         app = self.appliance
         # (the audio health verdict changes on control turns only)
         decided = (control or presses or events or alarms or door != app.sensors["door_open"] or app.dirty
-                   or self.modes.pending or self.assistant is not None
+                   or cavity is None or cavity >= self.cutoff or self.modes.pending
+                   or self.assistant is not None
                    or (det is not None and (detect_s > self._detect_budget or self._over_budget.raw)))
         if decided:
-            self._decide(now, presses, door, kind, events, alarms, detect_s, control)
+            self._decide(now, presses, door, cavity, kind, events, alarms, detect_s, control)
         c4 = timer()
 
         if decided or now >= self._out_due:
@@ -309,20 +313,16 @@ class App:
             if over[j]:
                 m.overruns[name] += over[j]
 
-    def _decide(self, now, presses, door, audio_kind, events, alarms, detect_s, control):
+    def _decide(self, now, presses, door, cavity, audio_kind, events, alarms, detect_s, control):
         app = self.appliance
         modes = self.modes
         s = app.sensors
-        urgent = presses or events or alarms or app.dirty or modes.pending or door != s["door_open"]
+        urgent = (presses or events or alarms or app.dirty or modes.pending or door != s["door_open"]
+                  or cavity is None or cavity >= self.cutoff)
         s["door_open"] = door
-        if control or urgent:
-            # Temperatures on control turns (the cavity's time constant is
-            # minutes) and whenever the governor is about to decide anyway.
-            cavity, food = self.inputs.temperatures(now)
-            s["cavity_c"] = cavity
-            s["food_c"] = food
-            if cavity is None or cavity >= self.cutoff:
-                urgent = True
+        s["cavity_c"] = cavity
+        if control:
+            s["food_c"] = self.inputs.food(now)     # shown, not acted on: once a second
         if audio_kind != self.audio_cause:
             self._audio_changed(audio_kind, now)
         if self.detector is not None:
@@ -367,10 +367,17 @@ class App:
 
     def _sample_quality(self, now):
         # What the detector saw since the last control turn (its peaks and
-        # feature mean are kept in C): slow averages of tens of seconds.
-        probs, feature_mean = self.detector.quality()
+        # feature mean are kept in C): slow averages of tens of seconds,
+        # weighted by the audio time the summary covers.
+        quality = getattr(self.detector, "quality", None)
+        if quality is None:                     # a detector that does not report it
+            return
+        probs, feature_mean = quality()
+        last, self._quality_t = self._quality_t, now
+        if last is None or now <= last:
+            return                              # the first summary: nothing to weigh it by
         if probs is not None or feature_mean is not None:
-            low, out = self.quality.update(self.dt * self.control_every, probs, feature_mean)
+            low, out = self.quality.update(now - last, probs, feature_mean)
             self.modes.report("low confidence", low, now)
             self.modes.report("features out of range", out, now)
 

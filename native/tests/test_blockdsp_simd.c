@@ -30,7 +30,8 @@ int main(void)
         return UNIT_DONE();
     }
     for (trial = 0; trial < 4000; trial++) {
-        int n = trial < 200 ? trial % (HBD_MAX_FRAME + 1) : 160 + (int)(rnd() % 8);
+        /* every length 0..HBD_MAX_FRAME once, then frames of the appliance's size */
+        int n = trial <= HBD_MAX_FRAME ? trial : 160 + (int)(rnd() % 8);
         uint32_t kind = rnd() % 4;
         double a, b;
         for (i = 0; i < n; i++) {

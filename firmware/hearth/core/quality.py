@@ -1,13 +1,14 @@
 """Is the detector's view of the world plausible? Sustained low confidence and
 feature statistics out of range, as slow exponential averages.
 
-`probs` is the detector's highest posterior per model over the last block.
+`probs` is the detector's highest smoothed posterior per model since the
+last update (the loop updates once a second, with the audio time covered).
 A healthy detector sits near 0 almost all the time and crosses its cutoff
 briefly for a wake word; one that hovers in the middle band for a long time
 is unsure (new noise, a broken microphone gain, a mismatched model).
-`feature_mean` is the mean frontend feature value over the block, when the
-detector reports it: far outside the range seen in training means the input
-chain changed.
+`feature_mean` is the mean frontend feature value since the last update,
+when the detector reports it: far outside the range seen in training means
+the input chain changed.
 """
 import math
 

@@ -1,10 +1,12 @@
 """Platform ports: the few adapters that differ between boards.
 
 Interfaces (duck-typed, so the portable core never imports these):
-  audio     read(n) -> numpy int16 array of n samples, or None at the end
-  inputs    poll(now) -> (presses: list of button names, door_open), every block;
-            temperatures(now) -> (cavity_c, food_c), on control turns and
-            whenever the loop decides (None = unreadable: a sensor fault)
+  audio     read(n) -> numpy int16 array of n samples, or None at the end; the
+            array may be a capture buffer the next read refills (copy to keep)
+  inputs    poll(now) -> (presses: list of button names, door_open, cavity_c),
+            every block (the inputs the safety governor acts on at once);
+            food(now) -> food_c, on control turns (None = unreadable: a
+            sensor fault)
   outputs   write(outputs: dict, ring: str, now) -> when to write again even
             if nothing changes (a blinking light ring), or None; the loop
             writes after every decision and at that time, not every block
@@ -12,7 +14,8 @@ Interfaces (duck-typed, so the portable core never imports these):
   clock     now() -> seconds; wait_until(t) (real boards sleep, the sim does not)
   storage   root directory; atomic writes (hearth.ports.storage.Storage)
   watchdog  ready(), kick(now), status(text); .due: when the next kick is needed
-  detector  feed(block) -> [(name, t, p)]  (hearth.ports.detector)
+  detector  feed(block, t0) -> [(name, t, p)], pause(); optional quality()
+            -> (peaks, feature_mean) since the last call (hearth.ports.detector)
   assistant listen(now) -> [(action, value)]: optional cloud assistant, off by
             default (App(assistant=None)); asked only inside the attention
             window after a wake word and only in FULL mode; its requests reach

@@ -78,7 +78,8 @@ def normalize(ev):
 # After a (re)start the frontend's noise estimate starts from zero: the first
 # second or so of features runs several times higher than the steady state
 # (a quiet room: 253, 77, then ~40 per half second). The quality monitor
-# does not see the feature mean before this much audio went in.
+# sees no feature mean from a summary that reaches back before this much
+# audio went in.
 FEATURE_WARMUP_S = 2.0
 
 
@@ -94,6 +95,7 @@ class DetectorPort:
         self.fed = 0                 # samples given to the detector since its (re)start
         self.paused = False
         self._quality = getattr(detector, "quality", None)
+        self._read_at = 0            # self.fed at the last quality() read
 
     def feed(self, block, t0):
         if self.paused:
@@ -103,6 +105,7 @@ class DetectorPort:
             if reset is not None:
                 reset()
                 self.fed = 0
+                self._read_at = 0
             self.paused = False
         fed = self.fed
         self.fed = fed + len(block)
@@ -126,8 +129,9 @@ class DetectorPort:
         if q is None:
             return None, None
         peaks, feature_mean, frames = q()
-        if self.fed < FEATURE_WARMUP_S * self.rate:
-            feature_mean = None     # the frontend's noise estimate is still settling
+        since, self._read_at = self._read_at, self.fed
+        if since < FEATURE_WARMUP_S * self.rate:
+            feature_mean = None     # the summary reaches back into the frontend's warm-up
         return (peaks if frames else None), feature_mean
 
 

@@ -95,18 +95,19 @@ class GpioInputs:
         self.group = LineGroup(chip, [lines[n] for n in self.names], False, active_low)
         self.prev = [0] * len(self.names)
         self.cavity = cavity
-        self.food = food
+        self.food_probe = food
 
     def poll(self, now):
-        """Every block: one ioctl for all buttons and the door."""
+        """Every block: one ioctl for all buttons and the door, one pread for
+        the cavity probe (the governor cuts the heater on it at once)."""
         vals = self.group.get()
         presses = [n for n, v, p in zip(self.names[:-1], vals, self.prev) if v and not p]
         self.prev = vals
-        return presses, bool(vals[-1])
+        return presses, bool(vals[-1]), self.cavity.read()
 
-    def temperatures(self, now):
-        """On control turns (the cavity's time constant is minutes): two preads."""
-        return self.cavity.read(), self.food.read() if self.food else None
+    def food(self, now):
+        """On control turns: the food probe, when the board has one."""
+        return self.food_probe.read() if self.food_probe else None
 
 
 class GpioOutputs:

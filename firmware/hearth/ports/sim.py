@@ -24,10 +24,10 @@ DEFAULTS = {
 class SimOven:
     """The cavity as a function of time: advance(now) brings it to `now`.
 
-    The model is advanced lazily, when something reads it (the temperature
-    sensors, on the loop's control turns) or changes it (the heater relay,
-    the door): its exact solution makes one long step as accurate as many
-    short ones, so the loop does not pay for physics on every block."""
+    The model is advanced when something reads it (the cavity probe, every
+    block) or switches it (the heater relay): its exact solution makes any
+    step as accurate as many short ones, and a repeated step reuses its
+    decay factors."""
 
     def __init__(self, params=None):
         p = dict(DEFAULTS)
@@ -96,20 +96,18 @@ class SimInputs:
         self.pending.append(button)
 
     def poll(self, now):
+        """Every block: the buttons, the door and the cavity probe."""
         presses = ()
         if self.pending:
             presses = self.pending
             self.pending = []
         o = self.oven
-        door = o.door_open
-        if door != o.door_model:
-            o.advance(now)              # the cavity cools faster from this block on
-        return presses, door
+        o.advance(now)                  # the door's state applies from this block on
+        return presses, o.door_open, (None if o.cavity_fault else o.cavity)
 
-    def temperatures(self, now):
-        o = self.oven
-        o.advance(now)
-        return (None if o.cavity_fault else o.cavity), o.food
+    def food(self, now):
+        """On control turns: the food probe (the model is current since poll)."""
+        return self.oven.food
 
 
 class SimOutputs:

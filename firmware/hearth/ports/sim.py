@@ -26,8 +26,8 @@ class SimOven:
 
     The model is advanced when something reads it (the cavity probe, every
     block) or switches it (the heater relay): its exact solution makes any
-    step as accurate as many short ones, and a repeated step reuses its
-    decay factors."""
+    step as accurate as many short ones, and a repeated step (the same dt,
+    door and heater) reuses its map."""
 
     def __init__(self, params=None):
         p = dict(DEFAULTS)
@@ -41,14 +41,15 @@ class SimOven:
         self.cavity_fault = False      # tests: unplugged sensor
         self.t = None                  # model time; None until the first advance()
         self.door_model = False        # door state the model ran with since self.t
-        self._k = (None, None, None)   # (dt, door, decay factors) of the last step
+        self._k = (None,) * 8          # the last step's map (see _step_map), reused while it fits
 
     def advance(self, now):
         """Run the model up to `now` with the heater and door it had since the
         last call; later changes apply from `now` on."""
-        if self.t is not None and now > self.t:
-            self._run(now - self.t, self.door_model)
-        if self.t is None or now > self.t:
+        t = self.t
+        if t is None or now > t:
+            if t is not None:
+                self._run(now - t, self.door_model)
             self.t = now
         self.door_model = self.door_open
 
@@ -60,29 +61,34 @@ class SimOven:
             self.t += dt
 
     def _run(self, dt, door):
-        # Exact solution over dt of the two first-order lags
-        #   cavity: dC/dt = (Ta + rise*heater - C) / tau
-        #   food:   dF/dt = (C - F) / food_tau
-        # so one long step (a lazy advance, a fast-forward) lands where many
-        # short ones do.
-        p = self.p
-        kdt, kdoor, k = self._k
-        if dt != kdt or door != kdoor:
-            a = 1.0 / (p["tau_door_s"] if door else p["tau_s"])
-            b = 1.0 / p["food_tau_s"]
-            ea, eb = math.exp(-a * dt), math.exp(-b * dt)
-            # food's response to the cavity's exponential: D * g for
-            # D = C0 - target (g = b/(b-a) * (ea - eb), or its limit b*dt*eb)
-            g = b / (b - a) * (ea - eb) if abs(b - a) > 1e-12 * b else b * dt * eb
-            k = (ea, eb, g)
-            self._k = (dt, door, k)
-        ea, eb, g = k
-        target = p["ambient_c"] + (p["heater_rise_c"] if self.heater else 0.0)
-        d = self.cavity - target
-        self.cavity = target + d * ea
-        self.food = target + (self.food - target) * eb + d * g
-        if self.heater:
+        heater = self.heater
+        kdt, kdoor, kheater, ea, tc, eb, g, tf = self._k
+        if dt != kdt or door != kdoor or heater != kheater:
+            kdt, kdoor, kheater, ea, tc, eb, g, tf = self._k = self._step_map(dt, door, heater)
+        c = self.cavity
+        self.cavity = ea * c + tc
+        self.food = eb * self.food + g * c + tf
+        if heater:
             self.heater_on_s += dt
+
+    def _step_map(self, dt, door, heater):
+        """The exact solution over dt of the two first-order lags
+            cavity: dC/dt = (T - C) / tau,   T = ambient + rise * heater
+            food:   dF/dt = (C - F) / food_tau
+        as an affine map (so one long step, a lazy advance or a fast-forward,
+        lands where many short ones do):
+            C' = ea C + T (1 - ea)
+            F' = eb F + g C + T (1 - eb - g)
+        with ea, eb the two decays and g = b/(b-a) (ea - eb), the food's
+        response to the cavity's exponential (its limit b dt eb when the time
+        constants are equal). Returned with its key (dt, door, heater)."""
+        p = self.p
+        a = 1.0 / (p["tau_door_s"] if door else p["tau_s"])
+        b = 1.0 / p["food_tau_s"]
+        ea, eb = math.exp(-a * dt), math.exp(-b * dt)
+        g = b / (b - a) * (ea - eb) if abs(b - a) > 1e-12 * b else b * dt * eb
+        target = p["ambient_c"] + (p["heater_rise_c"] if heater else 0.0)
+        return (dt, door, heater, ea, target * (1.0 - ea), eb, g, target * (1.0 - eb - g))
 
 
 class SimInputs:

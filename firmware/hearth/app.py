@@ -155,9 +155,8 @@ class App:
         # One decision before any audio: status and outputs are real from the start.
         presses, door, cavity = self.inputs.poll(self.t)
         self._poll_soc(self.t)
-        self._decide(self.t, presses, door, cavity, self.audio_cause, (), (), 0.0, True)
-        due = self.outputs.write(self.appliance.outputs, self.appliance.ring, self.t)
-        self._out_due = due if due is not None else _NEVER
+        self._decide(self.t, presses, door, cavity, self.audio_cause, (), (), 0.0, True, False)
+        self._write_outputs(self.t)
         if self.watchdog is not None:
             self.watchdog.ready()
 
@@ -248,18 +247,18 @@ class App:
             self._poll_soc(now)         # a changed verdict leaves modes.pending set
         detect_s = c2 - c1
         app = self.appliance
+        # what the governor must hear about now (not at the next control turn)
+        urgent = (presses or events or alarms or door != app.sensors["door_open"] or app.dirty
+                  or cavity is None or cavity >= self.cutoff or self.modes.pending)
         # (the audio health verdict changes on control turns only)
-        decided = (control or presses or events or alarms or door != app.sensors["door_open"] or app.dirty
-                   or cavity is None or cavity >= self.cutoff or self.modes.pending
-                   or self.assistant is not None
+        decided = (control or urgent or self.assistant is not None
                    or (det is not None and (detect_s > self._detect_budget or self._over_budget.raw)))
         if decided:
-            self._decide(now, presses, door, cavity, kind, events, alarms, detect_s, control)
+            self._decide(now, presses, door, cavity, kind, events, alarms, detect_s, control, urgent)
         c4 = timer()
 
         if decided or now >= self._out_due:
-            due = self.outputs.write(app.outputs, app.ring, now)
-            self._out_due = due if due is not None else _NEVER
+            self._write_outputs(now)
         wd = self.watchdog
         if wd is not None and now >= wd.due:
             wd.kick(now)
@@ -313,12 +312,15 @@ class App:
             if over[j]:
                 m.overruns[name] += over[j]
 
-    def _decide(self, now, presses, door, cavity, audio_kind, events, alarms, detect_s, control):
+    def _write_outputs(self, now):
+        app = self.appliance
+        due = self.outputs.write(app.outputs, app.ring, now)
+        self._out_due = due if due is not None else _NEVER
+
+    def _decide(self, now, presses, door, cavity, audio_kind, events, alarms, detect_s, control, urgent):
         app = self.appliance
         modes = self.modes
         s = app.sensors
-        urgent = (presses or events or alarms or app.dirty or modes.pending or door != s["door_open"]
-                  or cavity is None or cavity >= self.cutoff)
         s["door_open"] = door
         s["cavity_c"] = cavity
         if control:

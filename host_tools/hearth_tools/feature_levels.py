@@ -3,8 +3,8 @@
 
     python -m hearth_tools.feature_levels [--seconds 60]
 
-Each input runs through the real detector (all four models, so the frontend
-is the one the appliance runs); the value is read with Detector.quality()
+Each input runs through the real detector with the sim board's models (the
+frontend is the one the appliance runs); the value is read with Detector.quality()
 every 0.5 s, as the quality monitor would, skipping the first 2 s while the
 frontend's noise estimate settles. Printed: median, min and max of those
 half-second means. The quality monitor averages them over ~20 s, so the
@@ -15,14 +15,14 @@ import argparse
 import numpy as np
 
 RATE = 16000
-MODELS = ["okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"]
 WARMUP_S = 2.0
 
 
 def levels(pcm, step=RATE // 2):
     """Half-second mean feature values of pcm after the warm-up."""
+    from hearth import board
     from hearth.detect import Detector
-    det = Detector(MODELS)
+    det = Detector(board.load("sim").section("detector")["models"])
     x = np.clip(np.asarray(pcm, dtype=np.float64), -32768, 32767).astype(np.int16)
     out = []
     for pos in range(0, len(x) - step + 1, step):

@@ -71,8 +71,7 @@ class ModeManager:
                 exit_s = o.get("exit_s", exit_s)
             self.causes[name] = _Cause(name, mode, float(enter_s), float(exit_s))
         self.mode = FULL
-        self.caps = CAPABILITIES[FULL]  # what the current mode allows
-        self.nn = True                  # caps["nn"], read by the loop every block
+        self.nn = True                  # can("nn"), read by the loop every block
         self.transitions = []          # bounded: the last `max_log` entries
         self.max_log = max_log
         self.counts = {}               # cause -> number of transitions it caused
@@ -130,8 +129,7 @@ class ModeManager:
         entry = {"t": now, "from": self.mode, "to": mode, "cause": label,
                  "detail": cause.detail if going_up else ""}
         self.mode = mode
-        self.caps = CAPABILITIES[mode]
-        self.nn = self.caps["nn"]
+        self.nn = CAPABILITIES[mode]["nn"]
         self.total += 1
         self.counts[label] = self.counts.get(label, 0) + 1
         self.transitions.append(entry)
@@ -157,4 +155,4 @@ class ModeManager:
         return self.mode + ": " + "; ".join([a[0] + " (" + a[2] + ")" for a in act])
 
     def can(self, capability):
-        return self.caps[capability]
+        return CAPABILITIES[self.mode][capability]

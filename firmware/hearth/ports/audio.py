@@ -163,13 +163,9 @@ class NoiseSource:
 
     def read(self, n):
         pos = self.pos
-        if n > self.period:             # longer than a period: copies
-            src = ArraySource(self.buf, loop=True, rate=self.rate)
-            src.pos = pos
-            out = src.read(n)
-            self.pos = src.pos
-            return out
         self.pos = (pos + n) % self.period
+        if n > self.twice.size - pos:   # longer than a period: a copy
+            return self.buf[(pos + np.arange(n)) % self.period]
         v = self._views.get((pos, n))
         if v is None:
             if len(self._views) >= 64:

@@ -151,18 +151,23 @@ class NativeToneAnalyzer:
         self._from = None               # a block numpy analysed (not the C code)
 
     def _run(self, block):
-        """hbd_block on block: loud frame count, or None when the C code cannot take it."""
-        if type(block) is np.ndarray and block.dtype is _I16:
-            try:
-                buf = _ffi.from_buffer(_I16_ARRAY, block)
-            except (BufferError, ValueError, TypeError):
-                return None             # not contiguous
-            r = _hbd_block(self._st, buf, len(buf), self._res)
-            if r >= 0:
-                self._from = None
-                self._buf = buf
-                return r
-        return None
+        """hbd_block on block: loud frame count, or None when the C code
+        cannot take it (another dtype, a failing size: numpy then). The
+        loop's capture buffers come back block after block: their kept C
+        views (PcmPointers) go straight to C; a strided view is copied."""
+        e = self._ptr_entries.get(id(block))
+        if e is not None and e[0] is block:
+            buf = e[1]
+        elif type(block) is _NDARRAY and block.dtype is _I16:
+            buf = self._ptrs.get(block)[1]
+        else:
+            return None
+        loud = _hbd_block(self._st, buf, len(buf), self._res)
+        if loud < 0:
+            return None
+        self._from = None
+        self._buf = buf
+        return loud
 
     def _frames(self, loud):
         res, nb = self._res, self.nb
@@ -173,27 +178,12 @@ class NativeToneAnalyzer:
         return [r[i:i + nb] for i in range(0, nf * nb, nb)]
 
     def scan(self, block):
-        # The loop's call on every block: a capture buffer seen before goes
-        # straight to C with its kept view (PcmPointers); anything else is
-        # checked first (other dtypes and strided views: numpy).
-        e = self._ptr_entries.get(id(block))
-        if e is not None and e[0] is block:
-            buf = e[1]
-        else:
-            if type(block) is not _NDARRAY or block.dtype is not _I16:
-                return self._slow(block, True)
-            try:
-                buf = self._ptrs.get(block)[1]
-            except (BufferError, ValueError, TypeError):
-                return self._slow(block, True)
-        loud = _hbd_block(self._st, buf, len(buf), self._res)
-        if loud < 0:
+        loud = self._run(block)
+        if loud is None:
             return self._slow(block, True)
-        self._from = None
-        self._buf = buf
         if loud:
             return self._frames(loud)
-        return None if len(buf) >= self.frame else []
+        return None if len(self._buf) >= self.frame else []
 
     def analyze(self, block):
         loud = self._run(block)

@@ -38,16 +38,9 @@ static int add_prepare(hnn_ctx *c)
     hnn_tinfo a, b, y;
     int rc;
 
-    HNN_CHECK(c, c->n_in == 2 && c->n_out == 1, HNN_E_GRAPH, "ADD takes two inputs and one output");
-    if ((rc = hnn_in_info(c, 0, &a)) || (rc = hnn_in_info(c, 1, &b)) || (rc = hnn_out_info(c, 0, &y)))
-        return rc;
-    if ((rc = hnn_ka_check_q8(c, &a, "input 1")) || (rc = hnn_ka_check_q8(c, &b, "input 2")) ||
-        (rc = hnn_ka_check_q8(c, &y, "output")))
-        return rc;
-    int act = hnn_opt_u8(&c->opts, 0, HNN_ACT_NONE);
-
     add_data tmp, *d = c->data ? (add_data *)c->data : &tmp;
-    if ((rc = hnn_ka_bcast_prepare(c, &a, &b, &y, 6, &d->bc)) != HNN_OK)
+    int act;
+    if ((rc = hnn_ka_binary_prepare(c, 6, &a, &b, &y, &act, &d->bc)) != HNN_OK)
         return rc;
 
     double twice_max = 2.0 * (double)(a.scale > b.scale ? a.scale : b.scale);
@@ -82,24 +75,7 @@ static inline int8_t add1(const add_data *d, int8_t x1, int8_t x2)
     return (int8_t)v;
 }
 
-static void add_row(const void *p, const int8_t *a, int32_t sa, const int8_t *b,
-                    int32_t sb, int8_t *y, int32_t n)
-{
-    const add_data *d = (const add_data *)p;
-    if (sa == 1 && sb == 1) {
-        for (int32_t i = 0; i < n; i++)
-            y[i] = add1(d, a[i], b[i]);
-    } else if (sa == 1 && sb == 0) {
-        for (int32_t i = 0; i < n; i++)
-            y[i] = add1(d, a[i], b[0]);
-    } else if (sa == 0 && sb == 1) {
-        for (int32_t i = 0; i < n; i++)
-            y[i] = add1(d, a[0], b[i]);
-    } else {
-        for (int32_t i = 0; i < n; i++)
-            y[i] = add1(d, a[(size_t)i * sa], b[(size_t)i * sb]);
-    }
-}
+HNN_KA_BINARY_ROW(add_row, add_data, add1)
 
 static int add_eval(hnn_ctx *c)
 {

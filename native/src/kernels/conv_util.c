@@ -128,6 +128,20 @@ int hnn_ka_act_range(hnn_ctx *c, int act, const hnn_tinfo *out, int32_t *lo,
 
 /* ---- elementwise broadcasting -------------------------------------------- */
 
+int hnn_ka_binary_prepare(hnn_ctx *c, int max_rank, hnn_tinfo *a, hnn_tinfo *b, hnn_tinfo *y,
+                          int *act, hnn_ka_bcast *bc)
+{
+    int rc;
+    HNN_CHECK(c, c->n_in == 2 && c->n_out == 1, HNN_E_GRAPH, "takes two inputs and one output");
+    if ((rc = hnn_in_info(c, 0, a)) || (rc = hnn_in_info(c, 1, b)) || (rc = hnn_out_info(c, 0, y)))
+        return rc;
+    if ((rc = hnn_ka_check_q8(c, a, "input 1")) || (rc = hnn_ka_check_q8(c, b, "input 2")) ||
+        (rc = hnn_ka_check_q8(c, y, "output")))
+        return rc;
+    *act = hnn_opt_u8(&c->opts, 0, HNN_ACT_NONE);
+    return hnn_ka_bcast_prepare(c, a, b, y, max_rank, bc);
+}
+
 int hnn_ka_bcast_prepare(hnn_ctx *c, const hnn_tinfo *a, const hnn_tinfo *b,
                          const hnn_tinfo *out, int max_rank, hnn_ka_bcast *bc)
 {

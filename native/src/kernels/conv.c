@@ -27,16 +27,8 @@ static int conv_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, w, b, y;
     int rc;
-    memset(&b, 0, sizeof b);
-    int has_bias = c->n_in > IN_B && c->in[IN_B] >= 0;
 
-    HNN_CHECK(c, c->n_in == 2 || c->n_in == 3, HNN_E_GRAPH, "CONV_2D takes 2 or 3 inputs");
-    HNN_CHECK(c, c->n_out == 1, HNN_E_GRAPH, "CONV_2D has one output");
-    if ((rc = hnn_in_info(c, IN_X, &x)) || (rc = hnn_in_info(c, IN_W, &w)) ||
-        (rc = hnn_out_info(c, 0, &y)))
-        return rc;
-    if ((rc = hnn_ka_check_q8(c, &x, "input")) || (rc = hnn_ka_check_q8(c, &w, "filter")) ||
-        (rc = hnn_ka_check_q8(c, &y, "output")))
+    if ((rc = hnn_ka_filter_operands(c, "filter", &x, &w, &y)) != HNN_OK)
         return rc;
     HNN_CHECK(c, x.ndim == 4 && w.ndim == 4 && y.ndim == 4, HNN_E_SHAPE,
               "input, filter and output must be 4-D (NHWC, OHWI)");
@@ -67,12 +59,9 @@ static int conv_prepare(hnn_ctx *c)
         HNN_CHECK(c, w.nq == oc && w.qdim == 0, HNN_E_QUANT,
                   "per-channel filter scales must run along dimension 0, one per output channel");
     }
-    if (has_bias) {
-        if ((rc = hnn_in_info(c, IN_B, &b)) != HNN_OK)
-            return rc;
-        HNN_CHECK(c, b.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "bias must be int32");
-        HNN_CHECK(c, b.elems == oc, HNN_E_SHAPE, "bias size differs from output channels");
-    }
+    int has_bias;
+    if ((rc = hnn_ka_bias_operand(c, oc, &b, &has_bias)) != HNN_OK)
+        return rc;
 
     int32_t lo, hi;
     if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)

@@ -128,6 +128,34 @@ int hnn_ka_act_range(hnn_ctx *c, int act, const hnn_tinfo *out, int32_t *lo,
 
 /* ---- elementwise broadcasting -------------------------------------------- */
 
+int hnn_ka_filter_operands(hnn_ctx *c, const char *what, hnn_tinfo *x, hnn_tinfo *w,
+                           hnn_tinfo *y)
+{
+    int rc;
+    HNN_CHECK(c, c->n_in == 2 || c->n_in == 3, HNN_E_GRAPH, "takes 2 or 3 inputs");
+    HNN_CHECK(c, c->n_out == 1, HNN_E_GRAPH, "has one output");
+    if ((rc = hnn_in_info(c, 0, x)) || (rc = hnn_in_info(c, 1, w)) || (rc = hnn_out_info(c, 0, y)))
+        return rc;
+    if ((rc = hnn_ka_check_q8(c, x, "input")) || (rc = hnn_ka_check_q8(c, w, what)) ||
+        (rc = hnn_ka_check_q8(c, y, "output")))
+        return rc;
+    return HNN_OK;
+}
+
+int hnn_ka_bias_operand(hnn_ctx *c, int32_t n, hnn_tinfo *b, int *has_bias)
+{
+    int rc;
+    memset(b, 0, sizeof *b);
+    *has_bias = c->n_in > 2 && c->in[2] >= 0;
+    if (!*has_bias)
+        return HNN_OK;
+    if ((rc = hnn_in_info(c, 2, b)) != HNN_OK)
+        return rc;
+    HNN_CHECK(c, b->type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "bias must be int32");
+    HNN_CHECK(c, b->elems == n, HNN_E_SHAPE, "bias size differs from output channels");
+    return HNN_OK;
+}
+
 int hnn_ka_binary_prepare(hnn_ctx *c, int max_rank, hnn_tinfo *a, hnn_tinfo *b, hnn_tinfo *y,
                           int *act, hnn_ka_bcast *bc)
 {

@@ -123,6 +123,18 @@ static inline int32_t hnn_ka_wrap(int64_t v)
     return (int32_t)(uint32_t)(uint64_t)v;
 }
 
+/* ---- operands of the filtered ops (CONV_2D, DEPTHWISE_CONV_2D,
+ * FULLY_CONNECTED) ------------------------------------------------------- */
+
+/* Input 0 (x), input 1 (w, called `what` in errors: "filter", "weights")
+ * and the one output (y), all int8 with scales; 2 or 3 inputs. */
+int hnn_ka_filter_operands(hnn_ctx *c, const char *what, hnn_tinfo *x, hnn_tinfo *w,
+                           hnn_tinfo *y);
+
+/* The optional bias, input 2: int32 with n values. *has_bias says whether
+ * it is there; *b is zeroed when it is not. */
+int hnn_ka_bias_operand(hnn_ctx *c, int32_t n, hnn_tinfo *b, int *has_bias);
+
 /* ---- elementwise broadcasting (ADD, MUL) --------------------------------- */
 
 #define HNN_KA_BDIMS 6

@@ -28,16 +28,8 @@ static int dw_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, w, b, y;
     int rc;
-    int has_bias = c->n_in > IN_B && c->in[IN_B] >= 0;
-    memset(&b, 0, sizeof b);
 
-    HNN_CHECK(c, c->n_in == 2 || c->n_in == 3, HNN_E_GRAPH, "DEPTHWISE_CONV_2D takes 2 or 3 inputs");
-    HNN_CHECK(c, c->n_out == 1, HNN_E_GRAPH, "DEPTHWISE_CONV_2D has one output");
-    if ((rc = hnn_in_info(c, IN_X, &x)) || (rc = hnn_in_info(c, IN_W, &w)) ||
-        (rc = hnn_out_info(c, 0, &y)))
-        return rc;
-    if ((rc = hnn_ka_check_q8(c, &x, "input")) || (rc = hnn_ka_check_q8(c, &w, "filter")) ||
-        (rc = hnn_ka_check_q8(c, &y, "output")))
+    if ((rc = hnn_ka_filter_operands(c, "filter", &x, &w, &y)) != HNN_OK)
         return rc;
     HNN_CHECK(c, x.ndim == 4 && w.ndim == 4 && y.ndim == 4, HNN_E_SHAPE,
               "input, filter and output must be 4-D (NHWC, 1HWO)");
@@ -69,12 +61,9 @@ static int dw_prepare(hnn_ctx *c)
                   "per-channel filter scales must run along dimension 3, one per output channel");
     /* TFLM insists on as many zero points as scales for depthwise filters */
     HNN_CHECK(c, w.nzp == w.nq, HNN_E_QUANT, "filter needs as many zero points as scales");
-    if (has_bias) {
-        if ((rc = hnn_in_info(c, IN_B, &b)) != HNN_OK)
-            return rc;
-        HNN_CHECK(c, b.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "bias must be int32");
-        HNN_CHECK(c, b.elems == oc, HNN_E_SHAPE, "bias size differs from output channels");
-    }
+    int has_bias;
+    if ((rc = hnn_ka_bias_operand(c, oc, &b, &has_bias)) != HNN_OK)
+        return rc;
 
     int32_t lo, hi;
     if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)

@@ -34,16 +34,8 @@ static int fc_prepare(hnn_ctx *c)
 {
     hnn_tinfo x, w, b, y;
     int rc;
-    int has_bias = c->n_in > IN_B && c->in[IN_B] >= 0;
-    memset(&b, 0, sizeof b);
 
-    HNN_CHECK(c, c->n_in == 2 || c->n_in == 3, HNN_E_GRAPH, "FULLY_CONNECTED takes 2 or 3 inputs");
-    HNN_CHECK(c, c->n_out == 1, HNN_E_GRAPH, "FULLY_CONNECTED has one output");
-    if ((rc = hnn_in_info(c, IN_X, &x)) || (rc = hnn_in_info(c, IN_W, &w)) ||
-        (rc = hnn_out_info(c, 0, &y)))
-        return rc;
-    if ((rc = hnn_ka_check_q8(c, &x, "input")) || (rc = hnn_ka_check_q8(c, &w, "weights")) ||
-        (rc = hnn_ka_check_q8(c, &y, "output")))
+    if ((rc = hnn_ka_filter_operands(c, "weights", &x, &w, &y)) != HNN_OK)
         return rc;
 
     int act = hnn_opt_u8(&c->opts, 0, HNN_ACT_NONE);
@@ -63,12 +55,9 @@ static int fc_prepare(hnn_ctx *c)
     if (per_channel)
         HNN_CHECK(c, w.nq == units && w.qdim == 0, HNN_E_QUANT,
                   "per-channel weight scales must run along dimension 0, one per unit");
-    if (has_bias) {
-        if ((rc = hnn_in_info(c, IN_B, &b)) != HNN_OK)
-            return rc;
-        HNN_CHECK(c, b.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "bias must be int32");
-        HNN_CHECK(c, b.elems == units, HNN_E_SHAPE, "bias size differs from units");
-    }
+    int has_bias;
+    if ((rc = hnn_ka_bias_operand(c, units, &b, &has_bias)) != HNN_OK)
+        return rc;
 
     int32_t pt_mult = 0;
     int pt_shift = 0;

@@ -137,6 +137,24 @@ static int32_t finish(const mean_data *d, uint32_t sum, int32_t lo, int32_t hi)
 /* Walk the runs: for every combination of the kept outer runs, add up the
  * reduced outer runs (an odometer), each step covering the innermost run.
  * Sums are int32 and wrap like TFLM's (done in uint32 to be defined). */
+/* One step of an odometer over n nested runs (axis[n - 1] innermost): the
+ * element offset to the next position, or ODOMETER_DONE once every run has
+ * wrapped. */
+#define ODOMETER_DONE PTRDIFF_MIN
+static inline ptrdiff_t odometer(int n, const int32_t *axis, const int32_t *stride,
+                                 const int32_t *seg, int32_t *idx)
+{
+    ptrdiff_t off = 0;
+    for (int j = n - 1; j >= 0; j--) {
+        off += stride[axis[j]];
+        if (++idx[j] < seg[axis[j]])
+            return off;
+        off -= (ptrdiff_t)stride[axis[j]] * seg[axis[j]];
+        idx[j] = 0;
+    }
+    return ODOMETER_DONE;
+}
+
 #define MEAN_EVAL(T)                                                              \
     static void mean_##T(const mean_data *d, const T *x, T *y, int32_t lo,      \
                          int32_t hi)                                             \
@@ -170,16 +188,10 @@ static int32_t finish(const mean_data *d, uint32_t sum, int32_t lo, int32_t hi)
                 for (;;) {                                                        \
                     for (int32_t i = 0; i < inner; i++)                           \
                         sum += (uint32_t)xr[i];                                   \
-                    int j = nr - 1;                                               \
-                    for (; j >= 0; j--) {                                         \
-                        xr += stride[red[j]];                                     \
-                        if (++ridx[j] < d->seg[red[j]])                           \
-                            break;                                                \
-                        xr -= (size_t)stride[red[j]] * d->seg[red[j]];            \
-                        ridx[j] = 0;                                              \
-                    }                                                             \
-                    if (j < 0)                                                    \
+                    const ptrdiff_t step = odometer(nr, red, stride, d->seg, ridx); \
+                    if (step == ODOMETER_DONE)                                    \
                         break;                                                    \
+                    xr += step;                                                   \
                 }                                                                 \
                 *y++ = (T)finish(d, sum, lo, hi);                                 \
             } else {                                                              \
@@ -191,31 +203,20 @@ static int32_t finish(const mean_data *d, uint32_t sum, int32_t lo, int32_t hi)
                     for (;;) {                                                    \
                         for (int32_t i = 0; i < w; i++)                           \
                             acc[i] += (uint32_t)xr[i];                            \
-                        int j = nr - 1;                                           \
-                        for (; j >= 0; j--) {                                     \
-                            xr += stride[red[j]];                                 \
-                            if (++ridx[j] < d->seg[red[j]])                       \
-                                break;                                            \
-                            xr -= (size_t)stride[red[j]] * d->seg[red[j]];        \
-                            ridx[j] = 0;                                          \
-                        }                                                         \
-                        if (j < 0)                                                \
+                        const ptrdiff_t step = odometer(nr, red, stride, d->seg, ridx); \
+                        if (step == ODOMETER_DONE)                                \
                             break;                                                \
+                        xr += step;                                               \
                     }                                                             \
                     for (int32_t i = 0; i < w; i++)                               \
                         *y++ = (T)finish(d, acc[i], lo, hi);                      \
                 }                                                                 \
             }                                                                     \
-            int j = nk - 1;            /* next combination of kept runs */        \
-            for (; j >= 0; j--) {                                                 \
-                xk += stride[kept[j]];                                            \
-                if (++kidx[j] < d->seg[kept[j]])                                  \
-                    break;                                                        \
-                xk -= (size_t)stride[kept[j]] * d->seg[kept[j]];                  \
-                kidx[j] = 0;                                                      \
-            }                                                                     \
-            if (j < 0)                                                            \
+            /* next combination of kept runs */                                  \
+            const ptrdiff_t step = odometer(nk, kept, stride, d->seg, kidx);      \
+            if (step == ODOMETER_DONE)                                            \
                 return;                                                           \
+            xk += step;                                                           \
         }                                                                         \
     }
 

@@ -24,3 +24,15 @@ def write_section(name, command, body, path=DOC):
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def emit_rows(out, args, name, command, rows, text):
+    """A benchmark's result: one JSON object per row with --json, else the
+    text; with --write-doc also the text as its section in BENCHMARKS.md."""
+    if args.json:
+        for r in rows:
+            out.data(r)
+    else:
+        out.data(None, text)
+    if getattr(args, "write_doc", False):
+        write_section(name, command, text)

@@ -360,3 +360,16 @@ def run(script, write, storage=None, board="sim", audio=None, detector="auto", d
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def transcript_to(out):
+    """(write, lines) for run(): write(line) keeps the line and, unless the
+    CLI output is JSON, prints it as it comes."""
+    lines = []
+
+    def write(line):
+        lines.append(line)
+        if not out.json:
+            out.stream.write(line + "\n")
+            out.stream.flush()
+    return write, lines

@@ -117,12 +117,6 @@ def run(args, out):
     except Exception as e:   # no cross compiler: say so instead of failing the benchmark
         lines.append("Cortex-M4 size: not measured (%s)" % e)
     text = "\n".join(lines)
-    if args.json:
-        for r in rows:
-            out.data(r)
-    else:
-        out.data(None, text)
-    if args.write_doc:
-        from ..benchdoc import write_section
-        write_section(NAME, "hearth bench runtime --write-doc", text)
+    from ..benchdoc import emit_rows
+    emit_rows(out, args, NAME, "hearth bench runtime --write-doc", rows, text)
     return rows

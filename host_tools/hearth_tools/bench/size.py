@@ -57,12 +57,6 @@ def run(args, out):
     for g, (t, d, b) in sorted(totals.items()):
         lines.append("%-34s %8d %6d %6d" % ("TOTAL " + g, t, d, b))
     text = "\n".join(lines)
-    if args.json:
-        for r in rows:
-            out.data(r)
-    else:
-        out.data(None, text)
-    if getattr(args, "write_doc", False):
-        from ..benchdoc import write_section
-        write_section(NAME, "hearth bench size --write-doc  (also: make size)", text)
+    from ..benchdoc import emit_rows
+    emit_rows(out, args, NAME, "hearth bench size --write-doc  (also: make size)", rows, text)
     return {"rows": rows, "totals": totals}

@@ -16,14 +16,7 @@ def run(args, out):
     if args.print_script:
         out.data({"script": scenario.DEMO}, scenario.DEMO.rstrip())
         return 0
-    lines = []
-
-    def write(line):
-        lines.append(line)
-        if not out.json:
-            out.stream.write(line + "\n")
-            out.stream.flush()
-
+    write, lines = scenario.transcript_to(out)
     ok, sc = scenario.run(scenario.DEMO, write, storage=args.storage)
     if out.json:
         out.data({"ok": ok, "transcript": lines, "failures": sc.failures, "notes": sc.notes})

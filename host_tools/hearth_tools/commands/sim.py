@@ -37,13 +37,7 @@ def run(args, out):
             text = open(args.script, encoding="utf-8").read()
         except OSError as e:
             raise UsageError("%s: %s" % (args.script, e.strerror))
-        lines = []
-
-        def write(line):
-            lines.append(line)
-            if not out.json:
-                out.stream.write(line + "\n")
-                out.stream.flush()
+        write, lines = scenario.transcript_to(out)
         try:
             ok, sc = scenario.run(text, write, storage=args.storage, board=args.board, audio=args.audio)
         except AudioError as e:

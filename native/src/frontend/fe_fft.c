@@ -276,11 +276,9 @@ static inline int16x8_t q15_mulk(int16x8_t x, int16x8_t k)
 
 /* KISS C_MUL on 8 lanes: widening multiply-accumulate, then the rounding
  * narrowing shift (truncating like the int16 cast; never saturating). */
-static inline void q15_cmul(int16x8_t ar, int16x8_t ai, const int16_t *wa, const int16_t *wb,
-                            int16x8_t *r, int16x8_t *i)
+static inline void q15_cmul_v(int16x8_t ar, int16x8_t ai, int16x8_t wr, int16x8_t wi,
+                              int16x8_t *r, int16x8_t *i)
 {
-    const int16x8_t wr = vld2q_s16(wa).val[0];     /* (wr, -wi) pairs */
-    const int16x8_t wi = vld2q_s16(wb).val[0];     /* (wi, wr) pairs */
     int32x4_t rl = vmull_s16(vget_low_s16(ar), vget_low_s16(wr));
     int32x4_t rh = vmull_s16(vget_high_s16(ar), vget_high_s16(wr));
     int32x4_t il = vmull_s16(vget_low_s16(ar), vget_low_s16(wi));
@@ -293,20 +291,18 @@ static inline void q15_cmul(int16x8_t ar, int16x8_t ai, const int16_t *wa, const
     *i = vcombine_s16(vrshrn_n_s32(il, 15), vrshrn_n_s32(ih, 15));
 }
 
+/* twiddles as the interleaved (wr, -wi) and (wi, wr) pairs: every other lane */
+static inline void q15_cmul(int16x8_t ar, int16x8_t ai, const int16_t *wa, const int16_t *wb,
+                            int16x8_t *r, int16x8_t *i)
+{
+    q15_cmul_v(ar, ai, vld2q_s16(wa).val[0], vld2q_s16(wb).val[0], r, i);
+}
+
+/* split twiddles: plain (re, im) arrays */
 static inline void q15_cmul_wrap(int16x8_t ar, int16x8_t ai, const int16_t *pwr,
                                  const int16_t *pwi, int16x8_t *r, int16x8_t *i)
 {
-    const int16x8_t wr = vld1q_s16(pwr), wi = vld1q_s16(pwi);
-    int32x4_t rl = vmull_s16(vget_low_s16(ar), vget_low_s16(wr));
-    int32x4_t rh = vmull_s16(vget_high_s16(ar), vget_high_s16(wr));
-    int32x4_t il = vmull_s16(vget_low_s16(ar), vget_low_s16(wi));
-    int32x4_t ih = vmull_s16(vget_high_s16(ar), vget_high_s16(wi));
-    rl = vmlsl_s16(rl, vget_low_s16(ai), vget_low_s16(wi));
-    rh = vmlsl_s16(rh, vget_high_s16(ai), vget_high_s16(wi));
-    il = vmlal_s16(il, vget_low_s16(ai), vget_low_s16(wr));
-    ih = vmlal_s16(ih, vget_high_s16(ai), vget_high_s16(wr));
-    *r = vcombine_s16(vrshrn_n_s32(rl, 15), vrshrn_n_s32(rh, 15));
-    *i = vcombine_s16(vrshrn_n_s32(il, 15), vrshrn_n_s32(ih, 15));
+    q15_cmul_v(ar, ai, vld1q_s16(pwr), vld1q_s16(pwi), r, i);
 }
 
 #define SRA1(v) vshrq_n_s16((v), 1)

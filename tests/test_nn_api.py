@@ -54,17 +54,18 @@ def test_empty_and_garbage():
 
 
 def test_truncated_at_every_offset(jarvis_bytes):
-    step = 1
-    for cut in range(0, len(jarvis_bytes), step):
+    for cut in range(len(jarvis_bytes)):
         expect_error(jarvis_bytes[:cut])
-        step = 1 if cut < 4096 else 37
 
 
 def test_random_bit_flips_never_crash(jarvis_bytes):
+    """Flips either load (then the mutant must invoke) or are refused; both
+    must happen often, or the test exercises only one side."""
     rng = np.random.default_rng(7)
     buf = np.frombuffer(jarvis_bytes, np.uint8)
     loaded = 0
-    for _ in range(1500):
+    tries = 1500
+    for _ in range(tries):
         b = buf.copy()
         for at in rng.integers(0, len(b), size=rng.integers(1, 5)):
             b[at] ^= np.uint8(1 << rng.integers(0, 8))
@@ -75,6 +76,8 @@ def test_random_bit_flips_never_crash(jarvis_bytes):
         loaded += 1
         m.invoke(np.zeros((1, 3, 40), np.int8) if m.inputs[0].dtype == np.int8 and
                  m.inputs[0].nbytes == 120 else b"\x00" * m.inputs[0].nbytes)
+    # seen: 976 of 1500 load (most flips land in weights), the rest are refused
+    assert tries // 5 <= loaded <= tries - tries // 20, loaded
 
 
 def _u32(b, at):

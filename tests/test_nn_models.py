@@ -5,6 +5,8 @@ compared after every step, over >= 2000 steps of real speech features and of
 random input; the default (memory-reusing) plan must give the same outputs as
 the preserve-all plan used to read intermediates.
 """
+import zlib
+
 import numpy as np
 import pytest
 from tflite_micro.python.tflite_micro import runtime
@@ -21,7 +23,7 @@ def tflm(path):
         path, intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
 
 
-def compare_stream(name, windows, check_every=1):
+def compare_stream(name, windows):
     path = model_path(name)
     ref = tflm(path)
     ours = nn.load(path, preserve_all=True)
@@ -37,11 +39,10 @@ def compare_stream(name, windows, check_every=1):
         got_lean = lean.invoke(x)[0]
         assert got.tobytes() == want.tobytes(), "%s step %d: output %s != TFLM %s" % (name, step, got, want)
         assert got_lean.tobytes() == want.tobytes(), "%s step %d: reusing plan differs" % (name, step)
-        if step % check_every == 0:
-            for t in tensors:
-                w = ref.GetTensor(t, 0)["tensor_data"]
-                g = ours.tensor(t)
-                assert g.tobytes() == np.asarray(w).tobytes(), "%s step %d tensor %d differs" % (name, step, t)
+        for t in tensors:
+            w = ref.GetTensor(t, 0)["tensor_data"]
+            g = ours.tensor(t)
+            assert g.tobytes() == np.asarray(w).tobytes(), "%s step %d tensor %d differs" % (name, step, t)
         if last is not None and int(want.ravel()[0]) != last:
             moved += 1
         last = int(want.ravel()[0])
@@ -59,10 +60,13 @@ def test_real_speech_bit_exact(name, real_windows):
 
 
 @pytest.mark.parametrize("name", WAKE_MODELS)
-def test_random_input_bit_exact(name):
-    rng = np.random.default_rng(hash(name) & 0xffff)
-    windows = rng.integers(-128, 128, size=(2000, 1, 3, 40), dtype=np.int8)
-    compare_stream(name, windows, check_every=7)
+def test_random_input_bit_exact(name, record_property):
+    # a fixed seed per model (hash() of a str differs per process)
+    seed = zlib.crc32(name.encode())
+    record_property("seed", seed)
+    print("random input seed %d" % seed)
+    windows = np.random.default_rng(seed).integers(-128, 128, size=(2000, 1, 3, 40), dtype=np.int8)
+    compare_stream(name, windows)
 
 
 @pytest.mark.parametrize("name", WAKE_MODELS)

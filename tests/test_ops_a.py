@@ -41,7 +41,7 @@ def test_random_configs_match_tflm(op, chunk):
         seed = golden.random_seed(op, i)
         case = golden.make_case(op, np.random.default_rng(seed))
         ref = golden.reference_case(op, seed, case)
-        want = run_tflm(ref.buf, ref.inputs, preserve_all=False).outputs
+        want = run_tflm(ref.buf, ref.inputs)
         got = nn.load(case.buf).invoke(*case.inputs)
         _assert_same(got, want, "%s seed %d" % (op, seed), case.params)
 
@@ -101,7 +101,7 @@ def test_streaming_shapes_match_tflm():
                                   keep_num_dims=False, per_channel=False, w_zp=0, bias=True,
                                   act="NONE"))
     for case in cases:
-        want = run_tflm(case.buf, case.inputs, preserve_all=False).outputs
+        want = run_tflm(case.buf, case.inputs)
         _assert_same(nn.load(case.buf).invoke(*case.inputs), want, case.op, case.params)
 
 
@@ -128,7 +128,7 @@ def test_runtime_weights_and_bias_match_tflm():
                 ins = [rng.integers(-128, 128, (2, depth)).astype(np.int8),
                        rng.integers(-127, 128, (units, depth)).astype(np.int8),
                        rng.integers(-3000, 3000, units).astype(np.int32)]
-                _assert_same(nn.load(buf).invoke(*ins), run_tflm(buf, ins).outputs,
+                _assert_same(nn.load(buf).invoke(*ins), run_tflm(buf, ins),
                              "FC runtime weights", {"per_channel": per_channel, "w_zp": w_zp})
     for op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         b = ModelBuilder()
@@ -145,7 +145,7 @@ def test_runtime_weights_and_bias_match_tflm():
         buf = b.build()
         ins = [rng.integers(-128, 128, (1, 5, 6, 4)).astype(np.int8),
                rng.integers(-5000, 5000, 4).astype(np.int32)]
-        _assert_same(nn.load(buf).invoke(*ins), run_tflm(buf, ins).outputs, op + " runtime bias", {})
+        _assert_same(nn.load(buf).invoke(*ins), run_tflm(buf, ins), op + " runtime bias", {})
 
 
 # -- the rounding mode of the oracle -------------------------------------------------------
@@ -193,7 +193,7 @@ def test_oracle_uses_double_rounding():
     b.outputs([y])
     buf = b.build()
     zero = np.zeros((1, 1), np.int8)
-    want = run_tflm(buf, [zero]).outputs[0][0]
+    want = run_tflm(buf, [zero])[0][0]
     double = np.clip([_mbqm_double(a, m, s) for a in accs], -128, 127)
     single = np.clip([_mbqm_single(a, m, s) for a in accs], -128, 127)
     assert np.array_equal(want, double) and not np.array_equal(want, single)

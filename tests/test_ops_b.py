@@ -29,7 +29,7 @@ INT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
 # ---------------------------------------------------------------- helpers
 
 def tflm(buf, xs, arena_size=1 << 19):
-    return run_tflm(buf, xs, preserve_all=False, arena_size=arena_size).outputs
+    return run_tflm(buf, xs, arena_size=arena_size)
 
 
 def run_hearth(buf, xs):

@@ -9,7 +9,7 @@ import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
-__all__ = ["run_tflm", "run_tflm_steps"]
+__all__ = ["run_tflm", "run_tflm_steps", "informative", "MIN_ELEMENTS", "MIN_DISTINCT"]
 
 
 def _interpreter(buf, arena_size):
@@ -36,3 +36,21 @@ def run_tflm_steps(buf, steps, arena_size=None):
         interp.invoke()
         results.append([np.array(interp.get_output(i), copy=True) for i in range(n_out)])
     return results
+
+
+MIN_ELEMENTS = 8      # output values a counted random case must have ...
+MIN_DISTINCT = 3      # ... of at least this many different ones (2 for bool)
+
+
+def informative(outputs):
+    """Whether a random case's reference outputs can tell kernels apart: a
+    constant, two-level or three-element output agrees with many wrong
+    kernels, so such cases run but do not count towards a test's N."""
+    flat = [np.ravel(np.asarray(o)) for o in outputs]
+    if sum(f.size for f in flat) < MIN_ELEMENTS:
+        return False
+    values = set()
+    for f in flat:
+        values.update(np.unique(f.view(np.uint8) if f.dtype == np.bool_ else f).tolist())
+    floor = 2 if all(f.dtype == np.bool_ for f in flat) else MIN_DISTINCT
+    return len(values) >= floor

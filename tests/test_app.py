@@ -376,7 +376,7 @@ def test_features_out_of_range_with_the_real_detector(sim):
     """A microphone whose gain collapsed (noise at rms 3: not digital silence,
     so the audio health check passes) drives the mean feature value under the
     board's feature_min; the quiet room (rms 30) brings it back."""
-    pytest.importorskip("hearth.detect")
+    import hearth.detect  # noqa: F401  (a broken native build fails, never skips)
     quiet = NoiseSource(rms=3.0, seed=4)
     app = sim(audio=quiet)
     assert app.detector is not None and app.quality.feature_range == (15.0, 300.0)
@@ -443,11 +443,10 @@ def test_log_and_transitions_stay_bounded(sim):
 
 @pytest.mark.slow
 def test_real_detector_hears_a_wake_word(sim):
-    pytest.importorskip("hearth.detect")
+    import hearth.detect  # noqa: F401  (a broken native build fails, never skips)
     from hearth_tools.scenario import synthesize
     app = sim(models=("okay_nabu", "alexa"))
-    if app.detector is None:
-        pytest.skip("detector did not start: %s" % app.modes.why())
+    assert app.detector is not None, "detector did not start: %s" % app.modes.why()
     app.run(seconds=1)
     t0 = app.t
     app.audio.inject(synthesize("okay nabu"))

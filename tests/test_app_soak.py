@@ -36,10 +36,9 @@ def test_soak_report_short_run_and_cli_json():
 
 
 def test_soak_with_detector_replays_the_same_blocks():
-    pytest.importorskip("hearth.detect")
+    import hearth.detect  # noqa: F401  (a broken native build fails, never skips)
     r = soak.soak(minutes=3.0, detector=True)
-    if not r["detector"]:
-        pytest.skip("detector did not start: %s" % r["mode"])
+    assert r["detector"], "detector did not start: %s" % r["mode"]
     assert r["detector_ms_per_s"] > 0.0
     assert r["overhead_ms_per_s"] == pytest.approx(r["cpu_ms_per_s"] - r["detector_ms_per_s"])
     assert r["wake_expected"] == 0 or r["wake_detected"] >= 1     # one wake word at 150 s

@@ -32,7 +32,6 @@ def test_size_bench_lists_the_runtime_modules():
 
 def test_feature_levels_separate_a_dead_microphone_from_a_quiet_room():
     """The tool behind the boards' [quality] feature range, on a few seconds."""
-    pytest.importorskip("hearth.detect")
     import numpy as np
     from hearth_tools import feature_levels
     rng = np.random.default_rng(3)
@@ -43,7 +42,6 @@ def test_feature_levels_separate_a_dead_microphone_from_a_quiet_room():
 
 
 def test_loopcost_counts_the_loops_bytecodes():
-    pytest.importorskip("hearth.detect")
     from hearth_tools import loopcost
     total, per = loopcost.opcodes(blocks=40)
     assert per["app.py:step"] > 50 and per["detect.py:feed"] > 10

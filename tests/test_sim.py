@@ -132,12 +132,8 @@ def test_demo_end_to_end(tmp_path):
     for needle in ["preheat done", "door open", "heater off", "smoke_alarm heard", "co_alarm heard",
                    "band 520", "-> SAFE: soc hot", "SAFE -> ", "model hash", "all expectations held"]:
         assert needle in out, needle
-    # with the detector present, the wake words are heard
-    try:
-        import hearth.detect  # noqa: F401
-    except ImportError:
-        assert "wake words: detector not running" in out
-    else:
-        # synthetic speech is at the edge of what some models accept: most, not all, must fire
-        n = int(out.split("wake words detected: ")[1].split("/")[0])
-        assert n >= 3, out[-2000:]
+    # the four wake words spoken in the scenario are all heard (README: "heard by the real
+    # models"); a missing or broken detector fails here rather than lowering the bar
+    assert "wake words detected: 4/4" in out, out[-2000:]
+    for name in ("okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"):
+        assert "wake word %s at" % name in out, name

@@ -1,7 +1,8 @@
 /*
  * Loader robustness on the real models: exact arena, too-small arenas,
- * truncation (every offset of the first 8 KiB, then every 61st), random bit flips. Nothing may crash (the host
- * build runs under ASan+UBSan), every failure is a negative hnn_status.
+ * truncation (every offset of the first 8 KiB, then every 61st), random bit
+ * flips. Nothing may crash (the host build runs under ASan+UBSan), every
+ * failure is a negative hnn_status.
  */
 #include <stdint.h>
 

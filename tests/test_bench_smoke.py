@@ -1,5 +1,10 @@
-"""The benchmarks still run (tiny sizes): they are how the README's figures are made."""
+"""Every `hearth bench` benchmark still runs (tiny sizes), also with
+--write-doc: they are how docs/BENCHMARKS.md is made. --write-doc goes to a
+temporary copy of that document ($HEARTH_BENCH_DOC), never to the real one."""
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -7,27 +12,89 @@ import pytest
 
 from conftest import ROOT
 
+REAL_DOC = os.path.join(ROOT, "docs", "BENCHMARKS.md")
 
-def run_cli(*args):
+
+def run_cli(*args, doc=None):
+    env = dict(os.environ)
+    if doc:
+        env["HEARTH_BENCH_DOC"] = str(doc)
     proc = subprocess.run([sys.executable, "-m", "hearth_tools.cli", "--json", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
 
-def test_runtime_bench_reports_every_model():
-    rows = run_cli("bench", "runtime", "--steps", "30", "--repeats", "1")
+def _sections(text):
+    return dict(re.findall(r"<!-- bench:(\w+) -->(.*?)<!-- /bench:\1 -->", text, re.S))
+
+
+STALE = "\nstale section\n"
+
+
+@pytest.fixture
+def doc(tmp_path):
+    """A copy of docs/BENCHMARKS.md, every section's body made stale, to
+    write to; the real document must not change."""
+    with open(REAL_DOC, "rb") as f:
+        real = f.read()
+    copy = tmp_path / "BENCHMARKS.md"
+    copy.write_text(re.sub(r"(<!-- bench:(\w+) -->).*?(<!-- /bench:\2 -->)",
+                           lambda m: m.group(1) + STALE + m.group(3), real.decode(), flags=re.S))
+    yield copy
+    with open(REAL_DOC, "rb") as f:
+        assert f.read() == real, "--write-doc touched the real document"
+
+
+def written(doc, name, command):
+    """The section `name` as --write-doc left it in the copy; every other section still stale."""
+    new = _sections(doc.read_text(encoding="utf-8"))
+    with open(REAL_DOC, encoding="utf-8") as f:
+        assert set(new) == set(_sections(f.read())) | {name}
+    assert all(v == STALE for k, v in new.items() if k != name)
+    assert "Command: `%s`" % command in new[name], new[name][:300]
+    return new[name]
+
+
+def test_runtime_bench_reports_every_model(doc):
+    rows = run_cli("bench", "runtime", "--steps", "30", "--repeats", "1", "--write-doc", doc=doc)
     assert sorted(r["model"] for r in rows) == ["alexa", "hey_jarvis", "hey_mycroft", "okay_nabu"]
     for r in rows:
         assert r["hearth_us"] > 0 and r["litert_us"] > 0 and r["tflm_us"] > 0 and r["c_us"] > 0
         assert 0 < r["hearth_arena"] < r["tflm_arena"]
+    text = written(doc, "runtime", "hearth bench runtime --steps 30 --repeats 1 --write-doc")
+    assert "load average (1 min)" in text and "okay_nabu" in text
 
 
-def test_size_bench_lists_the_runtime_modules():
-    rows = run_cli("bench", "size")
+def test_size_bench_lists_the_runtime_modules(doc):
+    rows = run_cli("bench", "size", "--write-doc", doc=doc)
     modules = {r["module"] for r in rows}
     assert {"interp.c", "tfl_reader.c", "planner.c", "kernels/conv.c"} <= modules
     assert all(r["text"] > 0 for r in rows if r["module"] == "interp.c")
+    assert "TOTAL runtime" in written(doc, "size", "hearth bench size --write-doc  (also: make size)")
+
+
+PIPELINE_KEYS = ["hearth_1_ms_per_s", "hearth_4_ms_per_s", "pymicro_1_ms_per_s", "pymicro_4_ms_per_s",
+                 "frontend_hearth_us_per_frame", "frontend_hearth_c_us_per_frame",
+                 "frontend_pymicro_us_per_frame"]
+
+
+def test_pipeline_bench_reports_spread_and_load(doc):
+    (r,) = run_cli("bench", "pipeline", "--seconds", "1", "--repeats", "3", "--write-doc", doc=doc)
+    assert r["repeats"] == 3 and r["audio_seconds"] == 1.0
+    for k in PIPELINE_KEYS:
+        assert 0 < r[k + "_p10"] <= r[k] <= r[k + "_p90"], k
+    assert r["load_start"] >= 0 and r["load_end"] >= 0
+    text = written(doc, "pipeline", "hearth bench pipeline --seconds 1 --repeats 3 --write-doc")
+    assert "load average (1 min)" in text and "p10" in text and "p90" in text
+    assert "pymicro-wakeword, 4 models on one frontend" in text
+
+
+def test_soak_bench_runs_the_loop(doc):
+    (r,) = run_cli("bench", "soak", "--minutes", "0.5", "--write-doc", doc=doc)
+    assert r["blocks"] == 300 and r["detector"] == ["okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"]
+    assert r["detector_ms_per_s"] > 0 and set(r["overruns"]) >= {"block", "detect"}
+    assert "load average" in written(doc, "soak", "hearth bench soak --minutes 0.5")
 
 
 def test_feature_levels_separate_a_dead_microphone_from_a_quiet_room():

@@ -1,4 +1,7 @@
-"""Keep docs/BENCHMARKS.md: one section per benchmark, replaced in place."""
+"""Keep docs/BENCHMARKS.md: one section per benchmark, replaced in place.
+
+HEARTH_BENCH_DOC=PATH makes `--write-doc` write to PATH instead (the smoke
+test writes to a temporary copy, never to the real document)."""
 import os
 import re
 
@@ -8,9 +11,17 @@ HEADER = ("# Benchmarks\n\nEach section is the latest output of the command name
           "in the same run.\n")
 
 
-def write_section(name, command, body, path=DOC):
+ENV = "HEARTH_BENCH_DOC"
+
+
+def doc_path():
+    """The document --write-doc updates: $HEARTH_BENCH_DOC, else docs/BENCHMARKS.md."""
+    return os.path.abspath(os.environ.get(ENV) or DOC)
+
+
+def write_section(name, command, body, path=None):
     """Replace (or append) the section for benchmark `name`."""
-    path = os.path.abspath(path)
+    path = os.path.abspath(path) if path else doc_path()
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else HEADER
     start, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
     section = "%s\n## %s\n\nCommand: `%s`\n\n```\n%s\n```\n%s" % (start, name, command, body.rstrip(), end)

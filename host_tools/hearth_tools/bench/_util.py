@@ -11,16 +11,40 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 NATIVE = os.path.join(ROOT, "native")
 
 
-def interleaved_medians(runs, repeats):
-    """runs: [(fn, calls)]. Each repeat times every fn once, in turn; returns
-    the median seconds per call of each, in order."""
+def interleaved_times(runs, repeats, clock=time.perf_counter):
+    """runs: [(fn, calls)]. Each repeat times every fn once, in turn, so a
+    change in machine load hits every peer alike; the order rotates by one
+    each repeat, so no peer always runs right after the same other. Returns
+    per fn the list of seconds per call (clock: time.perf_counter for wall
+    time, time.process_time for this process's CPU time)."""
     per = [[] for _ in runs]
-    for _ in range(repeats):
-        for k, (fn, calls) in enumerate(runs):
-            t0 = time.perf_counter()
+    for r in range(repeats):
+        for j in range(len(runs)):
+            k = (j + r) % len(runs)
+            fn, calls = runs[k]
+            t0 = clock()
             fn(calls)
-            per[k].append((time.perf_counter() - t0) / calls)
-    return [statistics.median(p) for p in per]
+            per[k].append((clock() - t0) / calls)
+    return per
+
+
+def interleaved_medians(runs, repeats):
+    """interleaved_times, reduced to the median seconds per call of each fn."""
+    return [statistics.median(p) for p in interleaved_times(runs, repeats)]
+
+
+def percentiles(values):
+    """{p10, p50, p90} of a list by nearest rank (empty dict for none)."""
+    if not values:
+        return {}
+    v = sorted(values)
+    pick = lambda q: v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
+    return {"p10": pick(0.1), "p50": pick(0.5), "p90": pick(0.9)}
+
+
+def load_average():
+    """The 1-minute load average (how busy the shared machine was)."""
+    return os.getloadavg()[0]
 
 
 def build_native_tool(name, source, flags=("-O3", "-DNDEBUG", "-fwrapv")):

@@ -92,8 +92,11 @@ def measure(name, steps, repeats):
 
 
 def run(args, out):
+    load_start = _util.load_average()
     rows = [measure(m, args.steps, args.repeats) for m in MODELS]
-    lines = ["%-12s %9s %9s %9s %9s %10s %10s %9s %9s" % (
+    lines = ["load average (1 min): %.2f at the start, %.2f at the end (2 cores shared)"
+             % (load_start, _util.load_average()), ""]
+    lines += ["%-12s %9s %9s %9s %9s %10s %10s %9s %9s" % (
         "model", "hearth", "LiteRT", "TFLM", "C only", "vs LiteRT", "vs TFLM", "arena", "TFLM arena")]
     lines.append("%-12s %9s %9s %9s %9s %10s %10s %9s %9s" % (
         "", "us/step", "us/step", "us/step", "us/step", "speedup", "speedup", "bytes", "bytes"))
@@ -104,8 +107,9 @@ def run(args, out):
             r["hearth_arena"], r["tflm_arena"], 100.0 * r["hearth_arena"] / r["tflm_arena"]))
     lines.append("")
     lines.append("Python per-step = set input + invoke + read output, median of %d runs of %d steps "
-                 "(random int8 input), all three in this process; C only = hnn_invoke in a C loop "
-                 "(native/bench/bench_invoke.c, -O3)." % (args.repeats, args.steps))
+                 "(random int8 input), all three in this process, taking turns within every run; "
+                 "C only = hnn_invoke in a C loop (native/bench/bench_invoke.c, -O3)."
+                 % (args.repeats, args.steps))
     lines.append("arena = hearth's exact arena (hnn_arena_used) vs TFLM's RecordingMicroAllocator total.")
     try:
         from . import size
@@ -118,5 +122,7 @@ def run(args, out):
         lines.append("Cortex-M4 size: not measured (%s)" % e)
     text = "\n".join(lines)
     from ..benchdoc import emit_rows
-    emit_rows(out, args, NAME, "hearth bench runtime --write-doc", rows, text)
+    cmd = "hearth bench runtime" + ("" if (args.steps, args.repeats) == (2000, 7) else
+                                    " --steps %d --repeats %d" % (args.steps, args.repeats))
+    emit_rows(out, args, NAME, cmd + " --write-doc", rows, text)
     return rows

@@ -36,6 +36,7 @@ from hearth.ports.detector import open_detector
 from hearth.ports.dsp import tone_analyzer
 
 from .. import benchdoc
+from . import _util
 from ..scenario import alarm_pattern, synthesize
 
 NAME = "soak"
@@ -88,15 +89,6 @@ def _lone_detector(app, models_dir):
     quality monitor's work, so they count as loop overhead.)"""
     port, _problems = open_detector(app.model_specs, models_dir, None, app.rate)
     return port.feed if port is not None else None
-
-
-def _percentiles(values):
-    """{p10, p50, p90} of a list (empty dict for none)."""
-    if not values:
-        return {}
-    v = sorted(values)
-    pick = lambda q: v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
-    return {"p10": pick(0.1), "p50": pick(0.5), "p90": pick(0.9)}
 
 
 def _replay(blocks, first, dt, feed):
@@ -222,7 +214,7 @@ def soak(minutes=60.0, detector=True, progress=None):
             "cpu_ms_per_s": 1e3 * cpu * per_s,
             "detector_ms_per_s": 1e3 * det_cpu * per_s,
             "overhead_ms_per_s": 1e3 * overhead * per_s,
-            "overhead_chunk_ms_per_s": _percentiles([1e3 * v for v in chunk_over]),
+            "overhead_chunk_ms_per_s": _util.percentiles([1e3 * v for v in chunk_over]),
             "alarm_ms_per_s": 1e3 * alarm_cpu * per_s,
             "rest_ms_per_s": 1e3 * (overhead - alarm_cpu) * per_s,
             "stage_wall_us": {s: lat[s].mean() for s in lat},
@@ -244,7 +236,7 @@ def report(r):
     w = r["stage_wall_us"]
     lines = [
         "load average at the end: %.1f (2 cores shared; absolute CPU figures rise with it, ratios less)" % (
-            os.getloadavg()[0]),
+            _util.load_average()),
         "audio: %.0f s (%d blocks of %d ms) on the sim board; detector: %s" % (
             r["audio_s"], r["blocks"], r["block_ms"], ", ".join(r["detector"]) or "none (%s)" % r["mode"]),
         "wall: %.1f s (%.0fx real time)" % (r["wall_s"], r["audio_s"] / r["wall_s"]),

@@ -6,12 +6,10 @@ import os
 import re
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "BENCHMARKS.md")
+ENV = "HEARTH_BENCH_DOC"
 HEADER = ("# Benchmarks\n\nEach section is the latest output of the command named in it, "
           "run on the development machine (2 cores, x86_64). Ratios compare peers measured "
           "in the same run.\n")
-
-
-ENV = "HEARTH_BENCH_DOC"
 
 
 def doc_path():

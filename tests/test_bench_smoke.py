@@ -94,7 +94,7 @@ def test_soak_bench_runs_the_loop(doc):
     (r,) = run_cli("bench", "soak", "--minutes", "0.5", "--write-doc", doc=doc)
     assert r["blocks"] == 300 and r["detector"] == ["okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"]
     assert r["detector_ms_per_s"] > 0 and set(r["overruns"]) >= {"block", "detect"}
-    assert "load average" in written(doc, "soak", "hearth bench soak --minutes 0.5")
+    assert "load average" in written(doc, "soak", "hearth bench soak --minutes 0.5 --write-doc")
 
 
 def test_feature_levels_separate_a_dead_microphone_from_a_quiet_room():

@@ -282,5 +282,5 @@ def run(args, out):
     if getattr(args, "write_doc", False):
         cmd = "hearth bench soak" + (" --minutes %g" % args.minutes if args.minutes != 60.0 else "") + \
               (" --no-detector" if args.no_detector else "")
-        benchdoc.write_section(NAME, cmd, text)
+        benchdoc.write_section(NAME, cmd + " --write-doc", text)
     return r

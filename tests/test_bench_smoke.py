@@ -4,7 +4,6 @@ temporary copy of that document ($HEARTH_BENCH_DOC), never to the real one."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 

@@ -8,7 +8,8 @@ Reference (built here from the peers, step by step):
   -> numpy float32 dequantization, sliding window, statistics.mean, > cutoff
   -> ESPHome micro_wake_word's refractory period (ignore_windows_).
 Ours must give identical per-step output bytes and identical decisions.
-pymicro-wakeword itself (TFLite's C kernels) is compared too, as a rate.
+pymicro-wakeword itself (TFLite's C kernels) is compared too, as rates: of
+equal output bytes, and recall and precision on the positive windows.
 
 The corpus is spoken at test time by espeak-ng (several voices, speeds,
 noise mixes), cached in build/corpus/.

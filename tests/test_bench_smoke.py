@@ -112,3 +112,31 @@ def test_loopcost_counts_the_loops_bytecodes():
     total, per = loopcost.opcodes(blocks=40)
     assert per["app.py:step"] > 50 and per["detect.py:feed"] > 10
     assert total == pytest.approx(sum(per.values()))
+
+
+def test_interleaved_times_take_turns():
+    """Every repeat runs every peer once; the order rotates, so no peer
+    always follows the same other (a load change hits all alike)."""
+    from hearth_tools.bench import _util
+    order = []
+    runs = [(lambda n, k=k: order.append(k), 1) for k in range(3)]
+    per = _util.interleaved_times(runs, 4)
+    assert order == [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2]
+    assert [len(p) for p in per] == [4, 4, 4]
+
+
+def test_pipeline_feeds_pymicro_models_from_one_frontend(monkeypatch):
+    """pymicro-wakeword's four models share one feature stream, as hearth's do."""
+    import pymicro_wakeword
+    from hearth_tools.bench import pipeline
+    made = []
+    real = pymicro_wakeword.MicroWakeWordFeatures
+
+    class Counted(real):
+        def __init__(self, *a, **k):
+            made.append(self)
+            super().__init__(*a, **k)
+    monkeypatch.setattr(pymicro_wakeword, "MicroWakeWordFeatures", Counted)
+    r = pipeline.measure(0.5, 1)
+    assert len(made) == 2                        # one for 1 model, one for 4 models
+    assert r["pymicro_4_ms_per_s"] > 0 and r["pymicro_1_ms_per_s"] > 0

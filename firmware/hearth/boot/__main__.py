@@ -156,9 +156,8 @@ def main(argv=None):
 
 def _boot(args, launcher):
     while True:
-        d = launcher.select()
+        d = launcher.boot()             # select + extract; storage errors fall back, then recovery
         if not d.recovery:
-            launcher.materialize(d)
             if args.no_run:
                 _print(args, d.describe(), "boot slot %s: %s%s (run dir %s)" % (
                     d.slot, d.verified.version, " [trial]" if d.trial else "", d.run_dir))

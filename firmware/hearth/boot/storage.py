@@ -55,14 +55,15 @@ class Storage:
 
     def fail(self, kind, at, err, name=None):
         """Make operation number `at` of `kind` raise OSError(err) instead of
-        happening; at=None: every operation of `kind` (on `name`, if given)."""
+        happening; at=None: every operation of `kind` (on `name` or anything
+        under it, if given)."""
         self.faults.append((kind, at, err, name))
 
     def _fault(self, kind, name):
         n = self.kind_counts.get(kind, 0)
         self.kind_counts[kind] = n + 1
         for k, at, err, only in self.faults:
-            if k == kind and (at is None or at == n) and (only is None or only == name):
+            if k == kind and (at is None or at == n) and (only is None or _under(name, only)):
                 raise OSError(err, os.strerror(err), name)
 
     def _op(self, kind, name, nbytes=0):
@@ -100,6 +101,10 @@ class Storage:
     @contextlib.contextmanager
     def lock(self):
         yield
+
+
+def _under(name, top):
+    return name == top or (name or "").startswith(top + "/")
 
 
 def _check_name(name):
@@ -145,7 +150,9 @@ class DirStorage(Storage):
                 yield b
 
     def exists(self, name):
-        return os.path.isfile(self.local_path(name))
+        # anything under the name counts: a directory where a record should be
+        # is then read, fails with EISDIR and is handled as an unreadable file
+        return os.path.lexists(self.local_path(name))
 
     def size(self, name):
         return os.path.getsize(self.local_path(name))

@@ -418,10 +418,10 @@ class App:
 
     def _launched_as_trial(self):
         """Started by `python -m hearth.boot boot` as the trial of this storage?"""
-        env = self.env
-        root = env.get("HEARTH_STORAGE")
-        return (env.get("HEARTH_BOOT_TRIAL") == "1" and root is not None
-                and os.path.realpath(root) == os.path.realpath(str(self.storage)))
+        from .boot import contract
+        launch = contract.parse(self.env)
+        return (launch.trial and launch.storage is not None
+                and os.path.realpath(launch.storage) == os.path.realpath(str(self.storage)))
 
     def _audio_time(self):
         return self.t

@@ -175,11 +175,15 @@ class DirStorage(Storage):
         """
         self._read_op("list", dirname)
         base = self.local_path(dirname)
+        try:
+            if not stat.S_ISDIR(os.lstat(base).st_mode):
+                return {"": "other"}         # a file or a symlink where the directory should be
+        except FileNotFoundError:
+            return {}
         out = {}
 
         def walk_error(e):
-            if not isinstance(e, FileNotFoundError) or e.filename != base:
-                raise e
+            raise e
 
         for dirpath, dirs, names in os.walk(base, onerror=walk_error):
             rel = os.path.relpath(dirpath, base).replace(os.sep, "/")
@@ -254,6 +258,9 @@ class DirStorage(Storage):
         _fsync_dir(self.local_path(dirname) if dirname else self.root)
 
     def remove_tree(self, dirname):
+        if self.list_tree(dirname).get("") == "other":
+            self.remove(dirname)             # unlink it: never follow a link out of the storage
+            return
         super().remove_tree(dirname)
         for rel, kind in sorted(self.list_tree(dirname).items()):
             if kind == "other":              # a symlink (to a directory) or a fifo: unlink, never follow

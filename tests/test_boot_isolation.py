@@ -26,11 +26,12 @@ from hearth_tools.image import testkit
 REPORTER = b'''import json, os, sys
 env = sorted(os.environ)          # before hearth sets its own thread limits
 import hearth
+import helper                     # a module of the bundle (imported, not run as __main__)
 print(json.dumps({"slot": os.environ.get("HEARTH_BOOT_SLOT"), "argv": sys.argv[1:], "cwd": os.getcwd(),
                   "env": env, "isolated": sys.flags.isolated, "hearth": hearth.__file__,
                   "app": __file__, "genuine": True}))
 '''
-BUNDLE = ["app.py", "board.toml", "manifest.json"]
+BUNDLE = ["app.py", "board.toml", "helper.py", "manifest.json"]
 PLANT = '''import os
 open(os.path.join(%r, "%s"), "w").write("ran")
 print('{"planted": "%s"}')
@@ -42,7 +43,7 @@ def device(tmp_path):
     key = testkit.keygen(str(tmp_path / "key.pem"))
     board_path = testkit.write_board(str(tmp_path), slot_bytes=64 * 1024)
     image = tmp_path / "v1.img"
-    image.write_bytes(testkit.small_image(key, board_path, "1.0.0", 1, files={"app.py": REPORTER}))
+    image.write_bytes(testkit.small_image(key, board_path, "1.0.0", 1, files={"app.py": REPORTER, "helper.py": b"X = 1\n"}))
     st = DirStorage(str(tmp_path / "storage"))
     init(st, load_board(board_path), [("key.pem", open(key, "rb").read())])
     L = Launcher(st)
@@ -69,6 +70,7 @@ def plant(tmp_path, run_dir):
 
 def boot_cli(st, cwd, extra_env):
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)          # not set on a device
     env.update(extra_env)
     # the supervisor starts the launcher isolated (-I), so the working directory
     # cannot shadow the launcher itself; what the launcher starts is the question
@@ -153,3 +155,14 @@ def test_contract_round_trip():
         "/st", "/st/boot/run/ab", "b", True, "1.2.3")
     assert contract.parse({}).slot is None and not contract.parse({}).trial
     assert contract.build_env("/st", "/r", "a", False, "1", base={})["PATH"]            # a default PATH
+
+
+def test_planted_sitecustomize_in_the_run_dir_alone_does_not_run(device):
+    tmp_path, st, run_dir = device
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    with open(os.path.join(run_dir, "sitecustomize.py"), "w") as f:
+        f.write(PLANT % (str(marks), "sitecustomize", "sitecustomize"))
+    r = boot_cli(st, tmp_path, {})
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(str(marks)) == [] and json.loads(r.stdout)["genuine"]

@@ -166,3 +166,15 @@ def test_planted_sitecustomize_in_the_run_dir_alone_does_not_run(device):
     r = boot_cli(st, tmp_path, {})
     assert r.returncode == 0, r.stderr
     assert os.listdir(str(marks)) == [] and json.loads(r.stdout)["genuine"]
+
+
+def test_a_run_area_that_is_a_symlink_is_not_written_through(device):
+    tmp_path, st, run_dir = device
+    elsewhere = tmp_path / "elsewhere"
+    os.rename(st.local_path(S.RUN), str(elsewhere))
+    os.symlink(str(elsewhere), st.local_path(S.RUN))
+    before = sorted(os.listdir(str(elsewhere)))
+    d = Launcher(st).boot()
+    assert not os.path.islink(st.local_path(S.RUN))
+    assert sorted(os.listdir(st.local_path(d.run_dir))) == BUNDLE
+    assert sorted(os.listdir(str(elsewhere))) == before

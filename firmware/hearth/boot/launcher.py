@@ -547,6 +547,8 @@ class Launcher:
             for meta in state["slots"].values():
                 if meta:
                     keep.add(meta["digest"][:16])
+            if st.list_tree(S.RUN).get("") == "other":
+                st.remove_tree(S.RUN)            # a link out of the storage: unlinked, not written through
             for sub in st.listdir(S.RUN):
                 if sub not in keep:
                     st.remove_tree("%s/%s" % (S.RUN, sub))

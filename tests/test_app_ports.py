@@ -9,7 +9,8 @@ import wave
 import numpy as np
 import pytest
 
-from hearth.ports import audio, detector, gpio, sensors, storage
+from hearth.boot.storage import DirStorage
+from hearth.ports import audio, detector, gpio, sensors
 
 RATE = 16000
 
@@ -205,12 +206,14 @@ def test_sysfs_temperature(tmp_path):
 
 
 def test_storage_atomic_write(tmp_path):
-    s = storage.Storage(str(tmp_path / "dev"))
-    s.write(b"one", "state", "x.bin")
-    s.write(b"two", "state", "x.bin")
-    assert s.read("state", "x.bin") == b"two"
-    assert os.listdir(s.path("state")) == ["x.bin"]
-    assert os.fspath(s) == s.root
+    # the app writes through the launcher's storage interface (one for the device)
+    s = DirStorage(str(tmp_path / "dev"))
+    assert s.ensure_dir() == s.root and os.path.isdir(s.root)
+    s.write_atomic("state/x.bin", b"one")
+    s.write_atomic("state/x.bin", b"two")
+    assert s.read("state/x.bin") == b"two"
+    assert os.listdir(s.local_path("state")) == ["x.bin"]
+    assert os.fspath(s) == str(s) == s.root
 
 
 def test_detector_adapter_helpers(tmp_path):

@@ -3,9 +3,10 @@
     python -m hearth [--board NAME|TOML] [--storage DIR] [--audio FILE|-]
                      [--seconds S] [--fast] [--trial-deadline S] [--quiet] [--json]
 
-The launcher (`python -m hearth.boot boot`) starts this with HEARTH_STORAGE,
-HEARTH_RUN_DIR, HEARTH_BOOT_SLOT, HEARTH_BOOT_TRIAL and HEARTH_IMAGE_VERSION
-set and PYTHONPATH at the slot's run directory. Which board: --board, else the
+The launcher (`python -m hearth.boot boot`) starts this isolated from the
+slot's run directory with the environment of hearth.boot.contract
+(HEARTH_STORAGE, HEARTH_RUN_DIR, HEARTH_BOOT_SLOT, HEARTH_BOOT_TRIAL,
+HEARTH_IMAGE_VERSION), read here through contract.parse(). Which board: --board, else the
 board file the image was built for (HEARTH_RUN_DIR/board.toml), else the
 board named in the device record (boot/device.json) from boards/, else sim.
 The board must be the one the storage was provisioned for. Models come from
@@ -31,6 +32,8 @@ import os
 import signal
 import sys
 
+from .boot import contract
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 
@@ -38,8 +41,8 @@ EXIT_USAGE = 2
 def _parser():
     p = argparse.ArgumentParser(prog="python -m hearth", description=__doc__.split("\n")[0])
     p.add_argument("--board", help="board name or TOML path (default: the image's, then the device record's)")
-    p.add_argument("--storage", default=os.environ.get("HEARTH_STORAGE"),
-                   help="device storage directory (default $HEARTH_STORAGE, then the board's root)")
+    p.add_argument("--storage", default=contract.parse().storage,
+                   help="device storage directory (default $%s, then the board's root)" % contract.STORAGE)
     p.add_argument("--audio", metavar="FILE|-", help="16 kHz WAV file or - for raw s16le on stdin "
                    "(default: the board's source: a quiet room on the sim, ALSA on real boards)")
     p.add_argument("--seconds", type=float, help="stop after this much audio time")
@@ -89,7 +92,8 @@ def main(argv=None):
     from .core.log import format_record
     from .ports.audio import AudioError
 
-    run_dir = os.environ.get("HEARTH_RUN_DIR")
+    launch = contract.parse()
+    run_dir = launch.run_dir
     try:
         ref, device = resolve_board(args.board, args.storage, run_dir)
         b = board_mod.load(ref, storage=args.storage)
@@ -117,12 +121,11 @@ def main(argv=None):
             sys.stderr.write(format_record((t, level, module, msg)) + "\n")
             sys.stderr.flush()
         app.log.sinks.append(to_stderr)
-    env = {k: os.environ.get("HEARTH_" + k.upper()) for k in ("boot_slot", "boot_trial", "image_version")}
-    _say(args, {"console": console.path, "board": b.name, "storage": b.storage_root, "slot": env["boot_slot"],
-                "version": env["image_version"], "package": os.path.dirname(os.path.abspath(__file__))},
+    _say(args, {"console": console.path, "board": b.name, "storage": b.storage_root, "slot": launch.slot,
+                "version": launch.version, "package": os.path.dirname(os.path.abspath(__file__))},
          "console: %s  (board %s, storage %s%s)" % (
              console.path, b.name, b.storage_root,
-             (", slot %s, version %s" % (env["boot_slot"], env["image_version"])) if env["boot_slot"] else ""))
+             (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))
     app.console_up()        # the pty is open and polled every block
 
     def stop(*_):

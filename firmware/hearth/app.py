@@ -418,10 +418,10 @@ class App:
 
     def _launched_as_trial(self):
         """Started by `python -m hearth.boot boot` as the trial of this storage?"""
-        env = self.env
-        root = env.get("HEARTH_STORAGE")
-        return (env.get("HEARTH_BOOT_TRIAL") == "1" and root is not None
-                and os.path.realpath(root) == os.path.realpath(str(self.storage)))
+        from .boot import contract
+        launch = contract.parse(self.env)
+        return (launch.trial and launch.storage is not None
+                and os.path.realpath(launch.storage) == os.path.realpath(str(self.storage)))
 
     def _audio_time(self):
         return self.t
@@ -599,11 +599,11 @@ def build(board, storage=None, audio=None, realtime=False, detector="auto",
           detector_factory=None, models_dir=None, boot="auto", log=None, watchdog=None,
           trial_deadline_s=None, env=None):
     """An App for `board` (a hearth.board.Board) with the right ports."""
-    from .ports.storage import Storage
+    from .boot.storage import DirStorage
     from .ports.watchdog import SdNotify
 
-    st = Storage(storage or board.storage_root)
-    st.ensure()
+    st = DirStorage(storage or board.storage_root)
+    st.ensure_dir()
     ports = sim_ports(board, audio, realtime) if board.kind == "sim" else linux_ports(board, audio)
     app = App(board, ports["audio"], ports["inputs"], ports["outputs"], ports["soc"], ports["clock"], st,
               watchdog=watchdog if watchdog is not None else SdNotify(),

@@ -16,6 +16,7 @@ import os
 import sys
 
 from ..image.errors import ImageError
+from . import contract
 from .launcher import Launcher, init
 from .state import StateError
 from .storage import DirStorage
@@ -25,7 +26,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RECOVERY = 0, 1, 2, 3
 
 def _parser():
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--storage", default=os.environ.get("HEARTH_STORAGE"),
+    common.add_argument("--storage", default=os.environ.get(contract.STORAGE),
                         help="storage directory (default $HEARTH_STORAGE)")
     common.add_argument("--json", action="store_true", help="print results as JSON")
     p = argparse.ArgumentParser(prog="python -m hearth.boot", description=__doc__.split("\n")[0],
@@ -72,26 +73,8 @@ def _status_text(s):
 
 
 def _run(decision, launcher, app_args):
-    st = launcher.st
-    run_dir = st.local_path(decision.run_dir)
-    m = decision.verified.manifest
-    env = dict(os.environ)
-    env["PYTHONPATH"] = run_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update({
-        "HEARTH_STORAGE": st.root,
-        "HEARTH_RUN_DIR": run_dir,
-        "HEARTH_BOOT_SLOT": decision.slot,
-        "HEARTH_BOOT_TRIAL": "1" if decision.trial else "0",
-        "HEARTH_IMAGE_VERSION": decision.verified.version,
-    })
-    if app_args and app_args[0] == "--":
-        app_args = app_args[1:]
-    argv = [sys.executable, "-m", m["entry"]] + list(app_args)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # exec: the supervisor (systemd) sees the application's exit status, and
-    # restarting the launcher is the next boot, which counts the next attempt.
-    os.execve(sys.executable, argv, env)
+    # isolated, from the run directory, with exactly the contract's environment
+    contract.exec_image(launcher.st, decision, app_args)
 
 
 def main(argv=None):
@@ -156,9 +139,8 @@ def main(argv=None):
 
 def _boot(args, launcher):
     while True:
-        d = launcher.select()
+        d = launcher.boot()             # select + extract; storage errors fall back, then recovery
         if not d.recovery:
-            launcher.materialize(d)
             if args.no_run:
                 _print(args, d.describe(), "boot slot %s: %s%s (run dir %s)" % (
                     d.slot, d.verified.version, " [trial]" if d.trial else "", d.run_dir))

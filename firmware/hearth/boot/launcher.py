@@ -19,7 +19,15 @@ Semantics follow MCUboot's test/confirm/revert and Mender's boot counting:
 Every state change is one atomic write of boot/state.json (see state.py),
 ordered so that a power cut at any storage operation leaves a bootable
 device; tests/test_powercut.py cuts at every one of them.
+
+I/O errors (EIO, EACCES, ENOSPC, EISDIR, ...) never escape as tracebacks:
+a slot that cannot be read is refused like a bad image; boot() falls back to
+another confirmed slot when the decision cannot be recorded or the run
+directory cannot be extracted, else returns a recovery decision naming the
+error; install/confirm/revert/status refuse with StateError("io-error").
+tests/test_boot_ioerrors.py injects each errno at each storage operation.
 """
+import functools
 import hashlib
 
 from ..image import manifest as manifest_mod
@@ -91,6 +99,78 @@ def _meta(v, confirmed):
     }
 
 
+def _io_reason(e):
+    """One line for an OSError: what failed, on which file."""
+    return "%s (%s)" % (e.strerror or e, e.filename) if e.filename else str(e.strerror or e)
+
+
+def _refuse_io_errors(op, partial=None):
+    """A storage error during `op` becomes a one-line refusal, not a traceback;
+    `partial` (a file the operation was writing) is removed so it keeps no space."""
+    @functools.wraps(op)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return op(self, *args, **kwargs)
+        except OSError as e:
+            if partial is not None:
+                try:
+                    self.st.remove(partial)
+                except OSError:
+                    pass
+            raise StateError("io-error", "%s failed on the storage: %s; check the storage medium "
+                             "(kernel log) and its free space, then retry" % (op.__name__, _io_reason(e))) from None
+    return wrapper
+
+
+class _SourceError(Exception):
+    """Reading the image being installed failed: the caller's error, not the storage's."""
+
+
+class _Source:
+    def __init__(self, f):
+        self.f = f
+
+    def read(self, n):
+        try:
+            return self.f.read(n)
+        except OSError as e:
+            raise _SourceError(e) from None
+
+
+def _install_refusing_io_errors(install):
+    """install() with storage errors refused in one line (the partial
+    incoming image removed); errors reading the source stay what they were."""
+    guarded = _refuse_io_errors(install, partial=S.INCOMING)
+
+    @functools.wraps(install)
+    def wrapper(self, source, *args, **kwargs):
+        if isinstance(source, str):
+            with open(source, "rb") as f:
+                return wrapper(self, f, *args, **kwargs)
+        try:
+            return guarded(self, _Source(source) if hasattr(source, "read") else source, *args, **kwargs)
+        except _SourceError as e:
+            raise e.args[0] from None
+    return wrapper
+
+
+def _bundle_files(v):
+    """{path: bytes view} of the regular files of a verified bundle."""
+    payload = memoryview(v.data)[v.img.payload_offset:v.img.payload_offset + v.img.payload_size]
+    return {e.path: payload[e.offset:e.offset + e.size] for e in v.entries if e.kind == "file"}
+
+
+def _tree_of(files):
+    """The listing a run directory holding exactly `files` has (as Storage.list_tree)."""
+    tree = {}
+    for path in files:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            tree["/".join(parts[:i])] = "dir"
+        tree[path] = "file"
+    return tree
+
+
 def _chunks(source, chunk):
     if isinstance(source, (bytes, bytearray, memoryview)):
         view = memoryview(source)
@@ -143,14 +223,20 @@ class Launcher:
                              "(anti-rollback)" % (img.security_counter, min_counter))
         return Verified(slot, img, man, entries, data)
 
+    def read_slot(self, slot):
+        """The bytes of a slot's file; one that cannot be read is refused like a bad image."""
+        try:
+            return self.st.read(S.slot_file(slot))
+        except FileNotFoundError:
+            raise ImageError("missing", "slot %s has no image file" % slot) from None
+        except OSError as e:
+            raise ImageError("io-error", "slot %s cannot be read: %s" % (slot, _io_reason(e))) from None
+
     def check_slot(self, state, slot):
         meta = state["slots"][slot]
         if meta is None:
             raise StateError("empty-slot", "slot %s is empty" % slot)
-        try:
-            data = self.st.read(S.slot_file(slot))
-        except FileNotFoundError:
-            raise ImageError("missing", "slot %s has no image file" % slot) from None
+        data = self.read_slot(slot)
         return self.check_bytes(data, state["security_counter"], slot, bytes.fromhex(meta["digest"]))
 
     # -- state ------------------------------------------------------------
@@ -171,7 +257,7 @@ class Launcher:
             if not self.st.exists(S.slot_file(s)):
                 continue
             try:
-                v = self.check_bytes(self.st.read(S.slot_file(s)), 0, s)
+                v = self.check_bytes(self.read_slot(s), 0, s)
             except (ImageError, StateError):
                 continue
             state["slots"][s] = _meta(v, confirmed=True)
@@ -191,6 +277,7 @@ class Launcher:
         state["last_event"] = {"event": "revert", "slot": t, "version": meta.get("version"), "reason": reason}
 
     # -- operations -------------------------------------------------------
+    @_install_refusing_io_errors
     def install(self, source, max_attempts=None, chunk=1 << 16):
         """Receive, verify and stage an image for a trial boot. Returns a summary dict."""
         st = self.st
@@ -303,6 +390,7 @@ class Launcher:
                 reasons.append("no image installed")
             return Decision(None, None, recovery=True, reasons=reasons, event=event)
 
+    @_refuse_io_errors
     def confirm(self):
         """Called by the running image after its health check passed."""
         st = self.st
@@ -328,6 +416,7 @@ class Launcher:
         out["confirmed"] = True
         return out
 
+    @_refuse_io_errors
     def revert(self):
         """Cancel a trial, or return to the previous confirmed image."""
         st = self.st
@@ -358,6 +447,7 @@ class Launcher:
             S.save_state(st, state)
         return self.status()
 
+    @_refuse_io_errors
     def status(self):
         dev = self.device                    # refuses on an uninitialized storage
         state, note = S.load_state(self.st)
@@ -385,40 +475,102 @@ class Launcher:
         }
         return out
 
-    def materialize(self, decision):
-        """Extract the chosen slot's bundle into boot/run/<digest>/ (a cache).
+    def boot(self):
+        """select() and materialize(), whatever the storage does: a Decision.
 
-        Files already there with the right bytes are kept; nothing is
-        fsynced because every boot re-checks the cache against the slot.
-        Run directories of images no slot holds are removed.
+        An I/O error while deciding or recording the decision (state, lock,
+        device record) or while extracting the run directory boots another
+        confirmed slot that verifies and extracts, without recording anything
+        (the next boot tries again); with none left the decision is recovery
+        and its reasons say what failed. A trial never runs unrecorded: its
+        attempt must be counted first.
+        """
+        reasons, tried = [], set()
+        try:
+            d = self.select()
+        except OSError as e:
+            reasons.append("cannot record the boot decision: %s" % _io_reason(e))
+        else:
+            if d.recovery:
+                return d
+            try:
+                self.materialize(d)
+                return d
+            except (OSError, ImageError) as e:
+                why = _io_reason(e) if isinstance(e, OSError) else str(e)
+                reasons = d.reasons + ["slot %s: cannot extract its run directory: %s" % (d.slot, why)]
+                tried.add(d.slot)
+        return self._boot_unrecorded(reasons, tried)
+
+    def _boot_unrecorded(self, reasons, tried):
+        try:
+            state, _dirty = self._load()
+        except OSError as e:
+            reasons.append("cannot read the boot state: %s" % _io_reason(e))
+            return Decision(None, None, recovery=True, reasons=reasons)
+        for s in (state["active"],) + tuple(x for x in S.SLOTS if x != state["active"]):
+            meta = state["slots"].get(s) if s else None
+            if s in tried or not meta or not meta.get("confirmed"):
+                continue
+            try:
+                v = self.check_slot(state, s)
+                d = Decision(s, v, reasons=reasons, event={
+                    "event": "fallback", "slot": s, "version": v.version, "recorded": False,
+                    "reason": "; ".join(reasons)})
+                self.materialize(d)
+                return d
+            except (ImageError, StateError) as e:
+                reasons.append("slot %s: %s" % (s, e))
+            except OSError as e:
+                reasons.append("slot %s: %s" % (s, _io_reason(e)))
+        return Decision(None, None, recovery=True, reasons=reasons)
+
+    def materialize(self, decision):
+        """Make boot/run/<digest16>/ hold exactly the chosen slot's bundle.
+
+        The run directory is a cache of the slot, checked at every boot: its
+        full listing (every file and directory, whatever the name) and every
+        file's bytes must equal the verified bundle's. On any difference it is
+        removed and extracted again, so nothing planted there (a
+        sitecustomize.py, a __pycache__, a symlink) is there when the image
+        runs. Run directories of images no slot holds are removed first,
+        which frees the space an extraction needs. Nothing is fsynced: the
+        next boot re-checks. Raises OSError, or ImageError("run-dir") when
+        the directory cannot be made exact.
         """
         v = decision.verified
         st = self.st
+        run = "%s/%s" % (S.RUN, v.img.digest.hex()[:16])
         with st.lock():
             state, _ = S.load_state(st)
             keep = {v.img.digest.hex()[:16]}
             for meta in state["slots"].values():
                 if meta:
                     keep.add(meta["digest"][:16])
-            run = "%s/%s" % (S.RUN, v.img.digest.hex()[:16])
-            payload = memoryview(v.data)[v.img.payload_offset:v.img.payload_offset + v.img.payload_size]
-            for e in v.entries:
-                if e.kind != "file":
-                    continue
-                name = "%s/%s" % (run, e.path)
-                data = payload[e.offset:e.offset + e.size]
-                if st.exists(name) and st.size(name) == e.size and st.read(name) == data:
-                    continue
-                h = st.open_write(name)
-                try:
-                    st.write(h, data)
-                finally:
-                    st.close(h)
+            if st.list_tree(S.RUN).get("") == "other":
+                st.remove_tree(S.RUN)            # a link out of the storage: unlinked, not written through
             for sub in st.listdir(S.RUN):
                 if sub not in keep:
                     st.remove_tree("%s/%s" % (S.RUN, sub))
+            files = _bundle_files(v)
+            if not self._holds_exactly(run, files):
+                st.remove_tree(run)
+                for name, data in sorted(files.items()):
+                    h = st.open_write("%s/%s" % (run, name))
+                    try:
+                        st.write(h, data)
+                    finally:
+                        st.close(h)
+                if not self._holds_exactly(run, files):
+                    raise ImageError("run-dir", "%s does not hold exactly the image's files after "
+                                     "extracting it; check the storage" % run)
         decision.run_dir = run
         return run
+
+    def _holds_exactly(self, run, files):
+        if self.st.list_tree(run) != _tree_of(files):
+            return False
+        return all(self.st.read("%s/%s" % (run, name)) == data for name, data in files.items())
 
 
 def init(st, board, keys_pem, max_attempts=S.DEFAULT_MAX_ATTEMPTS, force=False):

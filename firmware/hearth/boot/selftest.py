@@ -6,19 +6,20 @@ bundle has one, passes a zero-length health check (console = stdout, the
 detector deliberately absent) and confirms a trial image. Prints one JSON line.
 """
 import json
-import os
 import sys
 
 
 def main():
     import hearth
+    from hearth.boot import contract
     from hearth.boot.health import HealthCheck
+    launch = contract.parse()
     report = {
-        "slot": os.environ.get("HEARTH_BOOT_SLOT"),
-        "trial": os.environ.get("HEARTH_BOOT_TRIAL") == "1",
-        "version": os.environ.get("HEARTH_IMAGE_VERSION"),
+        "slot": launch.slot,
+        "trial": launch.trial,
+        "version": launch.version,
         "hearth_file": hearth.__file__,
-        "run_dir": os.environ.get("HEARTH_RUN_DIR"),
+        "run_dir": launch.run_dir,
         "native": None,
     }
     try:
@@ -26,7 +27,7 @@ def main():
         report["native"] = _native.__file__
     except ImportError as e:
         report["native_error"] = str(e)
-    storage = os.environ.get("HEARTH_STORAGE")
+    storage = launch.storage
     if storage:
         hc = HealthCheck(storage, hold_s=0)
         hc.console_up()

@@ -20,7 +20,7 @@ what the next boot sees. Directories are implicit (a file's parents exist).
 import posixpath
 import random as _random
 
-from .storage import Storage, _check_name
+from .storage import PowerCut, Storage, _check_name
 
 
 class _Inode:
@@ -44,6 +44,7 @@ class SimStorage(Storage):
 
     # reads
     def read(self, name):
+        self._read_op("read", name)
         try:
             return bytes(self._names[name].data)
         except KeyError:
@@ -61,10 +62,23 @@ class SimStorage(Storage):
         return len(self.read(name))
 
     def list_files(self, dirname):
+        self._read_op("list", dirname)
         prefix = dirname.rstrip("/") + "/" if dirname else ""
         return [n for n in self._names if n.startswith(prefix)]
 
+    def list_tree(self, dirname):
+        """{relative path: "file" | "dir"}: files, and their parent directories."""
+        out = {}
+        base = len(dirname.rstrip("/")) + 1 if dirname else 0
+        for name in self.list_files(dirname):
+            parts = name[base:].split("/")
+            for i in range(1, len(parts)):
+                out["/".join(parts[:i])] = "dir"
+            out[name[base:]] = "file"
+        return out
+
     def listdir(self, dirname):
+        self._read_op("list", dirname)
         prefix = dirname.rstrip("/") + "/" if dirname else ""
         return sorted({n[len(prefix):].split("/")[0] for n in self._names if n.startswith(prefix)})
 
@@ -96,7 +110,7 @@ class SimStorage(Storage):
         data = bytes(data)
         try:
             self._op("write", name, len(data))
-        except Exception:
+        except PowerCut:
             self.inflight = (inode, pos, data)
             raise
         inode.data[pos:pos + len(data)] = data

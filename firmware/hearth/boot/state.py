@@ -91,6 +91,8 @@ def load_state(st):
         return record, None
     except ValueError as e:
         return new_state(), str(e)
+    except OSError as e:            # EIO, EISDIR, EACCES: rebuilt from the slots, like a corrupt record
+        return new_state(), "%s cannot be read: %s" % (STATE, e.strerror or e)
 
 
 def _validate(r):

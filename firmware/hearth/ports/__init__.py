@@ -12,7 +12,7 @@ Interfaces (duck-typed, so the portable core never imports these):
             writes after every decision and at that time, not every block
   soc       read() -> SoC temperature in C, or None when unreadable
   clock     now() -> seconds; wait_until(t) (real boards sleep, the sim does not)
-  storage   root directory; atomic writes (hearth.ports.storage.Storage)
+  storage   root directory; atomic writes (hearth.boot.storage.DirStorage, the launcher's)
   watchdog  ready(), kick(now), status(text); .due: when the next kick is needed
   detector  feed(block, t0) -> [(name, t, p)], pause(); optional quality()
             -> (peaks, feature_mean) since the last call (hearth.ports.detector)

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+from hearth.boot import contract
+
 from . import build
 
 
@@ -34,10 +36,10 @@ def write_board(directory, name="testboard", arch="host", slot_bytes=1 << 20, ro
     return path
 
 
-APP = b'''"""A tiny application for launcher tests: reports where it runs from."""
+APP = ('''"""A tiny application for launcher tests: reports where it runs from."""
 import json, os, sys
-print(json.dumps({"slot": os.environ.get("HEARTH_BOOT_SLOT"), "argv": sys.argv[1:]}))
-'''
+print(json.dumps({"slot": os.environ.get(%r), "argv": sys.argv[1:]}))
+''' % contract.BOOT_SLOT).encode()
 
 
 def small_image(key, board_path, version="1.0.0", security_counter=1, files=None, entry="app",

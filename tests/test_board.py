@@ -142,3 +142,48 @@ def test_unreadable_files(tmp_path):
     p.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(board.BoardError):
         board.load(str(p))
+
+
+# What the app refuses, the launcher and the image builder refuse too, with
+# the same message: they all read board files through hearth.board.
+REFUSED = [
+    (lambda d: d.update(oven={"cutoff_c": 450.0}), "[oven] cutoff_c"),
+    (lambda d: d.pop("audio"), "[audio]: missing section"),
+    (lambda d: d["storage"].update(slot_bytes=True), "[storage] slot_bytes"),
+    (lambda d: d["board"].update(arch="host"), "[board] arch"),
+]
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory):
+    from hearth_tools.image import testkit
+    return testkit.keygen(str(tmp_path_factory.mktemp("key") / "key.pem"))
+
+
+@pytest.mark.parametrize("mutate,needle", REFUSED, ids=[m[1] for m in REFUSED])
+def test_image_build_and_launcher_refuse_what_the_app_refuses(tmp_path, signing_key, mutate, needle):
+    from conftest import run_hearth
+    from hearth.boot.__main__ import main as boot_main
+    d = copy.deepcopy(_raw("sim"))
+    mutate(d)
+    p = tmp_path / "bad.toml"
+    p.write_text(_dump(d))
+    with pytest.raises(board.BoardError) as e:
+        board.load(str(p))
+    app_msg = str(e.value)
+    assert needle in app_msg
+    rc, out, err = run_hearth("image", "build", "--board", str(p), "--version", "1.0.0",
+                              "--key", signing_key, "-o", str(tmp_path / "x.img"))
+    assert rc != 0 and app_msg in err and not (tmp_path / "x.img").exists(), err
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf):
+        rc = boot_main(["init", "--storage", str(tmp_path / "st"), "--board", str(p), "--key", signing_key])
+    assert rc != 0 and app_msg in buf.getvalue(), buf.getvalue()
+
+
+def test_one_host_arch():
+    from hearth.boot import device
+    from hearth_tools.image import native
+    assert device.host_arch is board.host_arch and native.host_arch is board.host_arch

@@ -1,5 +1,9 @@
 """Board definitions: boards/<name>.toml, validated against one schema table.
 
+The one board loader: the app, the launcher (`python -m hearth.boot init`)
+and the image builder (`hearth image build`) all read board files through
+load(), so no image is signed for a board file the app would refuse.
+
 A board is data: where audio comes from, which GPIO lines do what, which
 files hold temperatures, where storage lives, how much memory and time each
 stage may use. Loading checks every key and names the bad one:
@@ -120,15 +124,19 @@ REQUIRED_SECTIONS = ("board", "audio", "thermal", "storage", "memory", "budgets"
 LINUX_SECTIONS = ("gpio", "gpio.lines", "sensors")
 
 
+# platform.machine() spellings -> our arch names. armv8l is a 32-bit ARM
+# userland on a 64-bit kernel: it runs armv7 code.
+_MACHINE = {
+    "x86_64": "x86_64", "amd64": "x86_64",
+    "aarch64": "aarch64", "arm64": "aarch64",
+    "armv7l": "armv7", "armv7": "armv7", "armv8l": "armv7", "armhf": "armv7",
+}
+
+
 def host_arch():
+    """The arch of this machine (what a kind = "sim" board runs on)."""
     m = platform.machine().lower()
-    if m in ("x86_64", "amd64"):
-        return "x86_64"
-    if m in ("aarch64", "arm64"):
-        return "aarch64"
-    if m.startswith("armv7") or m.startswith("armv8l"):
-        return "armv7"
-    return m
+    return _MACHINE.get(m, m)
 
 
 class Board:

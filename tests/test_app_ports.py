@@ -232,3 +232,20 @@ def test_detector_adapter_helpers(tmp_path):
     (tmp_path / "v.tflite").write_bytes(b"TFL3")
     port, problems = detector.open_detector([str(tmp_path / "v.tflite")], str(tmp_path), factory=lambda m: 1 / 0)
     assert port is None and problems == [("runtime failed", "ZeroDivisionError: division by zero")]
+
+
+@pytest.mark.parametrize("pin", [12345, "abc", "z" * 64, ""])
+def test_a_malformed_hash_pin_fails_verification_everywhere(tmp_path, pin):
+    """The port's check and the detector's manifest are one check: a pin that
+    is no sha256 never lets a model through unverified."""
+    import json
+    from hearth.model_manifest import ManifestError, load_manifest
+    (tmp_path / "w.tflite").write_bytes(b"TFL3")
+    man = tmp_path / "w.json"
+    man.write_text(json.dumps({"model": "w.tflite", "sha256": pin,
+                               "micro": {"probability_cutoff": 0.5, "sliding_window_size": 5}}))
+    cause, detail = detector.verify_model(str(man))
+    assert cause == "model hash" and "sha256" in detail
+    with pytest.raises(ManifestError, match="sha256 must be 64 hex digits"):
+        load_manifest(str(man)).model_bytes()
+

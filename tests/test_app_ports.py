@@ -366,3 +366,48 @@ def test_shutdown_drives_the_outputs_safe(tmp_path):
     assert rec.state == {"heater": False, "fan": False, "lamp": False, "buzzer": False} and rec.ring == "off"
     app.run(seconds=1)                            # a stopped app writes nothing more
     assert not rec.state["heater"]
+
+
+def test_sigterm_leaves_the_outputs_safe(tmp_path):
+    """`python -m hearth` as the launcher runs it, heating, then SIGTERM: the
+    sim board's output record (written by the outputs port itself) ends safe."""
+    import json
+    import select
+    import signal
+    import sys
+    import time
+    from hearth.ports.sim import read_output_record
+    storage = tmp_path / "st"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    p = subprocess.Popen([sys.executable, "-m", "hearth", "--board", "sim", "--storage", str(storage),
+                          "--json", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    record = str(storage / "sim" / "outputs.json")
+    try:
+        assert select.select([p.stdout], [], [], 60)[0], "no console line"
+        info = json.loads(p.stdout.readline())
+        fd = os.open(info["console"], os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, b"press start\npress light\n")
+            end = time.monotonic() + 30
+            rec = {}
+            while time.monotonic() < end:
+                if select.select([fd], [], [], 0.1)[0]:
+                    os.read(fd, 65536)          # keep the pty drained
+                if os.path.exists(record):
+                    rec = read_output_record(record)
+                    if rec["heater"] and rec["lamp"]:
+                        break
+            assert rec.get("heater") and rec.get("lamp") and rec.get("fan"), rec
+        finally:
+            os.close(fd)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    rec = read_output_record(record)
+    assert (rec["heater"], rec["fan"], rec["lamp"], rec["buzzer"], rec["ring"]) == (False, False, False, False, "off")
+    assert json.loads(out.decode().splitlines()[-1])["stopped"] is True

@@ -154,6 +154,7 @@ class App:
         self._port_fault_t = None       # audio time of the last port exception
         self._silence = np.zeros(self.n, np.int16)     # the block read while audio fails
         self.halted = ""                # why shutdown() drove the outputs safe
+        self._safe_logged = False
 
     def start(self):
         """Open the detector and read the boot state (logged, so attach sinks first)."""
@@ -383,11 +384,13 @@ class App:
             due = now                   # write again next block, until it works
         self._out_due = due if due is not None else _NEVER
 
-    def shutdown(self, why="stopped"):
+    def shutdown(self, why="stopped", from_signal=False):
         """Drive the outputs safe (SAFE_OUTPUTS) and keep them so: on exit,
-        on SIGTERM. Safe to call more than once, and from a signal handler."""
+        on SIGTERM. Safe to call more than once. from_signal: called from a
+        signal handler, which must not log (the interrupted code may be in the
+        middle of a log write); the next call logs."""
         self.running = False
-        self.halted = why
+        self.halted = self.halted or why
         app = self.appliance
         if app.ctl.cooking:
             app.ctl.stop(self.t, why)
@@ -395,10 +398,13 @@ class App:
         try:
             self.outputs.write(dict(SAFE_OUTPUTS), "off", self.t)
         except Exception as e:          # nothing more software can do: the hardware must
-            self.log.emit(self.t, ERROR, "port", "outputs: %s: %s: could not drive them safe on %s"
-                          % (type(e).__name__, e, why))
+            if not from_signal:
+                self.log.emit(self.t, ERROR, "port", "outputs: %s: %s: could not drive them safe (%s)"
+                              % (type(e).__name__, e, self.halted))
             return False
-        self.log.emit(self.t, INFO, "actuate", "outputs safe (%s)" % why)
+        if not from_signal and not self._safe_logged:
+            self._safe_logged = True
+            self.log.emit(self.t, INFO, "actuate", "outputs safe (%s)" % self.halted)
         return True
 
     def _decide(self, now, presses, door, cavity, audio_kind, events, alarms, detect_s, control, urgent):
@@ -660,10 +666,15 @@ def sim_ports(board, audio_spec=None, realtime=False):
         "oven": oven,
         "audio": audio_mod.Mixer(src, board.get("audio.rate")),
         "inputs": SimInputs(oven),
-        "outputs": SimOutputs(oven),
+        "outputs": SimOutputs(oven, record=sim_output_record(board)),
         "soc": SysfsTemperature(zone),
         "clock": MonotonicClock() if realtime else VirtualClock(),
     }
+
+
+def sim_output_record(board):
+    """Where the sim board records its outputs (hearth.ports.sim.SimOutputs)."""
+    return os.path.join(board.storage_root, "sim", "outputs.json")
 
 
 def linux_ports(board, audio_spec=None):

@@ -115,7 +115,12 @@ MUTATIONS = [
 
 @pytest.mark.parametrize("mutate,needle", MUTATIONS, ids=[m[1] for m in MUTATIONS])
 def test_invalid_boards_name_the_key(tmp_path, mutate, needle):
-    d = copy.deepcopy(_raw())
+    _refused_by_the_app(tmp_path, _raw(), mutate, needle)
+
+
+def _refused_by_the_app(tmp_path, raw, mutate, needle):
+    """Write `raw` mutated; check hearth.board refuses it naming the key. -> (path, message)."""
+    d = copy.deepcopy(raw)
     mutate(d)
     p = tmp_path / "bad.toml"
     p.write_text(_dump(d))
@@ -124,6 +129,7 @@ def test_invalid_boards_name_the_key(tmp_path, mutate, needle):
     msg = str(e.value)
     assert needle in msg and str(p) in msg
     assert "\n" not in msg
+    return p, msg
 
 
 def test_roundtrip_writer_is_faithful(tmp_path):
@@ -164,14 +170,7 @@ def signing_key(tmp_path_factory):
 def test_image_build_and_launcher_refuse_what_the_app_refuses(tmp_path, signing_key, mutate, needle):
     from conftest import run_hearth
     from hearth.boot.__main__ import main as boot_main
-    d = copy.deepcopy(_raw("sim"))
-    mutate(d)
-    p = tmp_path / "bad.toml"
-    p.write_text(_dump(d))
-    with pytest.raises(board.BoardError) as e:
-        board.load(str(p))
-    app_msg = str(e.value)
-    assert needle in app_msg
+    p, app_msg = _refused_by_the_app(tmp_path, _raw("sim"), mutate, needle)
     rc, out, err = run_hearth("image", "build", "--board", str(p), "--version", "1.0.0",
                               "--key", signing_key, "-o", str(tmp_path / "x.img"))
     assert rc != 0 and app_msg in err and not (tmp_path / "x.img").exists(), err

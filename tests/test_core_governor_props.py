@@ -18,6 +18,7 @@ PHYSICAL = ("door open", "sensor fault", "over temperature", "alarm")
 plausible = st.floats(0, 240, allow_nan=False)
 temps = st.one_of(plausible, plausible, plausible, st.floats(-100, 600, allow_nan=False),
                   st.just(float("nan")), st.none(), st.sampled_from([float("inf"), float("-inf")]),
+                  st.sampled_from(["hot", True, [200.0]]),     # a port returning junk
                   st.sampled_from([LIM["cutoff_c"], LIM["cutoff_reset_c"], LIM["max_setpoint_c"],
                                    LIM["valid_max_c"], LIM["valid_max_c"] + 1, LIM["valid_min_c"] - 1]))
 # A door switch reads True/False; a failed read or a bad driver gives anything.
@@ -43,8 +44,12 @@ event = st.one_of(
 )
 
 
+def number(c):
+    return isinstance(c, (int, float)) and not isinstance(c, bool) and c == c
+
+
 def valid(c):
-    return c is not None and c == c and LIM["valid_min_c"] <= c <= LIM["valid_max_c"]
+    return number(c) and LIM["valid_min_c"] <= c <= LIM["valid_max_c"]
 
 
 def closed(door):
@@ -133,7 +138,7 @@ def test_invariants_hold_for_any_sequence(events):
             if ev[1]:
                 assert not a.ctl.cooking, "I8 cooking goes on after a port fault"
         c = a.sensors["cavity_c"]
-        if (valid(c) and c >= LIM["cutoff_c"]) or (c is not None and c > LIM["valid_max_c"]):
+        if (valid(c) and c >= LIM["cutoff_c"]) or (number(c) and c > LIM["valid_max_c"]):
             latched = True
         elif latched and valid(c) and c < LIM["cutoff_reset_c"]:
             latched = False

@@ -59,7 +59,7 @@ def test_over_temperature_latches_until_reset_level():
 def test_sensor_fault_means_no_heat():
     ctl, gov, _ = make()
     gov.request("button", "start", None, FULL, 0.0, sensors())
-    for bad in (None, float("nan"), -300.0, 5000.0):
+    for bad in (None, float("nan"), -300.0, 5000.0, "hot", True, [200.0]):
         out = gov.tick(1.0, sensors(c=bad))
         assert not out["heater"] and out["fan"]
 

@@ -62,6 +62,15 @@ def door_open(sensors):
     return not (d is False or d == 0)
 
 
+def _reading(v):
+    """A temperature reading as a number, or None when it is none (a port
+    returning junk is a sensor fault, not a crash). NaN and +-inf stay: the
+    range checks decide what they mean."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return v
+
+
 def limits_from(overrides=None):
     lim = {}
     for k in DEFAULT_LIMITS:
@@ -172,7 +181,7 @@ class SafetyGovernor:
         """Why the heater may not be on right now ('' if it may)."""
         if door_open(s):
             return "door open"
-        c = s.get("cavity_c")
+        c = _reading(s.get("cavity_c"))
         if self.overtemp or (c is not None and c == c and c >= self.lim["cutoff_c"]):
             return "over temperature"
         if c is None or c != c or c < self.lim["valid_min_c"] or c > self.lim["valid_max_c"]:
@@ -187,7 +196,7 @@ class SafetyGovernor:
     def tick(self, now, sensors):
         """Run the controller and derive the outputs with every invariant enforced."""
         lim = self.lim
-        c = sensors.get("cavity_c")
+        c = _reading(sensors.get("cavity_c"))
         valid = not (c is None or c != c or c < lim["valid_min_c"] or c > lim["valid_max_c"])
         # Above the valid range is too hot or a probe shorted high: either
         # way it latches like the cutoff (below the range is only a fault).

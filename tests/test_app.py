@@ -148,8 +148,11 @@ def test_detector_crash_steps_down(sim):
     app = sim(factory=lambda m: FakeDetector(m, fail_after=5))
     app.run(seconds=2)
     assert app.detector is None
-    assert "runtime failed" in causes(app) and app.modes.mode == "CONSTRAINED"
-    assert app.turns == 20                      # the loop kept running
+    assert "runtime failed" in causes(app) and app.turns == 20     # the loop kept running
+    # a port that raised turns the heater off and holds SAFE for a while
+    assert "port failed" in causes(app) and app.modes.mode == "SAFE"
+    app.run(seconds=12)
+    assert causes(app) == ["runtime failed"] and app.modes.mode == "CONSTRAINED"
 
 
 def test_bad_and_missing_models(sim, tmp_path):

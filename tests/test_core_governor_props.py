@@ -17,8 +17,12 @@ PHYSICAL = ("door open", "sensor fault", "over temperature", "alarm")
 # something to get wrong), sometimes faults and the exact thresholds.
 plausible = st.floats(0, 240, allow_nan=False)
 temps = st.one_of(plausible, plausible, plausible, st.floats(-100, 600, allow_nan=False),
-                  st.just(float("nan")), st.none(),
-                  st.sampled_from([LIM["cutoff_c"], LIM["cutoff_reset_c"], LIM["max_setpoint_c"]]))
+                  st.just(float("nan")), st.none(), st.sampled_from([float("inf"), float("-inf")]),
+                  st.sampled_from(["hot", True, [200.0]]),     # a port returning junk
+                  st.sampled_from([LIM["cutoff_c"], LIM["cutoff_reset_c"], LIM["max_setpoint_c"],
+                                   LIM["valid_max_c"], LIM["valid_max_c"] + 1, LIM["valid_min_c"] - 1]))
+# A door switch reads True/False; a failed read or a bad driver gives anything.
+doors = st.one_of(st.booleans(), st.booleans(), st.none(), st.sampled_from([0, 1, 2, "?", float("nan")]))
 values = st.one_of(st.integers(50, 250), st.floats(50, 250), st.none(),
                    st.floats(allow_nan=True, allow_infinity=True), st.integers(-1000, 1000),
                    st.text(max_size=4), st.booleans())
@@ -30,7 +34,8 @@ event = st.one_of(
     st.tuples(st.just("press"), st.sampled_from(BUTTONS)),
     st.tuples(st.just("request"), st.sampled_from(["console", "ai", "cloud"]),
               st.sampled_from(["start", "stop", "setpoint", "timer", "lamp", "ack"]), values),
-    st.tuples(st.just("door"), st.booleans()),
+    st.tuples(st.just("door"), doors),
+    st.tuples(st.just("fault"), st.sampled_from(["", "", "inputs: OSError", "outputs: OSError"])),
     st.tuples(st.just("temp"), temps),
     st.tuples(st.just("alarm"), st.sampled_from(["smoke_alarm", "co_alarm"])),
     st.tuples(st.just("wake"), st.sampled_from(["okay_nabu", "alexa"])),
@@ -39,8 +44,17 @@ event = st.one_of(
 )
 
 
+def number(c):
+    return isinstance(c, (int, float)) and not isinstance(c, bool) and c == c
+
+
 def valid(c):
-    return c is not None and c == c and LIM["valid_min_c"] <= c <= LIM["valid_max_c"]
+    return number(c) and LIM["valid_min_c"] <= c <= LIM["valid_max_c"]
+
+
+def closed(door):
+    """Only a reading of closed is closed: unknown is open."""
+    return door is False or (door is not None and not isinstance(door, str) and door == 0)
 
 
 def check(a, now, hot_since_latch):
@@ -48,12 +62,15 @@ def check(a, now, hot_since_latch):
     s = a.sensors
     c = s["cavity_c"]
     if out["heater"]:
-        assert not s["door_open"], "I1 heater with door open"
+        assert closed(s["door_open"]), "I1 heater with door open or unknown (%r)" % (s["door_open"],)
         assert valid(c) and c < LIM["cutoff_c"], "I2 heater with bad/too high temperature %r" % c
         assert not hot_since_latch, "I2 heater before the over-temperature latch cleared"
         assert a.ctl.cooking, "I3 heater without cooking"
         assert now - a.ctl.started_at < LIM["max_on_s"], "I3 heater past auto-off"
         assert not a.gov.alarm_active(now), "I4 heater during alarm"
+        assert not a.gov.port_fault, "I8 heater during a port fault"
+    if not closed(s["door_open"]):
+        assert out["lamp"], "an open (or unknown) door lights the cavity"
     assert out["buzzer"] == a.gov.alarm_active(now), "I4 buzzer must follow the alarm"
     assert LIM["min_setpoint_c"] <= a.ctl.setpoint <= LIM["max_setpoint_c"], "I5 setpoint"
 
@@ -63,6 +80,9 @@ def check(a, now, hot_since_latch):
 @example([("press", "start"), ("advance", 4000.0)])
 @example([("press", "start"), ("door", True)])
 @example([("press", "start"), ("temp", 300.0), ("temp", 270.0), ("press", "start")])
+@example([("press", "start"), ("temp", 401.0), ("temp", 100.0), ("temp", 401.0), ("temp", 270.0), ("press", "start")])
+@example([("press", "start"), ("door", None)])
+@example([("press", "start"), ("fault", "outputs: OSError"), ("fault", ""), ("press", "start")])
 @example([("cause", "runtime missing", True), ("request", "ai", "setpoint", 200)])
 @example([("request", "console", "setpoint", 300), ("request", "console", "setpoint", 10)])
 @example([("press", "start"), ("alarm", "smoke_alarm"), ("press", "start")])
@@ -113,8 +133,12 @@ def test_invariants_hold_for_any_sequence(events):
             a.modes.report(ev[1], ev[2], now)
         elif kind == "cloud":
             a.gov.cloud_enabled = ev[1]
+        elif kind == "fault":
+            a.gov.fault(ev[1], now)
+            if ev[1]:
+                assert not a.ctl.cooking, "I8 cooking goes on after a port fault"
         c = a.sensors["cavity_c"]
-        if valid(c) and c >= LIM["cutoff_c"]:
+        if (valid(c) and c >= LIM["cutoff_c"]) or (number(c) and c > LIM["valid_max_c"]):
             latched = True
         elif latched and valid(c) and c < LIM["cutoff_reset_c"]:
             latched = False

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from hearth.detect import Detector, DetectorError, Event
-from hearth.manifest import ManifestError, resolve
+from hearth.model_manifest import ManifestError, resolve
 from hearth_tools import speech
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "frontend")

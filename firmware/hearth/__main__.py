@@ -22,6 +22,10 @@ trial deadline (default 3x the hold time) the app exits with status 4 so
 the supervisor restarts the launcher, which counts the next trial boot and
 reverts after the last one.
 
+On the way out, however the loop ends (SIGTERM/SIGINT, --seconds, the audio
+ending, an exception), every output is driven off (hearth.app.SAFE_OUTPUTS);
+a signal does that at once, before the loop finishes its turn.
+
 Exit status: 0 stopped (SIGTERM/SIGINT, --seconds reached, audio ended),
 2 bad board/storage/audio, 4 trial image gave up on its health check (or
 the launcher refused its confirm).
@@ -128,14 +132,18 @@ def main(argv=None):
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))
     app.console_up()        # the pty is open and polled every block
 
-    def stop(*_):
-        app.stop()
+    def stop(signum, _frame):
+        # Outputs safe at once (the supervisor may SIGKILL before the loop
+        # turns again), and the loop writes no more; the finally below
+        # writes them safe once more, after any write the signal interrupted.
+        app.shutdown(signal.Signals(signum).name, from_signal=True)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
         app.start()
         app.run(seconds=args.seconds, poll=console.poll)
     finally:
+        app.shutdown("exit")        # however the loop ended: audio done, --seconds, an exception
         console.close()
     st = app.status()
     _say(args, {"stopped": True, "t": st["t"], "mode": st["mode"], "why": st["why"], "trial": st["trial"],

@@ -47,6 +47,19 @@ _NEVER = float("inf")
 # array('d').extend parses every float again).
 TIMES_BATCH = 600
 
+# A port (inputs, outputs, sensors, audio, watchdog, detector, assistant)
+# that raises is a fault, not the end of the loop: the governor stops
+# cooking and refuses heat (hearth.core.governor I8), the mode goes SAFE
+# ("port failed"), the loop turns on with the failed reading taken as
+# unknown (door open, sensor fault, silence). The fault clears after this
+# long without another exception from any port; cooking needs a new start.
+PORT_FAULT_CLEAR_S = 10.0
+# What the outputs are told when the application stops (exit, SIGTERM):
+# nothing on. After the process is gone no one watches the oven, so nothing
+# may keep running on its behalf (the hardware must not rely on this alone:
+# docs/APPLIANCE.md, "What the hardware must add").
+SAFE_OUTPUTS = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
+
 
 # Exit status of the application when a trial image gave up on its health
 # check (see App.trial_deadline_s): the supervisor restarts the launcher,
@@ -138,6 +151,10 @@ class App:
         self._overruns_seen = 0
         self.detector_arg = detector
         self.started = False
+        self._port_fault_t = None       # audio time of the last port exception
+        self._silence = np.zeros(self.n, np.int16)     # the block read while audio fails
+        self.halted = ""                # why shutdown() drove the outputs safe
+        self._safe_logged = False
 
     def start(self):
         """Open the detector and read the boot state (logged, so attach sinks first)."""
@@ -153,12 +170,19 @@ class App:
         self._start_trial()
         self._mode_update(self.t)
         # One decision before any audio: status and outputs are real from the start.
-        presses, door, cavity = self.inputs.poll(self.t)
+        try:
+            presses, door, cavity = self.inputs.poll(self.t)
+        except Exception as e:
+            self._port_failed("inputs", e, self.t)
+            presses, door, cavity = (), None, None
         self._poll_soc(self.t)
         self._decide(self.t, presses, door, cavity, self.audio_cause, (), (), 0.0, True, False)
         self._write_outputs(self.t)
         if self.watchdog is not None:
-            self.watchdog.ready()
+            try:
+                self.watchdog.ready()
+            except Exception as e:
+                self._port_failed("watchdog", e, self.t)
 
     def _mode_update(self, now):
         tr = self.modes.update(now)
@@ -184,11 +208,30 @@ class App:
 
     def _detector_crashed(self, e):
         self.detector = None
+        self._port_failed("detector", e, self.t)
         detail = "%s: %s" % (type(e).__name__, e)
         self.detector_problems.append(("runtime failed", detail))
         self._detector_problem("runtime failed", detail)
         self._report_detector()
         self._health_fault("detector failed")
+
+    def _port_failed(self, port, e, now):
+        """A port raised: a fault that turns the heater off (see PORT_FAULT_CLEAR_S)."""
+        why = "%s: %s: %s" % (port, type(e).__name__, e)
+        gov = self.appliance.gov
+        if why != gov.port_fault:       # once per distinct failure, not once per block
+            self.log.emit(now, ERROR, "port", "%s (heater off until it works again)" % why)
+        self._port_fault_t = now
+        gov.fault(why, now)
+        self.modes.report("port failed", True, now, why)
+        self.appliance.dirty = True     # decide (and write the heater off) in this turn
+
+    def _port_recovered(self, now):
+        self._port_fault_t = None
+        self.appliance.gov.fault("", now)
+        self.modes.report("port failed", False, now)
+        self.appliance.dirty = True
+        self.log.emit(now, INFO, "port", "no port error for %g s: port fault cleared" % PORT_FAULT_CLEAR_S)
 
     def _detector_problem(self, cause, detail):
         self.log.emit(self.t, ERROR if cause != "runtime missing" else WARN, "detect", "%s: %s" % (cause, detail))
@@ -212,7 +255,13 @@ class App:
             self.clock.wait_until(t0)     # paced sources (sim, files) wait for real time
 
         c0 = timer()
-        block = self.audio.read(self.n)
+        try:
+            block = self.audio.read(self.n)
+        except Exception as e:
+            self._port_failed("audio", e, t0)
+            block = self._silence       # time goes on; the audio health check sees silence
+            if not self.clock.realtime:
+                time.sleep(self.dt)     # no capture to block on: keep to real time
         if block is None:
             self.running = False
             self.flush_metrics()
@@ -232,7 +281,10 @@ class App:
                 except Exception as e:
                     self._detector_crashed(e)
             else:
-                det.pause()
+                try:
+                    det.pause()
+                except Exception as e:
+                    self._detector_crashed(e)
         c2 = timer()
 
         alarms = self.alarm.feed(block, t0)
@@ -242,7 +294,13 @@ class App:
             kind = audiohealth.classify(last_stats() if last_stats is not None else block_stats(block))
         c3 = timer()
 
-        presses, door, cavity = self.inputs.poll(now)
+        try:
+            presses, door, cavity = self.inputs.poll(now)
+        except Exception as e:
+            self._port_failed("inputs", e, now)
+            presses, door, cavity = (), None, None      # unknown: door open, sensor fault
+        if control and self._port_fault_t is not None and now - self._port_fault_t >= PORT_FAULT_CLEAR_S:
+            self._port_recovered(now)
         if now >= self.soc_next:
             self._poll_soc(now)         # a changed verdict leaves modes.pending set
         detect_s = c2 - c1
@@ -261,7 +319,10 @@ class App:
             self._write_outputs(now)
         wd = self.watchdog
         if wd is not None and now >= wd.due:
-            wd.kick(now)
+            try:
+                wd.kick(now)
+            except Exception as e:
+                self._port_failed("watchdog", e, now)
         c5 = timer()
 
         # Stage times go to the histograms in batches (one numpy pass per
@@ -313,9 +374,38 @@ class App:
                 m.overruns[name] += over[j]
 
     def _write_outputs(self, now):
+        if self.halted:
+            return                      # stopped: the outputs stay safe
         app = self.appliance
-        due = self.outputs.write(app.outputs, app.ring, now)
+        try:
+            due = self.outputs.write(app.outputs, app.ring, now)
+        except Exception as e:
+            self._port_failed("outputs", e, now)
+            due = now                   # write again next block, until it works
         self._out_due = due if due is not None else _NEVER
+
+    def shutdown(self, why="stopped", from_signal=False):
+        """Drive the outputs safe (SAFE_OUTPUTS) and keep them so: on exit,
+        on SIGTERM. Safe to call more than once. from_signal: called from a
+        signal handler, which must not log (the interrupted code may be in the
+        middle of a log write); the next call logs."""
+        self.running = False
+        self.halted = self.halted or why
+        app = self.appliance
+        if app.ctl.cooking:
+            app.ctl.stop(self.t, why)
+        app.outputs.update(SAFE_OUTPUTS)    # what status() shows is what the relays were told
+        try:
+            self.outputs.write(dict(SAFE_OUTPUTS), "off", self.t)
+        except Exception as e:          # nothing more software can do: the hardware must
+            if not from_signal:
+                self.log.emit(self.t, ERROR, "port", "outputs: %s: %s: could not drive them safe (%s)"
+                              % (type(e).__name__, e, self.halted))
+            return False
+        if not from_signal and not self._safe_logged:
+            self._safe_logged = True
+            self.log.emit(self.t, INFO, "actuate", "outputs safe (%s)" % self.halted)
+        return True
 
     def _decide(self, now, presses, door, cavity, audio_kind, events, alarms, detect_s, control, urgent):
         app = self.appliance
@@ -324,7 +414,11 @@ class App:
         s["door_open"] = door
         s["cavity_c"] = cavity
         if control:
-            s["food_c"] = self.inputs.food(now)     # shown, not acted on: once a second
+            try:
+                s["food_c"] = self.inputs.food(now)     # shown, not acted on: once a second
+            except Exception as e:
+                self._port_failed("inputs", e, now)
+                s["food_c"] = None
         if audio_kind != self.audio_cause:
             self._audio_changed(audio_kind, now)
         if self.detector is not None:
@@ -344,7 +438,12 @@ class App:
         if urgent or control or modes.pending:
             app.decide(now)
         if self.assistant is not None and app.attentive(now) and modes.can("assistant"):
-            for action, value in self.assistant.listen(now) or ():
+            try:
+                asked = self.assistant.listen(now) or ()
+            except Exception as e:
+                self._port_failed("assistant", e, now)
+                asked = ()
+            for action, value in asked:
                 app.request("ai", action, value, now)
         if control and self.health is not None:
             self._health_tick(now)
@@ -353,7 +452,11 @@ class App:
         """The SoC thermal zone, at its own rate ([thermal] poll_s)."""
         modes = self.modes
         self.soc_next = now + self.soc_poll
-        soc = self.soc.read()
+        try:
+            soc = self.soc.read()
+        except Exception as e:
+            self._port_failed("soc", e, now)
+            soc = None
         self.appliance.sensors["soc_c"] = soc
         hot = soc is not None and (soc > self.soc_limit or
                                    (modes.causes["soc hot"].raw and soc > self.soc_limit - self.soc_hyst))
@@ -374,7 +477,11 @@ class App:
         quality = getattr(self.detector, "quality", None)
         if quality is None:                     # a detector that does not report it
             return
-        probs, feature_mean = quality()
+        try:
+            probs, feature_mean = quality()
+        except Exception as e:
+            self._detector_crashed(e)
+            return
         last, self._quality_t = self._quality_t, now
         if last is None or now <= last:
             return                              # the first summary: nothing to weigh it by
@@ -559,10 +666,15 @@ def sim_ports(board, audio_spec=None, realtime=False):
         "oven": oven,
         "audio": audio_mod.Mixer(src, board.get("audio.rate")),
         "inputs": SimInputs(oven),
-        "outputs": SimOutputs(oven),
+        "outputs": SimOutputs(oven, record=sim_output_record(board)),
         "soc": SysfsTemperature(zone),
         "clock": MonotonicClock() if realtime else VirtualClock(),
     }
+
+
+def sim_output_record(board):
+    """Where the sim board records its outputs (hearth.ports.sim.SimOutputs)."""
+    return os.path.join(board.storage_root, "sim", "outputs.json")
 
 
 def linux_ports(board, audio_spec=None):

@@ -1,5 +1,9 @@
 """Board definitions: boards/<name>.toml, validated against one schema table.
 
+The one board loader: the app, the launcher (`python -m hearth.boot init`)
+and the image builder (`hearth image build`) all read board files through
+load(), so no image is signed for a board file the app would refuse.
+
 A board is data: where audio comes from, which GPIO lines do what, which
 files hold temperatures, where storage lives, how much memory and time each
 stage may use. Loading checks every key and names the bad one:
@@ -64,6 +68,29 @@ def _models(v):
     return None
 
 
+# [oven] limits that are durations or a band width: zero would mean an oven
+# that switches off at once, never silences, or chatters its relay.
+OVEN_POSITIVE = ("hysteresis_c", "max_on_s", "max_timer_s", "alarm_hold_s")
+
+# [oven] limits checked against each other: (lower, relation, upper). The
+# governor is only as safe as this order: a cutoff above the sensor's valid
+# range trips only on the above-range latch; a setpoint at or over the reset
+# level would heat into the latch and stay there; a fan that starts above
+# the reset level leaves a latched oven uncooled; a timer longer than the
+# auto-off could never run out.
+OVEN_ORDER = (
+    ("valid_min_c", "<", "min_setpoint_c"),
+    ("min_setpoint_c", "<", "max_setpoint_c"),
+    ("min_setpoint_c", "<=", "default_setpoint_c"),
+    ("default_setpoint_c", "<=", "max_setpoint_c"),
+    ("max_setpoint_c", "<", "cutoff_reset_c"),
+    ("fan_on_c", "<=", "cutoff_reset_c"),
+    ("cutoff_reset_c", "<", "cutoff_c"),
+    ("cutoff_c", "<=", "valid_max_c"),
+    ("max_timer_s", "<=", "max_on_s"),
+)
+_FLIP = {"<": ">", "<=": ">="}
+
 GPIO_LINES = ("start", "stop", "up", "down", "light", "timer", "door",
               "heater", "fan", "lamp", "buzzer", "ring_r", "ring_g", "ring_b")
 
@@ -86,7 +113,7 @@ SCHEMA = {
                 "actuate_ms": (True, _num())},
     "detector": {"models": (True, _models), "listen_window_s": (False, _num()),
                  "health_check_s": (False, _num())},
-    "oven": dict((k, (False, _num(-100.0, False))) for k in DEFAULT_LIMITS),
+    "oven": dict((k, (False, _num() if k in OVEN_POSITIVE else _num(-273.15, False))) for k in DEFAULT_LIMITS),
     "modes": dict((c.replace(" ", "_"), (False, None)) for c in CAUSES),
     "quality": {"feature_min": (False, _num(-1e9, False)), "feature_max": (False, _num(-1e9, False))},
     "sim": {"ambient_c": (False, _num(-50.0, False)), "heater_rise_c": (False, _num()),
@@ -97,15 +124,19 @@ REQUIRED_SECTIONS = ("board", "audio", "thermal", "storage", "memory", "budgets"
 LINUX_SECTIONS = ("gpio", "gpio.lines", "sensors")
 
 
+# platform.machine() spellings -> our arch names. armv8l is a 32-bit ARM
+# userland on a 64-bit kernel: it runs armv7 code.
+_MACHINE = {
+    "x86_64": "x86_64", "amd64": "x86_64",
+    "aarch64": "aarch64", "arm64": "aarch64",
+    "armv7l": "armv7", "armv7": "armv7", "armv8l": "armv7", "armhf": "armv7",
+}
+
+
 def host_arch():
+    """The arch of this machine (what a kind = "sim" board runs on)."""
     m = platform.machine().lower()
-    if m in ("x86_64", "amd64"):
-        return "x86_64"
-    if m in ("aarch64", "arm64"):
-        return "aarch64"
-    if m.startswith("armv7") or m.startswith("armv8l"):
-        return "armv7"
-    return m
+    return _MACHINE.get(m, m)
 
 
 class Board:
@@ -204,12 +235,52 @@ def validate(data, path="<board>"):
     th = secs["thermal"]
     if th["soc_hysteresis_c"] >= th["soc_limit_c"]:
         raise BoardError("%s: [thermal] soc_hysteresis_c: must be below soc_limit_c" % path)
-    oven = dict(DEFAULT_LIMITS)
-    oven.update(secs.get("oven", {}))
-    if not oven["min_setpoint_c"] < oven["max_setpoint_c"] < oven["cutoff_reset_c"] < oven["cutoff_c"]:
-        raise BoardError("%s: [oven] max_setpoint_c: need min_setpoint_c < max_setpoint_c < "
-                         "cutoff_reset_c < cutoff_c" % path)
+    err = _relations(secs)
+    if err:
+        raise BoardError("%s: %s" % (path, err))
     return secs
+
+
+def _relations(secs):
+    """Keys that are each valid but contradict each other: '[sec] key: why', or None."""
+    given = secs.get("oven", {})
+    oven = dict(DEFAULT_LIMITS)
+    oven.update(given)
+    for lo, rel, hi in OVEN_ORDER:
+        a, b = oven[lo], oven[hi]
+        if a < b or (rel == "<=" and a == b):
+            continue
+        # name the key the board sets (both set: the lower one)
+        if lo in given or hi not in given:
+            return "[oven] %s: must be %s %s (%g), got %g" % (lo, rel, hi, b, a)
+        return "[oven] %s: must be %s %s (%g), got %g" % (hi, _FLIP[rel], lo, a, b)
+    room = oven["min_setpoint_c"] - oven["valid_min_c"]
+    if oven["hysteresis_c"] >= room:
+        return ("[oven] hysteresis_c: must be < min_setpoint_c - valid_min_c (%g), got %g: at the lowest "
+                "setpoint the heater would only switch on below the sensor's range" % (room, oven["hysteresis_c"]))
+    q = secs.get("quality", {})
+    if ("feature_min" in q) != ("feature_max" in q):
+        have, missing = ("feature_min", "feature_max") if "feature_min" in q else ("feature_max", "feature_min")
+        return "[quality] %s: missing (%s is set; give both or neither)" % (missing, have)
+    if "feature_min" in q and q["feature_min"] >= q["feature_max"]:
+        return "[quality] feature_min: must be < feature_max (%g), got %g" % (q["feature_max"], q["feature_min"])
+    budgets = secs["budgets"]
+    total = sum(budgets.values())
+    block_ms = secs["audio"]["block_ms"]
+    if total > block_ms:
+        worst = max(sorted(budgets), key=lambda k: budgets[k])
+        return ("[budgets] %s: the stage budgets add up to %g ms, more than one block ([audio] block_ms = %d): "
+                "lower %s or raise block_ms" % (worst, total, block_ms, worst))
+    owner = {}
+    lines = secs.get("gpio.lines", {})
+    for name in GPIO_LINES:
+        if name not in lines:
+            continue
+        line = lines[name]
+        if line in owner:
+            return "[gpio.lines] %s: line %d is also %s: give each function its own line" % (name, line, owner[line])
+        owner[line] = name
+    return None
 
 
 def _check_mode_override(v):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._native import ffi, lib
 from .frontend import PcmPointers, as_pcm
-from .manifest import ManifestError, WakeWordManifest, resolve
+from .model_manifest import ManifestError, WakeWordManifest, resolve
 
 __all__ = ["DetectorError", "Detector", "Event", "STEP_DTYPE", "SAMPLE_RATE"]
 

@@ -59,7 +59,7 @@ def test_over_temperature_latches_until_reset_level():
 def test_sensor_fault_means_no_heat():
     ctl, gov, _ = make()
     gov.request("button", "start", None, FULL, 0.0, sensors())
-    for bad in (None, float("nan"), -300.0, 5000.0):
+    for bad in (None, float("nan"), -300.0, 5000.0, "hot", True, [200.0]):
         out = gov.tick(1.0, sensors(c=bad))
         assert not out["heater"] and out["fan"]
 
@@ -125,3 +125,76 @@ def test_setpoint_bounds_and_bad_values():
     ok, _ = gov.request("toaster", "stop", None, FULL, 0.0, sensors())
     assert not ok
     assert gov.refused == 8
+
+
+def test_reading_above_the_sensor_range_latches_the_cutoff():
+    # A probe that reads above its valid range is either far too hot or
+    # shorted high: both must latch, not come back by themselves.
+    lim = limits_from()
+    for high in (lim["valid_max_c"] + 1, float("inf")):
+        ctl, gov, lim = make()
+        gov.request("button", "start", None, FULL, 0.0, sensors())
+        out = gov.tick(1.0, sensors(c=high))
+        assert gov.overtemp and not out["heater"] and not ctl.cooking and out["fan"]
+        assert "over temperature" in [e[0] for e in gov.drain_events()]
+        gov.tick(2.0, sensors(c=lim["cutoff_reset_c"] + 1))    # back in range, above the reset
+        assert gov.overtemp
+        gov.tick(3.0, sensors(c=lim["cutoff_reset_c"] - 1))
+        ok, why = gov.request("button", "start", None, FULL, 4.0, sensors(c=lim["cutoff_reset_c"] - 1))
+        assert gov.overtemp is False and ok, why   # a valid reading below the reset clears it
+
+
+def test_reading_just_above_the_range_clears_only_below_reset():
+    ctl, gov, lim = make()
+    gov.request("button", "start", None, FULL, 0.0, sensors())
+    gov.tick(1.0, sensors(c=lim["valid_max_c"] + 0.5))
+    gov.tick(2.0, sensors(c=None))                 # unreadable: no evidence it cooled
+    gov.tick(3.0, sensors(c=float("nan")))
+    assert gov.overtemp
+    gov.tick(4.0, sensors(c=lim["valid_min_c"] - 1))   # below the range: a fault, not a clear
+    assert gov.overtemp
+    ok, why = gov.request("button", "start", None, FULL, 5.0, sensors(c=lim["cutoff_c"] - 1))
+    assert not ok and "over temperature" in why
+
+
+def test_reading_below_the_range_is_a_fault_that_does_not_latch():
+    ctl, gov, lim = make()
+    gov.request("button", "start", None, FULL, 0.0, sensors())
+    assert not gov.tick(1.0, sensors(c=lim["valid_min_c"] - 1))["heater"]
+    assert not gov.overtemp
+    assert gov.tick(2.0, sensors(c=100.0))["heater"]   # the heater comes back with the sensor
+
+
+def test_unknown_door_state_counts_as_open():
+    for door in (None, "?", float("nan"), 2):
+        ctl, gov, _ = make()
+        gov.request("button", "start", None, FULL, 0.0, sensors())
+        assert gov.tick(1.0, sensors(c=50.0))["heater"]
+        out = gov.tick(2.0, sensors(door=door, c=50.0))
+        assert not out["heater"] and out["lamp"], door
+        gov.request("button", "stop", None, FULL, 3.0, sensors())
+        ok, why = gov.request("button", "start", None, FULL, 4.0, sensors(door=door))
+        assert not ok and "door" in why, door
+    ctl, gov, _ = make()
+    ok, why = gov.request("button", "start", None, FULL, 0.0, {"cavity_c": 20.0})   # no door reading at all
+    assert not ok and "door" in why
+    for closed in (False, 0):
+        ctl, gov, _ = make()
+        ok, why = gov.request("button", "start", None, FULL, 0.0, sensors(door=closed))
+        assert ok, why
+
+
+def test_a_port_fault_stops_heating_until_cleared_and_restarted():
+    ctl, gov, _ = make()
+    gov.request("button", "start", None, FULL, 0.0, sensors())
+    assert gov.tick(1.0, sensors(c=50.0))["heater"]
+    gov.fault("outputs: OSError", 2.0)
+    assert not gov.tick(2.0, sensors(c=50.0))["heater"] and not ctl.cooking
+    ok, why = gov.request("button", "start", None, FULL, 3.0, sensors(c=50.0))
+    assert not ok and "outputs" in why
+    gov.fault("", 4.0)                              # the port works again
+    assert not gov.tick(4.0, sensors(c=50.0))["heater"]     # no restart by itself
+    ok, why = gov.request("button", "start", None, FULL, 5.0, sensors(c=50.0))
+    assert ok and gov.tick(5.0, sensors(c=50.0))["heater"], why
+    kinds = [e[0] for e in gov.drain_events()]
+    assert "port fault" in kinds and "port fault cleared" in kinds

@@ -5,7 +5,7 @@ this object sensor readings, detector/alarm events and requests, and writes
 the outputs it returns to the actuators.
 """
 from .controller import OvenController
-from .governor import SafetyGovernor
+from .governor import SafetyGovernor, door_open
 from .log import Log, INFO, WARN, DEBUG
 from .metrics import Metrics
 from .modes import ModeManager, RING, FULL
@@ -104,7 +104,7 @@ class Appliance:
     def _show_changes(self, now, out):
         # Edges only: one log line per change of an actuator, the door or the ring.
         shown = self.shown
-        door = bool(self.sensors.get("door_open"))
+        door = door_open(self.sensors)
         if (door == shown["door_open"] and self.ring == shown["ring"] and out["heater"] == shown["heater"]
                 and out["fan"] == shown["fan"] and out["lamp"] == shown["lamp"]
                 and out["buzzer"] == shown["buzzer"]):
@@ -160,7 +160,7 @@ class Appliance:
             "cavity_c": s.get("cavity_c"),
             "food_c": s.get("food_c"),
             "soc_c": s.get("soc_c"),
-            "door_open": bool(s.get("door_open")),
+            "door_open": door_open(s),
             "alarm": self.gov.alarm_active(self.now),
             "overtemp": self.gov.overtemp,
             "attention": self.attentive(self.now),

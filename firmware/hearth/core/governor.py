@@ -5,16 +5,20 @@ listener) and the cloud. The governor checks each one against a policy table
 (who may ask for what, in which mode) and against the physical state, and
 every tick it re-derives the actuator outputs so these invariants always hold:
 
-  I1 heater on  => door closed
+  I1 heater on  => door known closed (an unknown door state counts as open)
   I2 heater on  => cavity temperature valid and below the cutoff, and no
-                   over-temperature latch (cleared only below cutoff_reset_c)
+                   over-temperature latch (set at the cutoff and by a reading
+                   above the sensor's valid range; cleared only by a valid
+                   reading below cutoff_reset_c)
   I3 heater on  => cooking, started less than max_on_s ago (auto-off)
   I4 heater on  => no alarm active;  alarm active => buzzer on
   I5 setpoint within [min_setpoint_c, max_setpoint_c]
   I6 a request is applied only if POLICY allows it for its source and the
      mode at that moment; "stop" is allowed to everyone, always
   I7 buttons are never refused because of the mode (only physics refuses
-     a button: door open, too hot, alarm not acknowledged)
+     a button: door open, too hot, alarm not acknowledged, a failed port)
+  I8 heater on  => no port fault (a port that raised: the loop reports it
+     with fault(); cooking stops and needs a new start once it clears)
 """
 from .modes import FULL, CONSTRAINED, SAFE
 
@@ -51,6 +55,22 @@ DEFAULT_LIMITS = {
 }
 
 
+def door_open(sensors):
+    """Open unless the switch reads closed: None, a missing reading or any
+    value but False/0 is unknown, and unknown counts as open."""
+    d = sensors.get("door_open")
+    return not (d is False or d == 0)
+
+
+def _reading(v):
+    """A temperature reading as a number, or None when it is none (a port
+    returning junk is a sensor fault, not a crash). NaN and +-inf stay: the
+    range checks decide what they mean."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return v
+
+
 def limits_from(overrides=None):
     lim = {}
     for k in DEFAULT_LIMITS:
@@ -74,6 +94,7 @@ class SafetyGovernor:
         self.outputs = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
         self.refused = 0
         self.events = []
+        self.port_fault = ""         # why a port failed ('' while all ports work)
 
     # -- requests --------------------------------------------------------------
     def request(self, source, action, value, mode, now, sensors):
@@ -132,6 +153,17 @@ class SafetyGovernor:
         if self.ctl.cooking:
             self.ctl.stop(now, kind + " alarm")
 
+    def fault(self, why, now):
+        """A port failed (why: which and how) or works again (why = ''). A
+        fault stops cooking: the heater stays off until someone starts again."""
+        if why and not self.port_fault:
+            self.events.append(("port fault", why))
+        elif not why and self.port_fault:
+            self.events.append(("port fault cleared", self.port_fault))
+        self.port_fault = why
+        if why and self.ctl.cooking:
+            self.ctl.stop(now, "port fault")
+
     def alarm_active(self, now):
         return self.alarm_until is not None and now < self.alarm_until
 
@@ -147,13 +179,15 @@ class SafetyGovernor:
 
     def _heat_blocked(self, now, s):
         """Why the heater may not be on right now ('' if it may)."""
-        if s.get("door_open"):
+        if door_open(s):
             return "door open"
-        c = s.get("cavity_c")
+        c = _reading(s.get("cavity_c"))
+        if self.overtemp or (c is not None and c == c and c >= self.lim["cutoff_c"]):
+            return "over temperature"
         if c is None or c != c or c < self.lim["valid_min_c"] or c > self.lim["valid_max_c"]:
             return "cavity sensor fault"
-        if self.overtemp or c >= self.lim["cutoff_c"]:
-            return "over temperature"
+        if self.port_fault:
+            return "port fault (%s)" % self.port_fault
         if self.alarm_active(now):
             return "alarm active (press stop)"
         return ""
@@ -162,11 +196,14 @@ class SafetyGovernor:
     def tick(self, now, sensors):
         """Run the controller and derive the outputs with every invariant enforced."""
         lim = self.lim
-        c = sensors.get("cavity_c")
+        c = _reading(sensors.get("cavity_c"))
         valid = not (c is None or c != c or c < lim["valid_min_c"] or c > lim["valid_max_c"])
-        if valid and c >= lim["cutoff_c"] and not self.overtemp:
+        # Above the valid range is too hot or a probe shorted high: either
+        # way it latches like the cutoff (below the range is only a fault).
+        hot = valid and c >= lim["cutoff_c"] or (c is not None and c == c and c > lim["valid_max_c"])
+        if hot and not self.overtemp:
             self.overtemp = True
-            self.events.append(("over temperature", "%d C" % c))
+            self.events.append(("over temperature", ("%d C" % c) if valid else "reading above the sensor range"))
             self.ctl.stop(now, "over temperature")
         elif self.overtemp and valid and c < lim["cutoff_reset_c"]:
             self.overtemp = False
@@ -185,7 +222,7 @@ class SafetyGovernor:
         out["heater"] = heater
         out["buzzer"] = self.alarm_active(now)
         out["fan"] = self.ctl.cooking or (valid and c >= lim["fan_on_c"]) or not valid
-        out["lamp"] = self.ctl.lamp or bool(sensors.get("door_open"))
+        out["lamp"] = self.ctl.lamp or door_open(sensors)
         return out
 
     def drain_events(self):

@@ -43,6 +43,7 @@ CAUSES = {
     "audio clipping": (SAFE, 5.0, 3.0, "microphone clipping"),
     "audio stuck": (SAFE, 5.0, 3.0, "microphone samples stuck"),
     "soc hot": (SAFE, 2.0, 10.0, "SoC above its temperature limit"),
+    "port failed": (SAFE, 0.0, 0.0, "a hardware port raised an error"),
 }
 
 

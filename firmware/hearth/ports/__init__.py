@@ -1,6 +1,8 @@
 """Platform ports: the few adapters that differ between boards.
 
-Interfaces (duck-typed, so the portable core never imports these):
+Interfaces (duck-typed, so the portable core never imports these). A call
+that raises is a port fault, not the end of the loop: hearth.app turns the
+heater off, goes SAFE ("port failed") and carries on (PORT_FAULT_CLEAR_S).
   audio     read(n) -> numpy int16 array of n samples, or None at the end; the
             array may be a capture buffer the next read refills (copy to keep)
   inputs    poll(now) -> (presses: list of button names, door_open, cavity_c),

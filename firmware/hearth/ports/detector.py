@@ -8,9 +8,10 @@ runtime -> "runtime missing", a missing file -> "model missing", a bad hash
 -> "model hash", the runtime refusing -> "runtime failed". Tests inject a
 fake detector class through `factory`.
 """
-import hashlib
 import json
 import os
+
+from ..model_manifest import ModelHashError, check_model_hash
 
 
 def model_name(spec):
@@ -49,9 +50,10 @@ def verify_model(path):
             data = f.read()
     except OSError:
         return ("model missing", "%s: %s not found" % (name, tfl))
-    want = man.get("sha256")
-    if isinstance(want, str) and hashlib.sha256(data).hexdigest() != want.lower():
-        return ("model hash", "%s: %s does not match its pinned sha256" % (name, os.path.basename(tfl)))
+    try:
+        check_model_hash(data, man.get("sha256"), name, os.path.basename(tfl))
+    except ModelHashError as e:
+        return ("model hash", str(e))
     return None
 
 

@@ -7,7 +7,9 @@ The SoC temperature is a sysfs-style file under the storage directory, so
 the same SysfsTemperature port reads it as on a real board, and the console
 (or a test) overheats the SoC by writing that file.
 """
+import json
 import math
+import os
 
 from .sensors import write_millidegrees
 
@@ -117,24 +119,55 @@ class SimInputs:
 
 
 class SimOutputs:
-    def __init__(self, oven):
+    """The relays and the light ring. With `record` (a file path), every change
+    is also written there as JSON {"heater", "fan", "lamp", "buzzer", "ring",
+    "t"}: the sim board's output record, which outlives the process (so a test
+    can read what the outputs were left at after the app exited)."""
+
+    def __init__(self, oven, record=None):
         self.oven = oven
         self.state = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
         self.ring = "idle"
         self.switches = 0              # relay operations, for wear figures
+        self.record = record
+        if record:
+            self._save(None)
 
     def write(self, outputs, ring, now):
         """Returns None: nothing here needs a write before the outputs change."""
-        self.ring = ring
         if outputs == self.state:
+            if ring != self.ring:
+                self.ring = ring
+                if self.record:
+                    self._save(now)
             return None
+        self.ring = ring
         if outputs["heater"] != self.state["heater"]:
             self.switches += 1
             self.oven.advance(now)      # heated up to now with the old relay state
         for k in self.state:
             self.state[k] = bool(outputs.get(k))
         self.oven.heater = self.state["heater"]
+        if self.record:
+            self._save(now)
         return None
+
+    def _save(self, now):
+        doc = dict(self.state, ring=self.ring, t=now)
+        os.makedirs(os.path.dirname(self.record), exist_ok=True)
+        # a name of its own per save: a save from a signal handler may run
+        # in the middle of another one
+        self._saves = getattr(self, "_saves", 0) + 1
+        tmp = "%s.%d.tmp" % (self.record, self._saves)
+        with open(tmp, "w") as f:
+            json.dump(doc, f, sort_keys=True)
+        os.replace(tmp, self.record)   # a reader sees the old record or the new one
+
+
+def read_output_record(path):
+    """The last state a SimOutputs(record=path) was told (see SimOutputs)."""
+    with open(path) as f:
+        return json.load(f)
 
 
 def init_soc_file(path, celsius):

@@ -31,7 +31,7 @@ def detect_file(detector, path):
 
 def load_detector(models):
     from hearth.detect import Detector, DetectorError
-    from hearth.manifest import ManifestError, available
+    from hearth.model_manifest import ManifestError, available
 
     names = models or available()
     if not names:

@@ -28,7 +28,7 @@ import subprocess
 import sysconfig
 import tempfile
 
-from hearth.boot.device import host_arch
+from hearth.board import host_arch
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODULE_FILE = "_native.abi3.so"

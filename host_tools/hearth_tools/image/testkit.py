@@ -28,11 +28,66 @@ def keygen(path):
     return path
 
 
+_BOARD_COMMON = """[board]
+name = "%(name)s"
+arch = "%(arch)s"
+kind = "%(kind)s"
+description = "test board"
+
+[audio]
+source = "%(source)s"
+rate = 16000
+block_ms = 100
+%(device)s
+[thermal]
+zone = "{storage}/sim/thermal_zone0/temp"
+soc_limit_c = 80.0
+soc_hysteresis_c = 5.0
+
+[storage]
+root = "%(root)s"
+slot_bytes = %(slot_bytes)d
+
+[memory]
+budget_bytes = 134217728
+
+[budgets]
+capture_ms = 5.0
+detect_ms = 40.0
+alarm_ms = 10.0
+decide_ms = 5.0
+actuate_ms = 5.0
+
+[detector]
+models = []
+"""
+
+# A board of kind = "linux" also names its GPIO lines and sensors.
+_BOARD_LINUX = """
+[gpio]
+chip = "/dev/gpiochip0"
+
+[gpio.lines]
+%(lines)s
+
+[sensors]
+cavity = "/sys/bus/iio/devices/iio:device0/in_temp_input"
+"""
+
+
 def write_board(directory, name="testboard", arch="host", slot_bytes=1 << 20, root="storage"):
+    """A board file the strict loader (hearth.board) accepts. arch "host": a
+    sim board (it runs on this machine); any other arch: a Linux board."""
+    from hearth.board import GPIO_LINES, host_arch
     path = os.path.join(directory, "%s-%s.toml" % (name, arch))
+    linux = arch != "host"
+    fields = {"name": name, "arch": arch if linux else host_arch(), "kind": "linux" if linux else "sim",
+              "source": "alsa" if linux else "sim", "device": 'device = "plughw:0,0"\n' if linux else "",
+              "root": root, "slot_bytes": slot_bytes,
+              "lines": "\n".join("%s = %d" % (n, i) for i, n in enumerate(GPIO_LINES))}
+    text = _BOARD_COMMON % fields + (_BOARD_LINUX % fields if linux else "")
     with open(path, "w", encoding="utf-8") as f:
-        f.write('[board]\nname = "%s"\narch = "%s"\ndescription = "test board"\n\n'
-                '[storage]\nroot = "%s"\nslot_bytes = %d\n' % (name, arch, root, slot_bytes))
+        f.write(text)
     return path
 
 

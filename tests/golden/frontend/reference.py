@@ -82,7 +82,7 @@ class ReferencePipeline:
 def reference_run(pcm, names):
     """Per model: list of steps (raw, frame, prob, mean) and of detections
     (sample, frame, mean)."""
-    from hearth.manifest import resolve
+    from hearth.model_manifest import resolve
     from pymicro_wakeword import MicroWakeWordFeatures
 
     pipes = [ReferencePipeline(n if hasattr(n, "model_bytes") else resolve(n)) for n in names]
@@ -115,7 +115,7 @@ def golden_input():
 
 
 def write_golden(outdir=HERE):
-    from hearth.manifest import resolve
+    from hearth.model_manifest import resolve
 
     pcm = golden_input()
     steps, events = reference_run(pcm, GOLDEN_MODELS)

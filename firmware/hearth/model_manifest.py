@@ -23,8 +23,8 @@ import hashlib
 import json
 import os
 
-__all__ = ["ManifestError", "WakeWordManifest", "load_manifest", "resolve", "search_paths",
-           "available", "DEFAULT_REFRACTORY_STEPS"]
+__all__ = ["ManifestError", "ModelHashError", "WakeWordManifest", "load_manifest", "resolve",
+           "search_paths", "available", "check_model_hash", "DEFAULT_REFRACTORY_STEPS"]
 
 DEFAULT_REFRACTORY_STEPS = 100     # ESPHome micro_wake_word MIN_SLICES_BEFORE_DETECTION
 FEATURE_STEP_MS = 10               # the only step our frontend (and ESPHome) produces
@@ -32,6 +32,32 @@ FEATURE_STEP_MS = 10               # the only step our frontend (and ESPHome) pr
 
 class ManifestError(ValueError):
     """A manifest that cannot be used; the message says which file and why."""
+
+
+class ModelHashError(ManifestError):
+    """The model file does not match the sha256 its manifest pins (or the pin is no sha256)."""
+
+
+_HEX = "0123456789abcdefABCDEF"
+
+
+def _bad_pin(pinned, model_file):
+    if not isinstance(pinned, str) or len(pinned) != 64 or any(c not in _HEX for c in pinned):
+        return "sha256 must be 64 hex digits, got %r (re-pin it: sha256sum %s)" % (pinned, model_file)
+    return None
+
+
+def check_model_hash(data, pinned, where, model_file):
+    """The one check of a model against its pinned hash (the detector port
+    before the runtime sees a model, and model_bytes()). pinned None: not
+    pinned. Raises ModelHashError naming `where` and `model_file`."""
+    if pinned is None:
+        return
+    bad = _bad_pin(pinned, model_file)
+    if bad:
+        raise ModelHashError("%s: %s" % (where, bad))
+    if hashlib.sha256(data).hexdigest() != pinned.lower():
+        raise ModelHashError("%s: %s does not match its pinned sha256" % (where, model_file))
 
 
 def search_paths():
@@ -119,8 +145,8 @@ class WakeWordManifest:
         self.refractory_steps = refr
         self.trained_languages = doc.get("trained_languages", [])
         self.sha256 = doc.get("sha256")
-        if self.sha256 is not None and (not isinstance(self.sha256, str) or len(self.sha256) != 64):
-            raise ManifestError("%s: sha256 must be 64 hex digits" % where)
+        if self.sha256 is not None and _bad_pin(self.sha256, model):
+            raise ModelHashError("%s: %s" % (where, _bad_pin(self.sha256, model)))
 
     def model_bytes(self):
         try:
@@ -129,9 +155,7 @@ class WakeWordManifest:
         except OSError as e:
             raise ManifestError("%s: cannot read model %s: %s" % (
                 self.path, self.model_path, e.strerror or e)) from None
-        if self.sha256 and hashlib.sha256(data).hexdigest() != self.sha256.lower():
-            raise ManifestError("%s: %s does not match the manifest's sha256" % (
-                self.path, os.path.basename(self.model_path)))
+        check_model_hash(data, self.sha256, self.path, os.path.basename(self.model_path))
         return data
 
     def __repr__(self):

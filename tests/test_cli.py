@@ -110,7 +110,7 @@ def test_boot_json_and_debug_anywhere(dev, tmp_path, where):
 ])
 def test_hearth_json_debug_storage_anywhere(tmp_path, capsys, argv):
     script = tmp_path / "s.txt"
-    script.write_text("wait 0.5\nexpect mode=normal\n")
+    script.write_text("wait 0.5\nexpect mode=FULL\n")
     st = tmp_path / "storage"
     argv = [a.format(st=st, script=script) for a in argv]
     rc, out, err = hearth(capsys, *argv)
@@ -132,7 +132,7 @@ def test_hearth_json_failure_prints_a_json_object(tmp_path, capsys):
     obj = json.loads(out)
     assert obj["ok"] is False and obj["exit_code"] == rc and obj["exit"] == "USAGE"
     assert "missing.img" in obj["error"] and err.count("\n") == 1
-    rc, out, err = hearth(capsys, "image", "info", "--no-such-option", "--json")
+    rc, out, err = hearth(capsys, "image", "info", "x.img", "--no-such-option", "--json")
     assert rc == exitcodes.USAGE and json.loads(out)["exit"] == "USAGE"
     assert err.count("\n") == 1 and "--no-such-option" in err
 

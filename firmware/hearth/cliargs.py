@@ -30,8 +30,19 @@ def add_global(parser, options):
     for flags, kw in options:
         parser.add_argument(*flags, **kw)
     for sub in _subparsers(parser):
-        for flags, kw in options:
-            sub.add_argument(*flags, **dict(kw, default=argparse.SUPPRESS))
+        _add_undefaulted(sub, options)
+
+
+def sub_options(options):
+    """The same options for sub-parsers as a `parents=[...]` parser (no defaults)."""
+    p = argparse.ArgumentParser(add_help=False)
+    _add_undefaulted(p, options)
+    return p
+
+
+def _add_undefaulted(parser, options):
+    for flags, kw in options:
+        parser.add_argument(*flags, **dict(kw, default=argparse.SUPPRESS))
 
 
 def _subparsers(parser, seen=None):

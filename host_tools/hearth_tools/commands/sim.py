@@ -12,11 +12,11 @@ from ..errors import UsageError
 
 NAME = "sim"
 HELP = "start a sim board and print its console pty (or run a --script on audio time)"
+USES_STORAGE = True     # --storage DIR (default: the board's [storage] root)
 
 
 def add_arguments(parser):
     parser.add_argument("--board", default="sim", help="board name or TOML path (default: sim)")
-    parser.add_argument("--storage", help="device storage directory (default: the board's [storage] root)")
     parser.add_argument("--audio", metavar="FILE|-", help="16 kHz WAV file, or - for raw s16le on stdin "
                         "(default: a quiet room)")
     parser.add_argument("--script", metavar="FILE", help="run a scenario script as fast as possible and "

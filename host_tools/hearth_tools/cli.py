@@ -75,12 +75,12 @@ class Output:
             self.err.write(lead + " " + text + "\n")
         self.err.flush()
 
-    def fail(self, message, code, label="error"):
-        """One line on stderr and, with --json, a failure object on stdout;
-        returns the exit code."""
+    def fail(self, message, code, label="error", extra=None):
+        """One line on stderr and, with --json, a failure object (plus extra
+        keys) on stdout; returns the exit code."""
         self.info(message, "%s: %s:" % (PROG, label), "bold red")
         if self.json:
-            self.data(cliargs.failure(message, code))
+            self.data(dict(extra or {}, **cliargs.failure(message, code)))
         return code
 
     def _rich(self):

@@ -257,6 +257,15 @@ def test_golden_subcommand_writes_what_is_checked_in(tmp_path, capsys):
             assert (tmp_path / name).read_bytes() == f.read(), name
 
 
+def test_loopcost_subcommand(capsys):
+    rc, out, err = hearth(capsys, "--json", "loopcost", "--opcodes", "--blocks", "20")
+    assert rc == 0, err
+    r = json.loads(out)
+    assert r["bytecodes_per_block"] > r["detector_glue"] > 0
+    rc, out, err = hearth(capsys, "loopcost", "--blocks", "0")
+    assert rc == exitcodes.USAGE and err.count("\n") == 1
+
+
 def test_feature_levels_subcommand(capsys):
     rc, out, err = hearth(capsys, "--json", "feature-levels", "--seconds", "3")
     assert rc == 0, err

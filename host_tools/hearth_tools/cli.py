@@ -115,6 +115,12 @@ def build_parser():
     return parser
 
 
+def run_as(command, argv=None):
+    """`python -m hearth_tools.X ARGS` is `hearth X ARGS`: the modules stay
+    library code, the command table is the one command line."""
+    return main([command] + (sys.argv[1:] if argv is None else list(argv)))
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:

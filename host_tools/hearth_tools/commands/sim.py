@@ -57,8 +57,7 @@ def run(args, out):
         app.log.sinks.append(lambda t, l, m, msg: out.info(format_record((t, l, m, msg))))
     out.data({"console": console.path, "board": b.name, "storage": b.storage_root},
              "console: %s  (board %s, storage %s)" % (console.path, b.name, b.storage_root))
-    out.info("connect with e.g. `screen %s` or `python -m serial.tools.miniterm %s`; Ctrl-C stops"
-             % (console.path, console.path))
+    out.info("connect with a terminal program, e.g. `screen %s`; Ctrl-C stops" % console.path)
     signal.signal(signal.SIGTERM, lambda *a: app.stop())
     try:
         app.run(seconds=args.seconds, poll=console.poll)

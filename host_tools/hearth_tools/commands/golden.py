@@ -1,0 +1,36 @@
+"""`hearth golden a|b [--out DIR] [--random N]`: the golden single-op vectors
+the C kernel tests replay (hearth_tools.golden, hearth_tools.golden_b)."""
+import os
+
+from ..errors import UsageError
+
+NAME = "golden"
+HELP = "write the golden single-op vectors (kernels A or B) the C tests replay"
+
+DIRS = {"a": os.path.join("tests", "golden", "ops"), "b": os.path.join("tests", "golden", "ops_b")}
+
+
+def add_arguments(parser):
+    parser.add_argument("set", choices=sorted(DIRS), help="a: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
+                        "ADD, MUL, pools; b: MEAN, LOGISTIC, SOFTMAX, (DE)QUANTIZE, STRIDED_SLICE, "
+                        "CONCATENATION, SPLIT_V")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: %s, %s)"
+                        % (DIRS["a"], DIRS["b"]))
+    parser.add_argument("--random", type=int, metavar="N", default=0,
+                        help="set a: write N random configurations per op instead of the fixed cases")
+
+
+def run(args, out):
+    out_dir = args.out or DIRS[args.set]
+    if args.random < 0:
+        raise UsageError("--random %d: give a count >= 0" % args.random)
+    if args.set == "b":
+        if args.random:
+            raise UsageError("--random is for set a only")
+        from ..golden_b import write_golden_b
+        names = write_golden_b(out_dir)
+    else:
+        from .. import golden
+        names = golden.write_random(out_dir, args.random) if args.random else golden.write_golden(out_dir)
+    out.data({"set": args.set, "out": out_dir, "cases": len(names)},
+             "wrote %d golden cases to %s" % (len(names), out_dir))

@@ -214,12 +214,12 @@ def test_boot_no_run_changes_no_state(dev, tmp_path):
     st = provisioned(dev, tmp_path / "st", install=True)
     state = os.path.join(st, "boot", "state.json")
     before = open(state, "rb").read()
-    for _ in range(4):                   # more than max_attempts (3)
-        rc, out, err = boot_cli("boot", "--no-run", "--json", "--storage", st)
+    runs = [boot_cli("boot", "--no-run", "--json", "--storage", st) for _ in range(4)]  # > max_attempts
+    assert open(state, "rb").read() == before
+    for rc, out, err in runs:
         assert rc == 0, err
         d = json.loads(out)
         assert (d["slot"], d["trial"], d["version"], d["dry_run"]) == ("a", True, "1.0.0", True)
-    assert open(state, "rb").read() == before
     s = json.loads(boot_cli("status", "--json", "--storage", st)[1])
     assert (s["pending"], s["attempts"]) == ("a", 0)
     assert not os.path.exists(os.path.join(st, "boot", "run")) or not os.listdir(os.path.join(st, "boot", "run"))

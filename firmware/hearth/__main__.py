@@ -31,8 +31,7 @@ import os
 import signal
 import sys
 
-EXIT_OK = 0
-EXIT_USAGE = 2
+from .exitcodes import OK as EXIT_OK, USAGE as EXIT_USAGE  # the table in docs/CLI.md
 
 
 def _parser():

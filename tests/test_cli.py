@@ -293,3 +293,22 @@ def test_error_prefix_colour_only_on_a_tty(monkeypatch, tty, no_color, coloured)
     text = err.getvalue()
     assert ("\x1b[" in text) == (coloured and no_color != "1")
     assert re.sub(r"\x1b\[[0-9;]*m", "", text) == "hearth: error: it broke: fix it\n"
+
+
+def test_a_bug_is_one_line_and_exit_70_unless_debug(monkeypatch, capsys, tmp_path):
+    from hearth.boot import __main__ as boot_main
+    from hearth_tools.commands import demo
+
+    def broken(*_a):
+        raise RuntimeError("kaput")
+    monkeypatch.setattr(demo, "run", broken)
+    rc, out, err = hearth(capsys, "--json", "demo")
+    assert rc == exitcodes.INTERNAL and err == "hearth: internal error: RuntimeError: kaput (rerun with --debug)\n"
+    assert json.loads(out)["exit"] == "INTERNAL"
+    with pytest.raises(RuntimeError):
+        cli.main(["demo", "--debug"])
+    monkeypatch.setattr(boot_main, "_command", broken)
+    assert boot_main.main(["status", "--storage", str(tmp_path)]) == exitcodes.INTERNAL
+    assert capsys.readouterr().err.startswith("hearth.boot: internal error: RuntimeError: kaput")
+    with pytest.raises(RuntimeError):
+        boot_main.main(["--debug", "status", "--storage", str(tmp_path)])

@@ -6,6 +6,7 @@ JSON shape of a failure, and a quiet exit when stdout's reader goes away.
 import argparse
 import os
 import sys
+import traceback
 
 from . import exitcodes
 
@@ -68,6 +69,35 @@ def wants_json(argv):
 def failure(message, code):
     """The JSON object a failed command prints on stdout with --json."""
     return {"ok": False, "error": message, "exit_code": code, "exit": exitcodes.name(code)}
+
+
+def entry(main, argv=None):
+    """Run main(argv) (default sys.argv[1:]); a closed stdout is exit 141, quietly."""
+    try:
+        return main(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:
+        return broken_pipe()
+
+
+def guarded(call, fail, debug, expected):
+    """call() with its failures reported through fail(label, message, code):
+    expected is [(exception classes, label, exit code or code(e))]; anything
+    else is a bug, one line and exit 70 unless debug (then the traceback)."""
+    try:
+        return call()
+    except (BrokenPipeError, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        return exitcodes.INTERRUPTED
+    except Exception as e:
+        for classes, label, code in expected:
+            if isinstance(e, classes):
+                if debug:
+                    traceback.print_exc()
+                return fail(label, str(e), code(e) if callable(code) else code)
+        if debug:
+            raise
+        return fail("internal error", "%s: %s (rerun with --debug)" % (type(e).__name__, e), exitcodes.INTERNAL)
 
 
 def broken_pipe():

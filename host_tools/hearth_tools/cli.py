@@ -19,12 +19,11 @@ import json
 import os
 import pkgutil
 import sys
-import traceback
 
-from hearth import cliargs, exitcodes
+from hearth import cliargs
 
 from . import commands
-from .errors import EXIT_INTERNAL, EXIT_USAGE, HearthError, UsageError
+from .errors import EXIT_USAGE, HearthError, UsageError
 
 PROG = "hearth"
 
@@ -122,11 +121,7 @@ def run_as(command, argv=None):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return _main(argv)
-    except BrokenPipeError:
-        return cliargs.broken_pipe()
+    return cliargs.entry(_main, argv)
 
 
 def _main(argv):
@@ -139,24 +134,15 @@ def _main(argv):
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return out.fail("name a command (see hearth --help)", EXIT_USAGE) if args.json else EXIT_USAGE
-    try:
-        if args.storage is not None and not getattr(args._mod, "USES_STORAGE", False):
-            raise UsageError("hearth %s does not use --storage (only demo and sim do)" % args.command)
-        rc = args._run(args, out)
-        return 0 if rc is None else rc
-    except HearthError as e:
-        if args.debug:
-            traceback.print_exc()
-        return out.fail(str(e), e.exit_code)
-    except KeyboardInterrupt:
-        return exitcodes.INTERRUPTED
-    except BrokenPipeError:
-        raise
-    except Exception as e:  # a bug: one line unless --debug
-        if args.debug:
-            raise
-        return out.fail("%s: %s (rerun with --debug)" % (type(e).__name__, e), EXIT_INTERNAL,
-                        label="internal error")
+    return cliargs.guarded(lambda: _run(args, out), lambda label, msg, code: out.fail(msg, code, label=label),
+                           args.debug, [(HearthError, "error", lambda e: e.exit_code)])
+
+
+def _run(args, out):
+    if args.storage is not None and not getattr(args._mod, "USES_STORAGE", False):
+        raise UsageError("hearth %s does not use --storage (only demo and sim do)" % args.command)
+    rc = args._run(args, out)
+    return 0 if rc is None else rc
 
 
 if __name__ == "__main__":

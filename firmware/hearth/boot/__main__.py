@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 
 from .. import cliargs, exitcodes
 from ..image.errors import ImageError
@@ -135,11 +134,7 @@ def _board_file(path):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return _main(argv)
-    except BrokenPipeError:
-        return cliargs.broken_pipe()
+    return cliargs.entry(_main, argv)
 
 
 def _main(argv):
@@ -154,23 +149,9 @@ def _main(argv):
         args.storage = os.environ.get("HEARTH_STORAGE")
     if not args.storage:
         return _fail(args.json, "error", "give --storage DIR (or set HEARTH_STORAGE)", EXIT_USAGE)
-    try:
-        return _command(args)
-    except _Usage as e:
-        return _fail(args.json, "error", str(e), EXIT_USAGE)
-    except (ImageError, StateError) as e:
-        if args.debug:
-            traceback.print_exc()
-        return _fail(args.json, "refused", str(e), EXIT_REFUSED)
-    except KeyboardInterrupt:
-        return exitcodes.INTERRUPTED
-    except BrokenPipeError:
-        raise
-    except Exception as e:  # a bug: one line unless --debug
-        if args.debug:
-            raise
-        return _fail(args.json, "internal error", "%s: %s (rerun with --debug)" % (type(e).__name__, e),
-                     exitcodes.INTERNAL)
+    return cliargs.guarded(lambda: _command(args), lambda label, msg, code: _fail(args.json, label, msg, code),
+                           args.debug, [(_Usage, "error", EXIT_USAGE),
+                                        ((ImageError, StateError), "refused", EXIT_REFUSED)])
 
 
 def _command(args):

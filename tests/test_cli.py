@@ -247,6 +247,12 @@ def test_models_golden_loopcost_feature_levels_are_subcommands(capsys):
     assert {r["model"] for r in rows} >= {"okay_nabu", "alexa"} and all(r["ok"] for r in rows)
 
 
+def test_golden_out_mistake_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    rc, out, err = hearth(capsys, "golden", "b", "--out", str(tmp_path / "file"))
+    assert rc == exitcodes.USAGE and err.count("\n") == 1 and "file" in err
+
+
 def test_golden_subcommand_writes_what_is_checked_in(tmp_path, capsys):
     rc, out, err = hearth(capsys, "golden", "b", "--out", str(tmp_path))
     assert rc == 0, err
@@ -292,6 +298,8 @@ def test_error_prefix_colour_only_on_a_tty(monkeypatch, tty, no_color, coloured)
     out.fail("it broke: fix it", exitcodes.USAGE)
     text = err.getvalue()
     assert ("\x1b[" in text) == (coloured and no_color != "1")
+    if "\x1b[" in text:        # the prefix is coloured, the message is plain
+        assert text.endswith("\x1b[0m it broke: fix it\n")
     assert re.sub(r"\x1b\[[0-9;]*m", "", text) == "hearth: error: it broke: fix it\n"
 
 

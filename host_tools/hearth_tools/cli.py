@@ -67,7 +67,8 @@ class Output:
             self.err.write(text + "\n")
         elif self.color:
             from rich.text import Text
-            line = Text(lead, style=style)
+            line = Text()
+            line.append(lead, style=style)
             line.append(" " + text)
             self._rich().print(line)
         else:

@@ -24,13 +24,19 @@ def run(args, out):
     out_dir = args.out or DIRS[args.set]
     if args.random < 0:
         raise UsageError("--random %d: give a count >= 0" % args.random)
-    if args.set == "b":
-        if args.random:
-            raise UsageError("--random is for set a only")
-        from ..golden_b import write_golden_b
-        names = write_golden_b(out_dir)
-    else:
-        from .. import golden
-        names = golden.write_random(out_dir, args.random) if args.random else golden.write_golden(out_dir)
+    if args.set == "b" and args.random:
+        raise UsageError("--random is for set a only")
+    try:
+        names = _write(args.set, out_dir, args.random)
+    except OSError as e:
+        raise UsageError("cannot write golden vectors to %s: %s" % (out_dir, e.strerror or e)) from None
     out.data({"set": args.set, "out": out_dir, "cases": len(names)},
              "wrote %d golden cases to %s" % (len(names), out_dir))
+
+
+def _write(which, out_dir, random_per_op):
+    if which == "b":
+        from ..golden_b import write_golden_b
+        return write_golden_b(out_dir)
+    from .. import golden
+    return golden.write_random(out_dir, random_per_op) if random_per_op else golden.write_golden(out_dir)

@@ -80,10 +80,12 @@ def test_cli_install_trial_boot_confirm(env, tmp_path):
     assert rc == 0 and "slot a" in out, err
     s = json.loads(cli(storage, "status", "--json")[1])
     assert (s["pending"], s["slot"], s["trial"]) == ("a", None, False)
-    rc, out, err = cli(storage, "boot", "--no-run", "--json")
+    rc, out, err = cli(storage, "boot", "--no-run", "--json")      # a dry run: nothing counted
     d = json.loads(out)
     assert rc == 0 and (d["slot"], d["trial"], d["version"]) == ("a", True, "1.0.0")
-    assert os.path.isfile(os.path.join(storage, d["run_dir"], "app.py"))
+    rc, out, err = cli(storage, "boot", "--", "x")                 # runs the image's entry module
+    assert rc == 0 and json.loads(out) == {"slot": "a", "argv": ["x"]}, err
+    assert os.path.isfile(os.path.join(storage, "boot", "run", d["digest"][:16], "app.py"))
     s = json.loads(cli(storage, "status", "--json")[1])
     assert (s["slot"], s["trial"], s["attempts"], s["version"]) == ("a", True, 1, "1.0.0")
     rc, out, err = cli(storage, "confirm")
@@ -192,13 +194,15 @@ def test_recovery_console_accepts_an_image(env, tmp_path):
     storage = tmp_path / "st"
     assert cli(storage, "init", "--board", env.board_path, "--key", env.key)[0] == 0
     script = "help\nboot\ninstall %s\nstatus\nboot\n" % env.images["v1"]
-    rc, out, err = cli(storage, "boot", "--no-run", "--json", stdin=script)
+    rc, out, err = cli(storage, "boot", "--json", stdin=script)
     assert rc == 0, err
     assert "hearth recovery: no bootable image" in out
     assert "error: nothing installed yet" in out
     assert "installed 1.0.0 in slot a" in out
-    decision = json.loads(out.strip().splitlines()[-1].split("recovery> ")[-1])
-    assert (decision["slot"], decision["trial"]) == ("a", True)
+    # leaving the console with `boot` runs the image it installed, as a trial
+    assert json.loads(out.strip().splitlines()[-1].split("recovery> ")[-1]) == {"slot": "a", "argv": []}
+    s = json.loads(cli(storage, "status", "--json")[1])
+    assert (s["slot"], s["trial"], s["attempts"]) == ("a", True, 1)
     other = tmp_path / "other"
     assert cli(other, "init", "--board", env.board_path, "--key", env.key)[0] == 0
     rc, out, err = cli(other, "boot", stdin="install /nonexistent.img\nexit\n")

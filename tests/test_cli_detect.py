@@ -1,5 +1,6 @@
 """`hearth detect`: WAV conversion, output formats, per-file errors."""
 import json
+import os
 import subprocess
 import sys
 
@@ -18,6 +19,13 @@ def utterance():
     return speech.concat(speech.silence(1.2),
                          speech.corpus_clip("okay nabu", voice="en-us", speed=150),
                          speech.corpus_clip("alexa", voice="en-gb", speed=170))
+
+
+@pytest.fixture(scope="module")
+def alexa_clip():
+    """espeak-ng's "alexa" as it comes (0.8 s, no silence added before or after)."""
+    from conftest import espeak_pcm16k
+    return espeak_pcm16k("alexa", "en", 170, 50)
 
 
 def run_cli(capsys, *argv):
@@ -96,9 +104,13 @@ def test_bad_files_get_one_line_errors(tmp_path, utterance, capsys):
     assert len(lines) == len(bad) + 1
     assert all(line.startswith("hearth: error: ") for line in lines)
     assert any("truncated" in line for line in lines) and any("empty" in line for line in lines)
-    # the good file between the bad ones was still processed
+    # the good file between the bad ones was still processed; each bad one
+    # is a JSON failure object too
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["file"] for r in rows] == [str(good)]
+    assert [r["file"] for r in rows if "error" not in r] == [str(good)]
+    failures = [r for r in rows if "error" in r]
+    assert [r["file"] for r in failures] == [str(p) for p in bad] + [str(tmp_path / "missing.wav")]
+    assert all(r["ok"] is False and r["exit_code"] == 2 for r in failures)
 
 
 def test_mangled_headers_never_crash(tmp_path, utterance):
@@ -144,3 +156,57 @@ def test_steps_output_and_entry_point(tmp_path, utterance):
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == ((2 * 16000 - 480) // 160 + 1) // 3     # stride 3: one step per 3 vectors
     assert {"step", "model", "output", "probability", "mean"} <= set(rows[0])
+
+
+def test_unpadded_clip_detected_as_pymicro_wakeword_does(tmp_path, alexa_clip, capsys):
+    """A file is not a reboot: no start-up refractory period, so a word in
+    the first second is found, as pymicro-wakeword (no refractory) finds it."""
+    from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+    assert len(alexa_clip) < 16000                 # shorter than ESPHome's 1 s start-up period
+    mww, features = MicroWakeWord.from_builtin(Model.ALEXA), MicroWakeWordFeatures()
+    vectors = list(features.process_streaming(alexa_clip.tobytes()))
+    fired = [i for i, f in enumerate(vectors) if mww.process_streaming(f)]
+    assert fired, "pymicro-wakeword does not detect the clip"
+    p = tmp_path / "alexa.wav"
+    write_wav(p, alexa_clip)
+    rc, out, err = run_cli(capsys, "--json", "detect", str(p), "-m", "alexa")
+    assert rc == 0 and err == ""
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["model"] for r in rows] == ["alexa"]
+    # the same feature vector decides (10 ms each; the event is at its window's end)
+    assert abs(rows[0]["t"] - (fired[0] + 1) * 0.01 - 0.02) <= 0.0301
+    # the appliance after a boot keeps ESPHome's start-up period
+    assert Detector(["alexa"]).feed(alexa_clip) == []
+
+
+def test_refractory_after_a_detection_still_applies(tmp_path, alexa_clip, capsys):
+    twice = np.concatenate([alexa_clip, alexa_clip])         # 0.8 s apart: within 1 s
+    p = tmp_path / "twice.wav"
+    write_wav(p, twice)
+    rc, out, err = run_cli(capsys, "--json", "detect", str(p), "-m", "alexa")
+    assert rc == 0 and [json.loads(line)["model"] for line in out.splitlines()] == ["alexa"]
+
+
+def test_nothing_fired_is_one_line_on_stderr(tmp_path, capsys):
+    p = tmp_path / "quiet.wav"
+    write_wav(p, np.zeros(16000 * 2, dtype=np.int16))
+    rc, out, err = run_cli(capsys, "detect", str(p), "-m", "alexa", "-m", "okay_nabu")
+    assert rc == 0 and out == ""
+    assert err == "hearth: no wake word in %s (models: alexa, okay_nabu)\n" % p
+    rc, out, err = run_cli(capsys, "--json", "detect", str(p), str(p), "-m", "alexa")
+    assert rc == 0 and out == "" and err == "hearth: no wake word in 2 files (models: alexa)\n"
+
+
+def test_dash_reads_stdin(tmp_path, alexa_clip):
+    p = tmp_path / "alexa.wav"
+    write_wav(p, alexa_clip)
+    env = dict(os.environ, NO_COLOR="1")
+    with open(p, "rb") as f:
+        r = subprocess.run([sys.executable, "-m", "hearth_tools.cli", "--json", "detect", "-", "-m", "alexa"],
+                           stdin=f, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(row["file"], row["model"]) for row in rows] == [("-", "alexa")]
+    r = subprocess.run([sys.executable, "-m", "hearth_tools.cli", "detect", "-", "-m", "alexa"],
+                       input=b"not a wav", capture_output=True, timeout=120, env=env)
+    assert r.returncode == 2 and r.stderr.decode().count("\n") == 1 and b"<stdin>" in r.stderr

@@ -37,9 +37,7 @@ import signal
 import sys
 
 from .boot import contract
-
-EXIT_OK = 0
-EXIT_USAGE = 2
+from .exitcodes import OK as EXIT_OK, USAGE as EXIT_USAGE  # the table in docs/CLI.md
 
 
 def _parser():

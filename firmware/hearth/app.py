@@ -18,6 +18,7 @@ from itertools import chain
 
 import numpy as np
 
+from . import exitcodes
 from .core import audiohealth
 from .core.alarm import AlarmListener
 from .core.appliance import Appliance
@@ -64,7 +65,7 @@ SAFE_OUTPUTS = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
 # Exit status of the application when a trial image gave up on its health
 # check (see App.trial_deadline_s): the supervisor restarts the launcher,
 # which counts the next trial boot and reverts after the last one.
-EXIT_TRIAL_UNHEALTHY = 4
+EXIT_TRIAL_UNHEALTHY = exitcodes.TRIAL_UNHEALTHY     # 4
 
 
 def _boot_module(boot):

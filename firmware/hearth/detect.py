@@ -174,9 +174,13 @@ class Detector:
     def enabled(self, model):
         return bool(self.info(model)["enabled"])
 
-    def reset(self):
-        """Frontend, clock and all models back to their initial state."""
+    def reset(self, refractory=True):
+        """Frontend, clock and all models back to their initial state.
+        refractory=False skips the start-up refractory period (ESPHome's,
+        after a boot): for a recording, whose word may be in its first second."""
         self._check(lib.hdet_reset(self._d))
+        if not refractory:
+            self._check(lib.hdet_end_refractory(self._d))
 
     @property
     def samples(self):

@@ -70,14 +70,18 @@ def _scan_riff(path, data):
 
 
 def read_wav(path, rate=RATE):
-    """(int16 mono samples at `rate`, info dict) from a WAV file."""
+    """(int16 mono samples at `rate`, info dict) from a WAV file (a path, or
+    a binary stream such as sys.stdin.buffer)."""
     import io
 
     import soundfile
 
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        if hasattr(path, "read"):
+            data, path = path.read(), getattr(path, "name", "<stream>")
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
     except OSError as e:
         raise AudioError("%s: cannot read: %s" % (path, e.strerror or e)) from None
     fmt, off, size = _scan_riff(path, data)

@@ -1,11 +1,12 @@
-"""Errors the CLI turns into one line on stderr and a documented exit code."""
+"""Errors the CLI turns into one line on stderr and a documented exit code
+(the table is hearth.exitcodes, shared with the device's entry points)."""
+from hearth import exitcodes
 
-# Exit codes (documented in docs/CLI.md)
-EXIT_OK = 0
-EXIT_FAILURE = 1      # the operation ran and failed (verification failed, device said no)
-EXIT_USAGE = 2        # bad arguments or input files
-EXIT_DEVICE = 3       # device or transport unreachable
-EXIT_INTERNAL = 70    # a bug: rerun with --debug and report the traceback
+EXIT_OK = exitcodes.OK
+EXIT_FAILURE = exitcodes.FAILURE      # the operation ran and failed (verification failed, device said no)
+EXIT_USAGE = exitcodes.USAGE          # bad arguments or input files
+EXIT_DEVICE = exitcodes.DEVICE        # device or transport unreachable
+EXIT_INTERNAL = exitcodes.INTERNAL    # a bug: rerun with --debug and report the traceback
 
 
 class HearthError(Exception):

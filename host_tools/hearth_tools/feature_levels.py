@@ -1,7 +1,7 @@
 """Mean frontend feature values of typical and broken inputs, for the boards'
 `[quality] feature_min/max` (the "features out of range" mode cause).
 
-    python -m hearth_tools.feature_levels [--seconds 60]
+    hearth feature-levels [--seconds 60]    (python -m hearth_tools.feature_levels is the same)
 
 Each input runs through the real detector with the sim board's models (the
 frontend is the one the appliance runs); the value is read with Detector.quality()
@@ -10,8 +10,6 @@ frontend's noise estimate settles. Printed: median, min and max of those
 half-second means. The quality monitor averages them over ~20 s, so the
 median is what a sustained condition converges to.
 """
-import argparse
-
 import numpy as np
 
 RATE = 16000
@@ -55,18 +53,6 @@ def inputs(seconds, rng):
     yield "digital silence", np.zeros(n)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m hearth_tools.feature_levels", description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=60.0, help="audio per input (default 60)")
-    args = ap.parse_args(argv)
-    rng = np.random.default_rng(0)
-    print("%-28s %8s %8s %8s" % ("input", "median", "min", "max"))
-    for label, pcm in inputs(args.seconds, rng):
-        v = levels(pcm)
-        if v:
-            print("%-28s %8.1f %8.1f %8.1f" % (label, float(np.median(v)), min(v), max(v)))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .cli import run_as
+    raise SystemExit(run_as("feature-levels"))

@@ -5,14 +5,13 @@ vectors the C unit tests replay without Python.
     case = golden.make_case("CONV_2D", np.random.default_rng(7))
     case.buf, case.inputs, case.params      # .tflite bytes, input arrays, config
 
-    python -m hearth_tools.golden [--out tests/golden/ops]
+    hearth golden a [--out tests/golden/ops] [--random N]    (python -m hearth_tools.golden is the same)
 
 writes, for each fixed case NAME in GOLDEN_CASES: NAME.tflite, NAME.input.bin
 (all inputs' raw bytes, in model input order) and NAME.expected.bin (all
 outputs' raw bytes as TFLite Micro computes them), plus a MANIFEST listing
 the names. The expected bytes come from the `tflite-micro` wheel (the oracle).
 """
-import argparse
 import math
 import os
 import sys
@@ -490,16 +489,6 @@ def write_random(out_dir, per_op):
     return _write_cases(out_dir, items, "# random kernels-A cases\n")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join("tests", "golden", "ops"))
-    ap.add_argument("--random", type=int, metavar="N", default=0,
-                    help="write N random configurations per op instead of the fixed cases")
-    args = ap.parse_args(argv)
-    names = write_random(args.out, args.random) if args.random else write_golden(args.out)
-    print("wrote %d golden cases to %s" % (len(names), args.out))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import run_as
+    sys.exit(run_as("golden", ["a"] + sys.argv[1:]))

@@ -4,13 +4,12 @@ hearth_tools.golden (kernels A) so native/tests/test_kernels_b.c replays them
 the same way: NAME.tflite, NAME.input.bin (inputs' raw bytes, model order),
 NAME.expected.bin (outputs' raw bytes, model order) and a MANIFEST.
 
-    python -m hearth_tools.golden_b [--out tests/golden/ops_b]
+    hearth golden b [--out tests/golden/ops_b]    (python -m hearth_tools.golden_b is the same)
 
 Expected bytes come from the `tflite-micro` wheel (golden.tflm_outputs), except
 for the STRIDED_SLICE features TFLM does not run (rank 5, ellipsis, new axes,
 offset), whose expected bytes are numpy's indexing of the same spec.
 """
-import argparse
 import os
 import sys
 
@@ -236,14 +235,6 @@ def write_golden_b(out_dir=DEFAULT_DIR):
     return names
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=DEFAULT_DIR)
-    args = ap.parse_args(argv)
-    names = write_golden_b(args.out)
-    print("wrote %d golden cases to %s" % (len(names), args.out))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import run_as
+    sys.exit(run_as("golden", ["b"] + sys.argv[1:]))

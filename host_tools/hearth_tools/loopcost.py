@@ -1,7 +1,8 @@
 """What one turn of the appliance loop costs, counted rather than timed.
 
-    python -m hearth_tools.loopcost              # cachegrind: needs valgrind
-    python -m hearth_tools.loopcost --opcodes    # Python bytecodes per block
+    hearth loopcost              # cachegrind: needs valgrind
+    hearth loopcost --opcodes    # Python bytecodes per block
+    (python -m hearth_tools.loopcost is the same)
 
 Wall-clock figures on a shared machine swing with its load; these counts do
 not. The cachegrind mode runs the sim loop (four models, cooking) and the
@@ -11,12 +12,13 @@ prints per-block instructions and cache misses of each and their difference:
 what the loop adds to the detector. The opcode mode traces one process and
 prints the bytecodes executed per block by function.
 """
-import argparse
 import os
 import re
 import subprocess
 import sys
 import tempfile
+
+from .errors import HearthError
 
 BLOCKS = 600
 WARMUP = 200
@@ -34,7 +36,7 @@ def _app(detector=True):
     return app
 
 
-def _child(mode, n):
+def child(mode, n):
     """The measured process: WARMUP + n blocks of the loop or the lone detector."""
     app = _app(detector=mode != "nodet")
     if mode == "lone":
@@ -54,7 +56,7 @@ def _cachegrind(mode, n):
                "hearth_tools.loopcost", "--child", mode, str(n)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit("loopcost: cachegrind run failed:\n" + proc.stderr[-2000:])
+        raise HearthError("cachegrind run failed: %s" % (proc.stderr.strip().splitlines() or ["no output"])[-1])
     got = {}
     for line in proc.stderr.splitlines():
         m = re.match(r"==\d+==\s+(I\s+refs|I1\s+misses|D1\s+misses|LL misses):\s+([\d,]+)", line)
@@ -68,7 +70,7 @@ def cachegrind(blocks=BLOCKS):
     try:
         subprocess.run(["valgrind", "--version"], capture_output=True, check=True)
     except (OSError, subprocess.CalledProcessError):
-        raise SystemExit("loopcost: valgrind is not installed (apt install valgrind)")
+        raise HearthError("valgrind is not installed: apt-get install valgrind (or use --opcodes)")
     out = {}
     for mode in ("loop", "lone", "nodet"):
         a, b = _cachegrind(mode, 0), _cachegrind(mode, blocks)
@@ -103,33 +105,6 @@ def opcodes(blocks=1000):
 DETECTOR_FILES = ("detect.py", "detector.py", "frontend.py")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m hearth_tools.loopcost", description=__doc__.split("\n")[0])
-    ap.add_argument("--opcodes", action="store_true", help="count Python bytecodes instead (no valgrind)")
-    ap.add_argument("--blocks", type=int, default=BLOCKS)
-    ap.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.child:
-        _child(args.child[0], int(args.child[1]))
-        return 0
-    if args.opcodes:
-        total, per = opcodes(args.blocks)
-        det = sum(v for k, v in per.items() if k.split(":")[0] in DETECTOR_FILES)
-        print("bytecodes per block: %.0f (detector glue %.0f, the rest of the loop %.0f)" % (total, det, total - det))
-        for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:20]:
-            print("  %7.1f  %s" % (v, k))
-        return 0
-    r = cachegrind(args.blocks)
-    print("per block (cachegrind, LL = 512 KiB as the L2), %d blocks after %d of warm-up" % (args.blocks, WARMUP))
-    print("%-24s %10s %10s %10s %10s" % ("", "instr", "I1 miss", "D1 miss", "L2 miss"))
-    rows = [("loop, four models", r["loop"]), ("detector alone", r["lone"]),
-            ("loop - detector alone", {e: r["loop"][e] - r["lone"][e] for e in EVENTS}),
-            ("loop without detector", r["nodet"])]
-    for label, v in rows:
-        print("%-24s %10.0f %10.0f %10.0f %10.0f" % (label, v["I refs"], v["I1 misses"], v["D1 misses"],
-                                                    v["LL misses"]))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .cli import run_as
+    sys.exit(run_as("loopcost"))

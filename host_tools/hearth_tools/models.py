@@ -3,9 +3,10 @@
 A manifest models/<name>.json (microWakeWord v2 fields plus provenance) names
 where the model comes from; `import_models()` copies the file out of the
 installed package into models/<name>.tflite after checking its sha256, so the
-rest of Hearth never loads an unpinned model. Usage:
-    python -m hearth_tools.models import      # what `make models` runs
-    python -m hearth_tools.models verify
+rest of Hearth never loads an unpinned model. Command line (`python -m
+hearth_tools.models ARGS` is the same):
+    hearth models import      # what `make models` runs
+    hearth models verify
 """
 import hashlib
 import importlib.util
@@ -96,24 +97,6 @@ def import_models(models_dir=MODELS_DIR):
     return [import_model(m) for m in manifests(models_dir) if m.get("source")]
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    cmd = argv[0] if argv else "verify"
-    try:
-        if cmd == "import":
-            for p in import_models():
-                print("model ok: %s" % os.path.relpath(p, ROOT))
-        elif cmd == "verify":
-            for m in manifests():
-                print("model ok: %s" % os.path.relpath(verify_model(m), ROOT))
-        else:
-            print("usage: python -m hearth_tools.models {import|verify}", file=sys.stderr)
-            return 2
-    except HearthError as e:
-        print("hearth: error: %s" % e, file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import run_as
+    sys.exit(run_as("models"))

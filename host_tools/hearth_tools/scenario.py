@@ -183,6 +183,33 @@ def _show(v):
     return str(v)
 
 
+# The script's own commands: their usage, and whether a line's arguments fit
+# it (checked before the line runs, so a typo is one error line, not a crash).
+SCRIPT_USAGE = {
+    "wait": ("wait SECONDS", lambda a: len(a) == 1 and float(a[0]) >= 0),
+    "until": ("until KEY=VALUE [within S]",
+              lambda a: len(a) == 1 or (len(a) == 3 and a[1] == "within" and float(a[2]) >= 0)),
+    "expect": ("expect KEY=VALUE ...", lambda a: len(a) >= 1),
+    "speak": ('speak "TEXT" [MODEL] [voice=V] [speed=WPM]',
+              lambda a: len(a) >= 1 and int(dict(t.split("=", 1) for t in a[1:] if "=" in t).get("speed", 1)) > 0),
+    "alarm": ("alarm t3|t4 [3k|520] [CYCLES]", lambda a: len(a) <= 3 and (len(a) < 3 or int(a[2]) > 0)),
+    "corrupt": ("corrupt MODEL", lambda a: len(a) == 1),
+    "restore": ("restore MODEL", lambda a: len(a) == 1),
+}
+
+
+def _check_line(tok, n):
+    usage = SCRIPT_USAGE.get(tok[0])
+    if usage is None:
+        return
+    try:
+        ok = usage[1](tok[1:])
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError("script line %d: %r: expected %s" % (n, " ".join(tok), usage[0]))
+
+
 class Scenario:
     def __init__(self, app, write, models_src=None):
         self.app = app
@@ -212,6 +239,7 @@ class Scenario:
             tok = tokenize(line)
         except ValueError as e:
             raise UsageError("script line %d: %s" % (n, e))
+        _check_line(tok, n)
         cmd = tok[0]
         if cmd == "echo":
             self.write("")

@@ -294,6 +294,59 @@ static void test_enable(void)
     rig_close(&r);
 }
 
+/* First event of the golden input from `from` on, model 0 alone. */
+static int first_event(rig *r, size_t from, hdet_event *out)
+{
+    hdet_event ev[16];
+    size_t used, ne, at;
+    for (at = from; at < npcm; at += used) {
+        CHECK(hdet_feed(r->d, pcm + at, npcm - at, &used, ev, 16, &ne, NULL, 0, NULL) == HDET_OK);
+        if (ne) {
+            *out = ev[0];
+            return 1;
+        }
+        if (!used)
+            break;
+    }
+    return 0;
+}
+
+static void test_end_refractory(void)
+{
+    /* A stream that starts 1.125 s before the end of okay_nabu's first
+     * golden detection: with the start-up period ended, the model decides
+     * as one configured without a refractory period up to its first
+     * detection; with it, that detection comes later. */
+    static const int first[1] = {0};
+    const int32_t keep = models[0].cfg.refractory_steps;
+    hdet_event plain, ended, none;
+    size_t from = 0, k;
+    int have_plain, have_ended, have_none;
+    rig r;
+
+    for (k = 0; k < ngevents; k++)
+        if (gevents[k].model == 0 && gevents[k].sample > 18000) {
+            from = (size_t)gevents[k].sample - 18000;
+            break;
+        }
+    CHECK(from > 0 && keep >= 100);
+    rig_open(&r, first, 1);
+    have_plain = first_event(&r, from, &plain);
+    CHECK(hdet_reset(r.d) == HDET_OK);
+    CHECK(hdet_end_refractory(r.d) == HDET_OK);
+    have_ended = first_event(&r, from, &ended);
+    rig_close(&r);
+    models[0].cfg.refractory_steps = 0;
+    rig_open(&r, first, 1);
+    have_none = first_event(&r, from, &none);
+    rig_close(&r);
+    models[0].cfg.refractory_steps = keep;
+    CHECK(have_ended && have_none);
+    CHECK(ended.sample == none.sample && ended.probability == none.probability);
+    CHECK(!have_plain || plain.sample > ended.sample);   /* the start-up period held it back */
+    CHECK(hdet_end_refractory(NULL) == HDET_E_ARG);
+}
+
 static void test_errors(void)
 {
     static const int one[1] = {0};
@@ -402,6 +455,7 @@ int main(void)
     sort_golden_events();
     test_replay();
     test_enable();
+    test_end_refractory();
     test_errors();
     for (i = 0; i < NMODELS; i++)
         free(models[i].model);

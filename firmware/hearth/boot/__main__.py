@@ -7,30 +7,45 @@
     confirm                                       the running trial image passed its health check
     revert                                        cancel the trial / go back to the previous image
 
-Every command takes --storage DIR (default: $HEARTH_STORAGE).
-Exit codes: 0 ok, 1 refused (reason on stderr), 2 usage, 3 recovery (no bootable image).
+--storage DIR (default: $HEARTH_STORAGE), --json and --debug go before or
+after the command. `boot --no-run` is a dry run: it prints the decision and
+writes nothing (no attempt counted, no recovery console).
+Exit codes (hearth.exitcodes, docs/CLI.md): 0 ok, 1 refused (reason on
+stderr), 2 usage, 3 recovery (no bootable image), 70 internal error,
+141 stdout closed early.
 """
 import argparse
 import json
 import os
 import sys
 
+from .. import cliargs, exitcodes
 from ..image.errors import ImageError
 from . import contract
 from .launcher import Launcher, init
 from .state import StateError
 from .storage import DirStorage
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RECOVERY = 0, 1, 2, 3
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_RECOVERY = exitcodes.OK, exitcodes.FAILURE, exitcodes.USAGE, \
+    exitcodes.RECOVERY
+PROG = "hearth.boot"
+
+GLOBAL_OPTIONS = (
+    (("--storage",), {"metavar": "DIR", "default": None, "help": "storage directory (default $HEARTH_STORAGE)"}),
+    (("--json",), {"action": "store_true", "help": "print results (and a failure) as JSON"}),
+    (("--debug",), {"action": "store_true", "help": "show tracebacks"}),
+)
+
+
+class _Usage(Exception):
+    """A mistake in the command's arguments or files: exit 2."""
 
 
 def _parser():
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--storage", default=os.environ.get(contract.STORAGE),
-                        help="storage directory (default $HEARTH_STORAGE)")
-    common.add_argument("--json", action="store_true", help="print results as JSON")
-    p = argparse.ArgumentParser(prog="python -m hearth.boot", description=__doc__.split("\n")[0],
-                                parents=[common])
+    common = cliargs.sub_options(GLOBAL_OPTIONS)
+    p = cliargs.Parser(prog="python -m hearth.boot", description=__doc__.split("\n")[0])
+    for flags, kw in GLOBAL_OPTIONS:
+        p.add_argument(*flags, **kw)
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     s = sub.add_parser("init", parents=[common], help="provision storage: device record and trusted keys")
     s.add_argument("--board", required=True, help="board TOML file")
@@ -43,7 +58,7 @@ def _parser():
     s.add_argument("--max-attempts", type=int, help="trial boots for this image")
     sub.add_parser("status", parents=[common], help="show slots and state")
     s = sub.add_parser("boot", parents=[common], help="pick a slot and run it")
-    s.add_argument("--no-run", action="store_true", help="decide and extract, print the decision, do not run")
+    s.add_argument("--no-run", action="store_true", help="dry run: print the decision, write nothing, do not run")
     s.add_argument("--no-recovery", action="store_true", help="exit 3 instead of opening the recovery console")
     s.add_argument("app_args", nargs=argparse.REMAINDER, help="arguments for the application (after --)")
     sub.add_parser("confirm", parents=[common], help="confirm the running trial image")
@@ -77,79 +92,121 @@ def _run(decision, launcher, app_args):
     contract.exec_image(launcher.st, decision, app_args)
 
 
+def _fail(as_json, label, message, code):
+    """One line on stderr; with --json the failure as JSON on stdout too."""
+    sys.stderr.write("%s: %s: %s\n" % (PROG, label, message))
+    sys.stderr.flush()
+    if as_json:
+        sys.stdout.write(json.dumps(cliargs.failure(message, code), sort_keys=True) + "\n")
+        sys.stdout.flush()
+    return code
+
+
+def _board_file(path):
+    from .device import load_board
+    try:
+        return load_board(path)
+    except ValueError as e:
+        hint = ""
+        if not os.path.exists(path) and os.sep not in path and not path.endswith(".toml"):
+            from ..board import BOARDS_DIR
+            named = os.path.join(BOARDS_DIR, path + ".toml")
+            if os.path.isfile(named):
+                hint = " (--board takes the TOML file: %s)" % os.path.relpath(named)
+        raise _Usage("%s%s" % (e, hint)) from None
+
+
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    return cliargs.entry(_main, argv)
+
+
+def _main(argv):
+    try:
+        args = _parser().parse_args(argv)
+    except cliargs.ArgumentError as e:
+        return _fail(cliargs.wants_json(argv), "error", str(e), EXIT_USAGE)
     if not args.cmd:
         _parser().print_help(sys.stderr)
         return EXIT_USAGE
+    if args.storage is None:
+        args.storage = os.environ.get(contract.STORAGE)
     if not args.storage:
-        sys.stderr.write("hearth.boot: error: give --storage DIR (or set HEARTH_STORAGE)\n")
-        return EXIT_USAGE
+        return _fail(args.json, "error", "give --storage DIR (or set HEARTH_STORAGE)", EXIT_USAGE)
+    return cliargs.guarded(lambda: _command(args), lambda label, msg, code: _fail(args.json, label, msg, code),
+                           args.debug, [(_Usage, "error", EXIT_USAGE),
+                                        ((ImageError, StateError), "refused", EXIT_REFUSED)])
+
+
+def _command(args):
     st = DirStorage(args.storage)
     launcher = Launcher(st)
-    try:
-        if args.cmd == "init":
-            from .device import load_board
+    if args.cmd == "init":
+        board = _board_file(args.board)
+        keys = []
+        for path in args.key:
             try:
-                board = load_board(args.board)
-            except ValueError as e:
-                sys.stderr.write("hearth.boot: error: %s\n" % e)
-                return EXIT_USAGE
-            keys = []
-            for path in args.key:
-                try:
-                    with open(path, "rb") as f:
-                        keys.append((os.path.basename(path), f.read()))
-                except OSError as e:
-                    sys.stderr.write("hearth.boot: error: cannot read key %s: %s\n" % (path, e.strerror))
-                    return EXIT_USAGE
-            r = init(st, board, keys, max_attempts=args.max_attempts, force=args.force)
-            _print(args, r, "initialized %s (%s), slots of %d bytes, %d key(s)"
-                   % (r["board"], r["arch"], r["slot_bytes"], len(r["keys"])))
-        elif args.cmd == "install":
-            if args.image == "-":                     # streamed in, e.g. over the console
-                r = launcher.install(sys.stdin.buffer, max_attempts=args.max_attempts)
-            else:
-                try:
-                    f = open(args.image, "rb")
-                except OSError as e:
-                    sys.stderr.write("hearth.boot: error: cannot read %s: %s\n" % (args.image, e.strerror))
-                    return EXIT_USAGE
-                with f:
-                    r = launcher.install(f, max_attempts=args.max_attempts)
-            _print(args, r, "installed %s in slot %s; it boots next as a trial (%d attempts)"
-                   % (r["version"], r["slot"], r["max_attempts"]))
-        elif args.cmd == "status":
-            s = launcher.status()
-            _print(args, s, _status_text(s))
-        elif args.cmd == "confirm":
-            s = launcher.confirm()
-            _print(args, s, ("confirmed %s in slot %s" % (s["version"], s["slot"])) if s["confirmed"]
-                   else s["note"])
-        elif args.cmd == "revert":
-            s = launcher.revert()
-            _print(args, s, _status_text(s))
-        elif args.cmd == "boot":
-            return _boot(args, launcher)
-    except (ImageError, StateError) as e:
-        sys.stderr.write("hearth.boot: refused: %s\n" % e)
-        return EXIT_REFUSED
+                with open(path, "rb") as f:
+                    keys.append((os.path.basename(path), f.read()))
+            except OSError as e:
+                raise _Usage("cannot read key %s: %s" % (path, e.strerror)) from None
+        r = init(st, board, keys, max_attempts=args.max_attempts, force=args.force)
+        _print(args, r, "initialized %s (%s), slots of %d bytes, %d key(s)"
+               % (r["board"], r["arch"], r["slot_bytes"], len(r["keys"])))
+    elif args.cmd == "install":
+        if args.image == "-":                     # streamed in, e.g. over the console
+            r = launcher.install(sys.stdin.buffer, max_attempts=args.max_attempts)
+        else:
+            try:
+                f = open(args.image, "rb")
+            except OSError as e:
+                raise _Usage("cannot read %s: %s" % (args.image, e.strerror)) from None
+            with f:
+                r = launcher.install(f, max_attempts=args.max_attempts)
+        _print(args, r, "installed %s in slot %s; it boots next as a trial (%d attempts)"
+               % (r["version"], r["slot"], r["max_attempts"]))
+    elif args.cmd == "status":
+        s = launcher.status()
+        _print(args, s, _status_text(s))
+    elif args.cmd == "confirm":
+        s = launcher.confirm()
+        _print(args, s, ("confirmed %s in slot %s" % (s["version"], s["slot"])) if s["confirmed"]
+               else s["note"])
+    elif args.cmd == "revert":
+        s = launcher.revert()
+        _print(args, s, _status_text(s))
+    elif args.cmd == "boot":
+        return _boot(args, launcher)
     return EXIT_OK
 
 
+def _dry_run(args, launcher):
+    """boot --no-run: the decision boot would make now; nothing is written."""
+    d = launcher.select(dry_run=True)
+    obj = dict(d.describe(), dry_run=True)
+    if d.recovery:
+        return _recovery(args, d, obj)
+    _print(args, obj, "would boot slot %s: %s%s%s (dry run: nothing written)" % (
+        d.slot, d.verified.version, " [trial]" if d.trial else "",
+        "".join("; " + r for r in d.reasons)))
+    return EXIT_OK
+
+
+def _recovery(args, d, obj):
+    text = "recovery: " + "; ".join(d.reasons)
+    _print(args, dict(obj, **cliargs.failure("no bootable image: " + "; ".join(d.reasons), EXIT_RECOVERY)), text)
+    return EXIT_RECOVERY
+
+
 def _boot(args, launcher):
+    if args.no_run:
+        return _dry_run(args, launcher)
     while True:
         d = launcher.boot()             # select + extract; storage errors fall back, then recovery
         if not d.recovery:
-            if args.no_run:
-                _print(args, d.describe(), "boot slot %s: %s%s (run dir %s)" % (
-                    d.slot, d.verified.version, " [trial]" if d.trial else "", d.run_dir))
-                return EXIT_OK
             _run(d, launcher, args.app_args)
             return EXIT_OK              # not reached
         if args.no_recovery:
-            _print(args, d.describe(), "recovery: " + "; ".join(d.reasons))
-            return EXIT_RECOVERY
+            return _recovery(args, d, d.describe())
         from .recovery import serve
         if serve(launcher, sys.stdin, sys.stdout, d.reasons) != "boot":
             return EXIT_RECOVERY

@@ -336,9 +336,11 @@ class Launcher:
                 return s
         return S.SLOTS[0]
 
-    def select(self):
-        """The boot decision. Counts trial attempts and reverts; returns a Decision."""
+    def select(self, dry_run=False):
+        """The boot decision. Counts trial attempts and reverts; returns a Decision.
+        dry_run: decide the same way but write nothing (`boot --no-run`)."""
         st = self.st
+        save = (lambda state: None) if dry_run else (lambda state: S.save_state(st, state))
         with st.lock():
             state, dirty = self._load()
             reasons = []
@@ -354,7 +356,7 @@ class Launcher:
                 action = TRIAL_ACTIONS[(left, verified is not None)]
                 if action == "boot-trial":
                     state["attempts"] += 1
-                    S.save_state(st, state)
+                    save(state)
                     return Decision(t, verified, trial=True)
                 reason = ("trial not confirmed after %d boot(s)" % state["attempts"]) if not left else why
                 self._drop_trial(state, reason)
@@ -366,7 +368,7 @@ class Launcher:
                 try:
                     v = self.check_slot(state, a)
                     if dirty:
-                        S.save_state(st, state)
+                        save(state)
                     return Decision(a, v, event=event, reasons=reasons)
                 except (ImageError, StateError) as e:
                     reasons.append("slot %s: %s" % (a, e))
@@ -382,10 +384,10 @@ class Launcher:
                 state["active"] = s
                 state["last_event"] = event = {"event": "fallback", "slot": s, "version": v.version,
                                                "reason": "; ".join(reasons)}
-                S.save_state(st, state)
+                save(state)
                 return Decision(s, v, event=event, reasons=reasons)
             if dirty:
-                S.save_state(st, state)
+                save(state)
             if not reasons:
                 reasons.append("no image installed")
             return Decision(None, None, recovery=True, reasons=reasons, event=event)

@@ -5,10 +5,10 @@ from ..errors import HearthError
 
 NAME = "demo"
 HELP = "run the scripted smart-oven scenario on the sim board and print the console transcript"
+USES_STORAGE = True     # --storage DIR (default: a temporary one)
 
 
 def add_arguments(parser):
-    parser.add_argument("--storage", help="device storage directory (default: a temporary one)")
     parser.add_argument("--print-script", action="store_true", help="print the scenario script and exit")
 
 

@@ -43,9 +43,22 @@ def run(args, out):
     raise UsageError("name an action: hearth image {build|info|verify}")
 
 
+def _check_output(path):
+    """-o mistakes as one line, before the build and without leaving a .tmp."""
+    if os.path.isdir(path):
+        raise UsageError("-o %s is a directory: give a file name, e.g. -o %s"
+                         % (path, os.path.join(path, "fw.img")))
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError("-o %s: directory %s does not exist (create it first)" % (path, parent))
+    if not os.access(parent, os.W_OK):
+        raise UsageError("-o %s: directory %s is not writable" % (path, parent))
+
+
 def _build(args, out):
     from ..image.build import BuildError, build_image
     from hearth.boot.launcher import LAUNCHER_VERSION
+    _check_output(args.output)
     try:
         _data, s = build_image(args.board, args.version, args.key, out=args.output,
                                security_counter=args.security_counter, models_dir=args.models,
@@ -54,6 +67,10 @@ def _build(args, out):
                                calibration_version=args.calibration_version, entry=args.entry)
     except BuildError as e:
         raise HearthError(str(e)) from None
+    except OSError as e:
+        if e.filename is None or not str(e.filename).startswith(args.output):
+            raise
+        raise UsageError("cannot write -o %s: %s" % (args.output, e.strerror)) from None
     nat = s["native"]
     out.data(s, "%s: %s %s for %s (%s), %d bytes of %d-byte slot, %d files, models: %s, native: %s, "
              "security counter %d, sha256 %s" % (

@@ -12,11 +12,11 @@ from ..errors import UsageError
 
 NAME = "sim"
 HELP = "start a sim board and print its console pty (or run a --script on audio time)"
+USES_STORAGE = True     # --storage DIR (default: the board's [storage] root)
 
 
 def add_arguments(parser):
     parser.add_argument("--board", default="sim", help="board name or TOML path (default: sim)")
-    parser.add_argument("--storage", help="device storage directory (default: the board's [storage] root)")
     parser.add_argument("--audio", metavar="FILE|-", help="16 kHz WAV file, or - for raw s16le on stdin "
                         "(default: a quiet room)")
     parser.add_argument("--script", metavar="FILE", help="run a scenario script as fast as possible and "
@@ -57,8 +57,7 @@ def run(args, out):
         app.log.sinks.append(lambda t, l, m, msg: out.info(format_record((t, l, m, msg))))
     out.data({"console": console.path, "board": b.name, "storage": b.storage_root},
              "console: %s  (board %s, storage %s)" % (console.path, b.name, b.storage_root))
-    out.info("connect with e.g. `screen %s` or `python -m serial.tools.miniterm %s`; Ctrl-C stops"
-             % (console.path, console.path))
+    out.info("connect with a terminal program, e.g. `screen %s`; Ctrl-C stops" % console.path)
     signal.signal(signal.SIGTERM, lambda *a: app.stop())
     try:
         app.run(seconds=args.seconds, poll=console.poll)

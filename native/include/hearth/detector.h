@@ -117,6 +117,11 @@ int hdet_enable(hdet *d, int model, int on);
 /* Frontend, sample clock and every model back to their initial state. */
 int hdet_reset(hdet *d);
 
+/* End every model's refractory period now. After hdet_reset for a
+ * recording: a file is not a reboot, and its word may be in its first
+ * second. The period after a detection still applies. */
+int hdet_end_refractory(hdet *d);
+
 /* Consume audio. Stops early (*consumed < n) only when fewer than
  * hdet_num_models() slots remain in events (or in steps, if given), so no
  * event or step is ever dropped; call again with the rest. Capacities below

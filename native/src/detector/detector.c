@@ -308,6 +308,16 @@ int hdet_reset(hdet *d)
     return HDET_OK;
 }
 
+int hdet_end_refractory(hdet *d)
+{
+    int i;
+    if (!d)
+        return HDET_E_ARG;
+    for (i = 0; i < d->n_models; i++)
+        d->model[i].ignore = 0;
+    return HDET_OK;
+}
+
 /* Mean of the window as statistics.mean computes it: the float32
  * probabilities summed exactly (in double they are: at most 64 values
  * spanning 8 binary orders of a 24-bit mantissa), divided once. */

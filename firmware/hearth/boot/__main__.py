@@ -105,6 +105,10 @@ def _fail(as_json, label, message, code):
 def _board_file(path):
     from .device import load_board
     try:
+        if not os.path.isfile(path):
+            # the launcher records what a file says; a board name would resolve
+            # against a source tree a device does not have
+            raise ValueError("board file %s: not a file" % path)
         return load_board(path)
     except ValueError as e:
         hint = ""

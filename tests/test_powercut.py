@@ -158,6 +158,8 @@ def reboot(st, counters, confirmable, allow_recovery=False, exact=True):
     before, note = S.load_state(st)
     if exact:
         assert note is None or "corrupt" not in note, note
+        # the confirm record is written before the copies: its floor never lags behind them
+        assert S.load_confirmed(st)["security_counter"] >= before["security_counter"]
     L = Launcher(st)
     d = L.select()
     check_files(st)
@@ -349,6 +351,48 @@ def test_losing_any_one_state_file_after_a_completed_step_loses_nothing(env):
         want = view(st)
         for dmg in single:
             assert view(damaged(st.crash("drop"), dmg)) == want, dmg
+
+
+def first_copy_written(trace, start=0):
+    """Index just after the first state copy a save made durable (rename, then fsync of boot/)."""
+    for i in range(start, len(trace) - 1):
+        if trace[i][:2] in (("rename", n) for n in S.STATE_COPIES) and trace[i + 1][:2] == ("fsync_dir", S.BOOT):
+            return i + 2
+    return None
+
+
+def test_a_save_rewrites_the_stale_copy_first(env):
+    # A cut between the two copy writes leaves one copy stale, and the device
+    # acts on the other. The next save must replace the stale copy first:
+    # replacing the good one first would leave a moment where damage to it
+    # loses the record the device acted on.
+    st = SimStorage(env.base)
+    st.trace = []
+    seq_update(env, Launcher(st))
+    done = sorted({first_copy_written(st.trace, i) for i in range(len(st.trace))} - {None})
+    between = done[0::2]                                # each save writes two copies: cut between them
+    assert len(between) >= 3                            # install, boot and confirm each save once
+    stale_seen = set()
+    for cut in between:
+        start = cut_at(env.base, seq_update, env, cut, "drop")
+        got = S.read_state(start)
+        stale = [n for n in S.STATE_COPIES if any(p.startswith(n + " is stale") for p in got.problems)]
+        assert len(stale) == 1, got.problems
+        good = [n for n in S.STATE_COPIES if n not in stale][0]
+        stale_seen.add(stale[0])
+        acted_on = got.state["seq"]
+        probe = damaged(start, None)                     # where does the next save (at boot) make its first copy durable?
+        probe.trace = []
+        Launcher(probe).select()
+        n = first_copy_written(probe.trace)
+        nxt = damaged(start, None)
+        nxt.cut_at = n
+        with pytest.raises(PowerCut):
+            Launcher(nxt).select()
+        after = damaged(nxt.crash("drop"), ((good,), "delete"))
+        assert S.load_state(after)[0]["seq"] > acted_on, "cut at %d: the stale copy %s was not written first" % (
+            cut, stale[0])
+    assert stale_seen == set(S.STATE_COPIES)           # both copies were the stale one once
 
 
 def test_crash_model_loses_unsynced_data_and_tears_writes():

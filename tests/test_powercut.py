@@ -353,12 +353,11 @@ def test_losing_any_one_state_file_after_a_completed_step_loses_nothing(env):
             assert view(damaged(st.crash("drop"), dmg)) == want, dmg
 
 
-def first_copy_written(trace, start=0):
-    """Index just after the first state copy a save made durable (rename, then fsync of boot/)."""
-    for i in range(start, len(trace) - 1):
-        if trace[i][:2] in (("rename", n) for n in S.STATE_COPIES) and trace[i + 1][:2] == ("fsync_dir", S.BOOT):
-            return i + 2
-    return None
+def copy_writes(trace):
+    """Operation counts at which each state copy write had become durable (its rename, then boot/ fsynced)."""
+    renames = {("rename", n) for n in S.STATE_COPIES}
+    return [i + 2 for i in range(len(trace) - 1)
+            if trace[i][:2] in renames and trace[i + 1][:2] == ("fsync_dir", S.BOOT)]
 
 
 def test_a_save_rewrites_the_stale_copy_first(env):
@@ -369,8 +368,7 @@ def test_a_save_rewrites_the_stale_copy_first(env):
     st = SimStorage(env.base)
     st.trace = []
     seq_update(env, Launcher(st))
-    done = sorted({first_copy_written(st.trace, i) for i in range(len(st.trace))} - {None})
-    between = done[0::2]                                # each save writes two copies: cut between them
+    between = copy_writes(st.trace)[0::2]               # each save writes two copies: cut between them
     assert len(between) >= 3                            # install, boot and confirm each save once
     stale_seen = set()
     for cut in between:
@@ -381,12 +379,11 @@ def test_a_save_rewrites_the_stale_copy_first(env):
         good = [n for n in S.STATE_COPIES if n not in stale][0]
         stale_seen.add(stale[0])
         acted_on = got.state["seq"]
-        probe = damaged(start, None)                     # where does the next save (at boot) make its first copy durable?
-        probe.trace = []
+        probe = damaged(start, None)                     # a copy: where does the next save (at boot)
+        probe.trace = []                                 # make its first copy durable?
         Launcher(probe).select()
-        n = first_copy_written(probe.trace)
         nxt = damaged(start, None)
-        nxt.cut_at = n
+        nxt.cut_at = copy_writes(probe.trace)[0]
         with pytest.raises(PowerCut):
             Launcher(nxt).select()
         after = damaged(nxt.crash("drop"), ((good,), "delete"))

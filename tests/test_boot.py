@@ -32,7 +32,8 @@ def env(tmp_path_factory):
     e.images = {}
     for name, version, sc, kw in [("v1", "1.0.0", 1, {}), ("v2", "1.1.0", 2, {}),
                                   ("v2b", "1.2.0", 2, {"rollback_target": "1.1.0"}),
-                                  ("v3", "2.0.0", 3, {})]:
+                                  ("v3", "2.0.0", 3, {}), ("v0", "0.9.0", 0, {}),
+                                  ("v105", "1.0.5", 2, {}), ("v109", "1.0.9", 2, {})]:
         data = testkit.small_image(e.key, e.board_path, version, sc, **kw)
         path = d / ("%s.img" % name)
         path.write_bytes(data)
@@ -59,8 +60,8 @@ def boot(L):
     return d
 
 
-def install_confirm(L, path):
-    L.install(path)
+def install_confirm(L, path, **kw):
+    L.install(path, **kw)
     d = boot(L)
     assert d.trial
     L.confirm()
@@ -176,7 +177,7 @@ def test_corrupt_active_slot_falls_back_then_recovers(env, tmp_path):
     L = device(env, tmp_path)
     install_confirm(L, env.images["v1"])
     install_confirm(L, env.images["v2b"])            # b active (counter 2), a = 1.0.0 (counter 1)
-    install_confirm(L, env.images["v2"])             # a = 1.1.0 (counter 2), active a
+    install_confirm(L, env.images["v2"], allow_downgrade=True)   # a = 1.1.0 (counter 2), active a
     assert L.status()["slot"] == "a"
     path = L.st.local_path(S.slot_file("a"))
     raw = bytearray(open(path, "rb").read())
@@ -213,7 +214,21 @@ def test_recovery_console_accepts_an_image(env, tmp_path):
     assert json.loads(out) == {"slot": "a", "argv": ["x", "y"]}
 
 
-def test_corrupt_state_record_is_rebuilt_from_slots(env, tmp_path):
+def damage(st, name, how):
+    """Bit rot, a torn copy or a lost file, done behind the launcher's back."""
+    path = st.local_path(name)
+    if how == "delete":
+        os.unlink(path)
+        return
+    raw = bytearray(open(path, "rb").read())
+    if how == "truncate":
+        raw = raw[:len(raw) // 2]
+    else:
+        raw[len(raw) // 2] ^= 0x01
+    open(path, "wb").write(bytes(raw))
+
+
+def test_corrupt_state_copy_is_repaired_from_the_other(env, tmp_path):
     L = device(env, tmp_path)
     install_confirm(L, env.images["v1"])
     install_confirm(L, env.images["v2"])
@@ -222,10 +237,188 @@ def test_corrupt_state_record_is_rebuilt_from_slots(env, tmp_path):
     open(path, "wb").write(raw.replace(b'"attempts"', b'"attemptz"'))
     s = L.status()
     assert s["state_note"] and "corrupt" in s["state_note"]
-    d = boot(L)
+    d = boot(L)                                      # boots as before and rewrites the bad copy
     assert (d.verified.version, d.trial) == ("1.1.0", False)
     s = L.status()
+    assert (s["security_counter"], s["last_event"]["event"], s["state_note"]) == (2, "confirm", None)
+
+
+def test_both_state_copies_corrupt_rebuild_from_the_confirm_record(env, tmp_path):
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v2"])
+    install_confirm(L, env.images["v2b"])            # 1.2.0 in b, same counter as 1.1.0 in a
+    for name in S.STATE_COPIES:
+        damage(L.st, name, "corrupt")
+    d = boot(L)
+    assert (d.slot, d.verified.version, d.trial) == ("b", "1.2.0", False)
+    s = L.status()
     assert (s["security_counter"], s["last_event"]["event"], s["state_note"]) == (2, "rebuilt", None)
+    # the previous image is kept but no longer known to be confirmed: no revert to it
+    assert (s["slots"]["a"]["confirmed"], s["slots"]["b"]["confirmed"]) == (False, True)
+    with pytest.raises(S.StateError) as e:
+        L.revert()
+    assert e.value.code == "nothing-to-revert"
+
+
+@pytest.mark.parametrize("how", ["truncate", "corrupt", "delete"])
+def test_lost_state_record_during_a_trial_keeps_it_a_trial(env, tmp_path, how):
+    # a rebuild used to confirm every slot that verified, so the trial image
+    # skipped its health check and the stored counter rose to its counter
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v1"])
+    L.install(env.images["v2"])
+    assert boot(L).trial
+    damage(L.st, S.STATE, how)
+    s = L.status()
+    assert (s["slot"], s["trial"], s["attempts"], s["security_counter"]) == ("b", True, 1, 1)
+    assert s["slots"]["b"]["confirmed"] is False
+    d = boot(L)
+    assert (d.slot, d.trial) == ("b", True) and L.status()["attempts"] == 2
+    L.revert()                                       # its health check failed: the old image still boots
+    d = boot(L)
+    assert (d.slot, d.trial, d.verified.version) == ("a", False, "1.0.0")
+    assert L.status()["security_counter"] == 1
+
+
+@pytest.mark.parametrize("how", ["truncate", "corrupt", "delete"])
+def test_lost_state_record_keeps_the_confirmed_image_and_the_counter(env, tmp_path, how):
+    # a deleted record used to send the device to recovery with the counter at 0
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v1"])
+    install_confirm(L, env.images["v2"])
+    damage(L.st, S.STATE, how)
+    d = boot(L)
+    assert (d.recovery, d.slot, d.trial, d.verified.version) == (False, "b", False, "1.1.0")
+    with pytest.raises(ImageError) as e:
+        L.install(env.images["v0"])                  # counter 0 < 2
+    assert e.value.code == "security-counter"
+    s = L.status()
+    assert (s["security_counter"], s["slots"]["a"]["confirmed"], s["state_note"]) == (2, True, None)
+
+
+def test_both_state_copies_lost_during_a_trial_boot_the_confirmed_image(env, tmp_path):
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v1"])
+    L.install(env.images["v2"])
+    assert boot(L).trial
+    for name in S.STATE_COPIES:
+        damage(L.st, name, "delete")
+    d = boot(L)
+    assert (d.slot, d.trial, d.verified.version) == ("a", False, "1.0.0")
+    s = L.status()
+    assert s["last_event"]["event"] == "rebuilt" and "slot a holds the confirmed image" in s["last_event"]["reason"]
+    assert (s["security_counter"], s["trial"], s["pending"], s["slots"]["b"]["confirmed"]) == (1, False, None, False)
+    install_confirm(L, env.images["v2"])             # the update can simply be repeated
+    assert L.status()["security_counter"] == 2
+
+
+def test_all_state_records_lost_boot_the_oldest_image_as_a_trial(env, tmp_path):
+    # nothing says which slot was confirmed: neither is trusted as confirmed,
+    # the one with the lowest counter must pass its health check again
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v1"])
+    install_confirm(L, env.images["v2"])
+    for name in S.STATE_COPIES + (S.CONFIRMED,):
+        damage(L.st, name, "delete")
+    s = L.status()
+    assert (s["pending"], s["security_counter"]) == ("a", 0)      # a rebuild never raises the counter
+    assert not s["slots"]["a"]["confirmed"] and not s["slots"]["b"]["confirmed"]
+    d = boot(L)
+    assert (d.slot, d.trial, d.verified.version) == ("a", True, "1.0.0")
+    assert L.confirm()["confirmed"] and L.status()["security_counter"] == 1
+
+
+def test_old_single_record_devices_migrate(env, tmp_path):
+    # a device written before the second copy existed: state.json alone
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v1"])
+    for name in (S.STATE_COPY, S.CONFIRMED):
+        damage(L.st, name, "delete")
+    assert L.status()["state_note"]
+    d = boot(L)
+    assert (d.slot, d.trial) == ("a", False)
+    assert L.st.exists(S.STATE_COPY) and L.st.exists(S.CONFIRMED) and L.status()["state_note"] is None
+
+
+def test_max_attempts_out_of_range_is_refused(env, tmp_path):
+    # -1 used to be stored, then failed the record's validation, and the
+    # rebuild that followed confirmed the untested trial image
+    st = DirStorage(str(tmp_path / "fresh"))
+    key = [("key.pem", open(env.key, "rb").read())]
+    for bad in (0, -1, 256, "3", True):
+        with pytest.raises(S.StateError) as e:
+            init(st, env.board, key, max_attempts=bad)
+        assert e.value.code == "bad-max-attempts" and "1 to 255" in str(e.value), bad
+    assert not st.exists(S.DEVICE)
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v1"])
+    before = L.status()
+    for bad in (0, -1, 256):
+        with pytest.raises(S.StateError) as e:
+            L.install(env.images["v2"], max_attempts=bad)
+        assert e.value.code == "bad-max-attempts"
+    assert L.status() == before and not L.st.exists(S.INCOMING)
+    d = boot(L)
+    assert (d.slot, d.trial) == ("a", False)
+    assert L.install(env.images["v2"], max_attempts=255)["max_attempts"] == 255
+    # a device record an older init wrote with -1: install says how to fix it
+    dev = dict(L.device, max_attempts=-1)
+    S.save_device(L.st, dev)
+    with pytest.raises(S.StateError) as e:
+        Launcher(L.st).install(env.images["v2"])
+    assert e.value.code == "bad-max-attempts" and "init --force" in str(e.value)
+
+
+def test_cli_rejects_max_attempts_out_of_range(env, tmp_path):
+    storage = tmp_path / "st"
+    rc, out, err = cli(storage, "init", "--board", env.board_path, "--key", env.key, "--max-attempts", "0")
+    assert rc == 2 and "--max-attempts" in err and "1 to 255" in err, err
+    assert not (storage / "boot" / "device.json").exists()
+    assert cli(storage, "init", "--board", env.board_path, "--key", env.key)[0] == 0
+    rc, out, err = cli(storage, "install", env.images["v1"], "--max-attempts", "-1")
+    assert rc == 2 and "1 to 255" in err, err
+    assert json.loads(cli(storage, "status", "--json")[1])["pending"] is None
+
+
+def test_downgrade_needs_allow_downgrade(env, tmp_path):
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v2"])             # 1.1.0, counter 2
+    before = L.status()
+    with pytest.raises(S.StateError) as e:
+        L.install(env.images["v105"])                # 1.0.5, same counter
+    assert e.value.code == "downgrade" and "--allow-downgrade" in str(e.value)
+    assert L.status() == before
+    with pytest.raises(ImageError) as e:             # never below the security counter
+        L.install(env.images["v1"], allow_downgrade=True)
+    assert e.value.code == "security-counter"
+    import hearth.boot as hb
+    hb.install(L.st, env.images["v105"], allow_downgrade=True)      # the application's API passes it on
+    assert boot(L).trial and L.confirm()["confirmed"]
+    s = L.status()
+    assert (s["version"], s["security_counter"]) == ("1.0.5", 2)
+    L.install(env.images["v2"])                      # upgrades need nothing
+    assert L.status()["pending"] == "a"
+
+
+def test_rollback_target_limits_install(env, tmp_path):
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v2b"])            # 1.2.0, rollback_target 1.1.0
+    with pytest.raises(S.StateError) as e:
+        L.install(env.images["v109"], allow_downgrade=True)
+    assert e.value.code == "rollback-target" and "1.1.0" in str(e.value)
+    assert L.status()["pending"] is None
+    assert L.install(env.images["v2"], allow_downgrade=True)["version"] == "1.1.0"
+
+
+def test_cli_downgrade(env, tmp_path):
+    storage = tmp_path / "st"
+    assert cli(storage, "init", "--board", env.board_path, "--key", env.key)[0] == 0
+    L = Launcher(DirStorage(str(storage)))
+    install_confirm(L, env.images["v2"])
+    rc, out, err = cli(storage, "install", env.images["v105"])
+    assert rc == 1 and "refused: downgrade:" in err and "--allow-downgrade" in err, err
+    rc, out, err = cli(storage, "install", env.images["v105"], "--allow-downgrade")
+    assert rc == 0 and "1.0.5" in out, err
 
 
 def test_health_check_confirms_only_when_healthy(env, tmp_path):

@@ -113,7 +113,7 @@ def running_device(env, st):
 
 
 def snapshot(st):
-    return {n: st.read(n) for n in (S.STATE, S.slot_file("a"), S.slot_file("b"), S.DEVICE)}
+    return {n: st.read(n) for n in S.STATE_COPIES + (S.CONFIRMED, S.slot_file("a"), S.slot_file("b"), S.DEVICE)}
 
 
 def test_every_hostile_image_is_refused_and_the_running_slot_untouched(env, tmp_path):

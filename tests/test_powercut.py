@@ -5,11 +5,16 @@ command, first install from recovery) we count its storage operations on a
 simulated disk, then for every operation i: replay the sequence with power
 failing at i, keep what the crash model says survives (hearth.boot.simdisk:
 "drop" loses everything unsynced, "keep" keeps everything issued and tears the
-write in flight), reboot, and check:
-  * a valid image boots, the one the state record says (or recovery, only
-    when no image was ever confirmed),
+write in flight), then also damage each state file in turn (corrupt a byte,
+truncate, delete: each state copy, the confirm record, and both copies at
+once), reboot, and check:
+  * a valid image boots (recovery only when no slot holds one); without
+    damage it is the one the state record says,
+  * no image is confirmed unless the sequence had reached its confirm (the
+    health check passed), and a slot booted as confirmed is confirmed,
+  * the stored security counter never went down and never rose unless the
+    confirm had started,
   * identity, config and telemetry files are byte-for-byte intact,
-  * the stored security counter never went down,
   * the update can be repeated and completes.
 Then random multi-cut runs: several cuts (during install, boot and confirm),
 each crash keeping a random prefix of unsynced data per file and directory.
@@ -23,6 +28,7 @@ from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
 from hearth.boot.simdisk import SimStorage
 from hearth.boot.storage import PowerCut
+from hearth.image.errors import ImageError
 from hearth_tools.image import testkit
 
 PROTECTED = {
@@ -62,8 +68,8 @@ def env(tmp_path_factory, request):
     e.base = st.crash("keep").snapshot()       # running 1.0.0, confirmed, all durable
     yield e
     total = sum(TALLY.values())
-    msg = ("powercut: %d cut points exercised (%s), every one rebooted to a valid image"
-           % (total, ", ".join("%s %d" % kv for kv in sorted(TALLY.items()))))
+    msg = ("powercut: %d reboots after a cut checked (%s; cut point x crash mode x state-file damage, "
+           "random: cuts), every invariant held" % (total, ", ".join("%s %d" % kv for kv in sorted(TALLY.items()))))
     # shown in the normal (captured) run too: the count is part of the result
     capman = request.config.pluginmanager.get_plugin("capturemanager")
     if capman is not None:
@@ -99,6 +105,34 @@ def seq_first_install(e, L):
     L.confirm()
 
 
+# -- damage to the state files after the cut ----------------------------------
+STATE_FILES = S.STATE_COPIES + (S.CONFIRMED,)
+DAMAGE = [None] + [((name,), how) for name in STATE_FILES for how in ("corrupt", "truncate", "delete")] \
+    + [(S.STATE_COPIES, "delete")]
+
+
+def damaged(st, damage):
+    """A copy of st (all durable) with `damage` done to it; None when none of
+    the files it names exists yet (the same as no damage)."""
+    files = st.snapshot()
+    if damage is not None:
+        names, how = damage
+        if not any(n in files for n in names):
+            return None
+        for name in names:
+            if name not in files:
+                continue
+            if how == "delete":
+                del files[name]
+            elif how == "truncate":
+                files[name] = files[name][:len(files[name]) // 2]
+            else:
+                raw = bytearray(files[name])
+                raw[len(raw) // 2] ^= 0x01
+                files[name] = bytes(raw)
+    return SimStorage(files)
+
+
 # -- checks ---------------------------------------------------------------
 def check_files(st):
     for name, data in PROTECTED.items():
@@ -112,23 +146,42 @@ def check_run_dir(st, d):
         assert st.read("%s/%s" % (d.run_dir, ent.path)) == payload[ent.offset:ent.offset + ent.size]
 
 
-def reboot(st, min_counter, allow_recovery=False):
-    """Boot after a cut; returns the Launcher. Asserts the boot invariants."""
+def reboot(st, counters, confirmable, allow_recovery=False, exact=True):
+    """Boot after a cut; returns the Launcher. Asserts the boot invariants.
+
+    counters: the values the stored security counter may hold now.
+    confirmable: versions that may be marked confirmed (confirmed before the
+    sequence, or being confirmed when the power failed: its health check passed).
+    exact: no state file was damaged, so the decision is the one the newest
+    state copy says (a cut leaves a copy stale or missing, never corrupt).
+    """
     before, note = S.load_state(st)
-    assert note in (None, "fresh"), note            # a cut never corrupts the record
+    if exact:
+        assert note is None or "corrupt" not in note, note
+        # the confirm record is written before the copies: its floor never lags behind them
+        assert S.load_confirmed(st)["security_counter"] >= before["security_counter"]
     L = Launcher(st)
     d = L.select()
     check_files(st)
-    after, _ = S.load_state(st)
-    assert after["security_counter"] >= max(min_counter, before["security_counter"])
+    after = L.status()
+    assert after["security_counter"] in counters, (after["security_counter"], counters)
+    for name, meta in after["slots"].items():
+        if meta and meta["confirmed"]:
+            assert meta["version"] in confirmable, ("slot %s confirmed without a health check" % name, after)
     if d.recovery:
-        assert allow_recovery and before["active"] is None, d.reasons
+        assert allow_recovery, d.reasons
+        for s in S.SLOTS:                            # only when no slot holds a valid image
+            if st.exists(S.slot_file(s)):
+                with pytest.raises((ImageError, S.StateError)):
+                    L.check_bytes(st.read(S.slot_file(s)), 0)
         return L
     assert d.verified.version in ("1.0.0", "1.1.0")
-    if before["trial"] is not None and before["attempts"] < before["max_attempts"]:
-        assert (d.slot, d.trial) == (before["trial"], True)
-    else:
-        assert (d.slot, d.trial) == (before["active"], False), (before, d.describe())
+    assert after["slots"][d.slot]["confirmed"] is not d.trial, (d.describe(), after)
+    if exact and note != "fresh":
+        if before["trial"] is not None and before["attempts"] < before["max_attempts"]:
+            assert (d.slot, d.trial) == (before["trial"], True)
+        else:
+            assert (d.slot, d.trial) == (before["active"], False), (before, d.describe())
     L.materialize(d)
     check_run_dir(st, d)
     return L
@@ -156,9 +209,18 @@ def finish(L, image, version, counter):
 
 
 def count_ops(files, seq, e):
+    """(operations of the sequence, operation index at which its confirm starts or None)."""
     st = SimStorage(files)
-    seq(e, Launcher(st))
-    return st.op_count
+    L = Launcher(st)
+    marks = []
+    confirm = L.confirm
+
+    def marked_confirm():
+        marks.append(st.op_count)
+        return confirm()
+    L.confirm = marked_confirm
+    seq(e, L)
+    return st.op_count, (marks[0] if marks else None)
 
 
 def cut_at(files, seq, e, i, mode, rng=None):
@@ -169,62 +231,74 @@ def cut_at(files, seq, e, i, mode, rng=None):
     return st.crash(mode, rng)
 
 
+def cut_everywhere(e, files, seq, before, target, after_reboot=None, allow_recovery=False):
+    """Cut at every operation of seq, in every crash mode, with every damage.
+
+    before: (versions confirmed, security counter) before the sequence;
+    target: (image, version, counter) the update ends with. Returns the
+    number of reboots checked.
+    """
+    confirmed, counter = before
+    image, version, target_counter = target
+    n, confirm_at = count_ops(files, seq, e)
+    assert n > 20
+    reboots = 0
+    for i in range(n):
+        confirming = confirm_at is not None and i >= confirm_at
+        counters = {counter, target_counter} if confirming else {counter}
+        confirmable = set(confirmed) | ({version} if confirming else set())
+        for mode in MODES:
+            crashed = cut_at(files, seq, e, i, mode)
+            for damage in DAMAGE:
+                st = damaged(crashed, damage)
+                if st is None:
+                    continue
+                try:
+                    L = reboot(st, counters, confirmable, allow_recovery, exact=damage is None)
+                    if after_reboot:
+                        after_reboot(L)
+                    finish(L, image, version, target_counter)
+                except AssertionError as err:
+                    raise AssertionError("cut at %d/%d (%s), damage %s: %s" % (i, n, mode, damage, err)) from None
+                reboots += 1
+    return reboots
+
+
 # -- tests ----------------------------------------------------------------
 def test_cut_at_every_operation_of_an_update(env):
-    n = count_ops(env.base, seq_update, env)
-    assert n > 20
-    for i in range(n):
-        for mode in MODES:
-            st = cut_at(env.base, seq_update, env, i, mode)
-            L = reboot(st, min_counter=1)
-            finish(L, env.v2, "1.1.0", 2)
-    TALLY["update"] = n * len(MODES)
+    TALLY["update"] = cut_everywhere(env, env.base, seq_update, ({"1.0.0"}, 1), (env.v2, "1.1.0", 2))
 
 
 def test_cut_at_every_operation_of_a_revert_by_boot_count(env):
-    n = count_ops(env.base, seq_revert_by_boots, env)
-    for i in range(n):
-        for mode in MODES:
-            st = cut_at(env.base, seq_revert_by_boots, env, i, mode)
-            L = reboot(st, min_counter=1)
-            for _ in range(L.device["max_attempts"] + 1):     # keep failing the health check
-                d = L.select()
-                assert not d.recovery
-            s = L.status()
-            assert (s["version"], s["trial"], s["security_counter"]) == ("1.0.0", False, 1)
-            finish(L, env.v2, "1.1.0", 2)                        # and the update still works
-    TALLY["revert-by-boots"] = n * len(MODES)
+    def keep_failing_the_health_check(L):
+        for _ in range(L.device["max_attempts"] + 1):
+            assert not L.select().recovery
+        s = L.status()
+        assert (s["version"], s["trial"], s["security_counter"]) == ("1.0.0", False, 1)
+    TALLY["revert-by-boots"] = cut_everywhere(env, env.base, seq_revert_by_boots, ({"1.0.0"}, 1),
+                                              (env.v2, "1.1.0", 2), keep_failing_the_health_check)
 
 
 def test_cut_at_every_operation_of_a_revert_command(env):
-    n = count_ops(env.base, seq_revert_command, env)
-    for i in range(n):
-        for mode in MODES:
-            st = cut_at(env.base, seq_revert_command, env, i, mode)
-            L = reboot(st, min_counter=1)
-            finish(L, env.v2, "1.1.0", 2)
-    TALLY["revert-command"] = n * len(MODES)
+    TALLY["revert-command"] = cut_everywhere(env, env.base, seq_revert_command, ({"1.0.0"}, 1),
+                                             (env.v2, "1.1.0", 2))
 
 
 def test_cut_at_every_operation_of_a_first_install(env):
-    n = count_ops(env.fresh, seq_first_install, env)
-    for i in range(n):
-        for mode in MODES:
-            st = cut_at(env.fresh, seq_first_install, env, i, mode)
-            L = reboot(st, min_counter=0, allow_recovery=True)
-            finish(L, env.v1, "1.0.0", 1)
-    TALLY["first-install"] = n * len(MODES)
+    TALLY["first-install"] = cut_everywhere(env, env.fresh, seq_first_install, (set(), 0),
+                                            (env.v1, "1.0.0", 1), allow_recovery=True)
 
 
 def test_random_multiple_cuts_during_one_update(env):
     cuts = 0
+    anything = ({1, 2}, {"1.0.0", "1.1.0"})
     for seed in range(30):
         rng = random.Random(seed)
         st = SimStorage(env.base)
         for _attempt in range(rng.randint(2, 6)):
-            st.cut_at = rng.randint(0, 45)
+            st.cut_at = rng.randint(0, 70)
             try:
-                L = reboot(st, min_counter=1)
+                L = reboot(st, *anything)
                 finish(L, env.v2, "1.1.0", 2)
             except PowerCut:
                 cuts += 1
@@ -232,28 +306,90 @@ def test_random_multiple_cuts_during_one_update(env):
                 continue
             break
         st.cut_at = None
-        L = reboot(st, min_counter=1)
+        L = reboot(st, *anything)
         finish(L, env.v2, "1.1.0", 2)
     assert cuts > 30
     TALLY["random"] = cuts
+
+
+def completed_steps(env, L):
+    """install, boot, confirm, boot, revert (refused: 1.0.0 is below the counter now)."""
+    def revert():
+        with pytest.raises(S.StateError) as e:
+            L.revert()
+        assert e.value.code == "revert-refused"
+    return [lambda: L.install(env.v2, chunk=CHUNK), lambda: L.materialize(L.select()), L.confirm,
+            lambda: L.materialize(L.select()), revert]
 
 
 def test_completed_operations_are_durable(env):
     # once install/boot/confirm/revert returned, a cut loses none of it
     # (a lost confirm would revert a healthy image; a lost counter re-opens rollback)
     st = SimStorage(env.base)
-    L = Launcher(st)
-    steps = [lambda: L.install(env.v2, chunk=CHUNK), lambda: L.materialize(L.select()), L.confirm,
-             lambda: L.materialize(L.select()), L.revert]
-    for step in steps:
-        try:
-            step()
-        except S.StateError as e:
-            assert e.code == "revert-refused"        # 1.0.0 is below the counter now
+    for step in completed_steps(env, Launcher(st)):
+        step()
         live = S.load_state(st)[0]
         for mode in ("drop", "random"):
             assert S.load_state(st.crash(mode, random.Random(1)))[0] == live
     assert live["security_counter"] == 2 and live["last_event"]["event"] == "confirm"
+
+
+def view(st):
+    """What the next boot does and what status says, on a throwaway copy."""
+    L = Launcher(damaged(st, None))
+    s = L.status()
+    s.pop("state_note")
+    d = L.select()
+    return s, (d.slot, d.trial, d.verified.version if d.verified else None)
+
+
+def test_losing_any_one_state_file_after_a_completed_step_loses_nothing(env):
+    st = SimStorage(env.base)
+    single = [dmg for dmg in DAMAGE if dmg is not None and len(dmg[0]) == 1]
+    for step in completed_steps(env, Launcher(st)):
+        step()
+        want = view(st)
+        for dmg in single:
+            assert view(damaged(st.crash("drop"), dmg)) == want, dmg
+
+
+def copy_writes(trace):
+    """Operation counts at which each state copy write had become durable (its rename, then boot/ fsynced)."""
+    renames = {("rename", n) for n in S.STATE_COPIES}
+    return [i + 2 for i in range(len(trace) - 1)
+            if trace[i][:2] in renames and trace[i + 1][:2] == ("fsync_dir", S.BOOT)]
+
+
+def test_a_save_rewrites_the_stale_copy_first(env):
+    # A cut between the two copy writes leaves one copy stale, and the device
+    # acts on the other. The next save must replace the stale copy first:
+    # replacing the good one first would leave a moment where damage to it
+    # loses the record the device acted on.
+    st = SimStorage(env.base)
+    st.trace = []
+    seq_update(env, Launcher(st))
+    between = copy_writes(st.trace)[0::2]               # each save writes two copies: cut between them
+    assert len(between) >= 3                            # install, boot and confirm each save once
+    stale_seen = set()
+    for cut in between:
+        start = cut_at(env.base, seq_update, env, cut, "drop")
+        got = S.read_state(start)
+        stale = [n for n in S.STATE_COPIES if any(p.startswith(n + " is stale") for p in got.problems)]
+        assert len(stale) == 1, got.problems
+        good = [n for n in S.STATE_COPIES if n not in stale][0]
+        stale_seen.add(stale[0])
+        acted_on = got.state["seq"]
+        probe = damaged(start, None)                     # a copy: where does the next save (at boot)
+        probe.trace = []                                 # make its first copy durable?
+        Launcher(probe).select()
+        nxt = damaged(start, None)
+        nxt.cut_at = copy_writes(probe.trace)[0]
+        with pytest.raises(PowerCut):
+            Launcher(nxt).select()
+        after = damaged(nxt.crash("drop"), ((good,), "delete"))
+        assert S.load_state(after)[0]["seq"] > acted_on, "cut at %d: the stale copy %s was not written first" % (
+            cut, stale[0])
+    assert stale_seen == set(S.STATE_COPIES)           # both copies were the stale one once
 
 
 def test_crash_model_loses_unsynced_data_and_tears_writes():

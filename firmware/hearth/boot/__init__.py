@@ -26,9 +26,9 @@ def revert(storage):
     return api.revert(storage)
 
 
-def install(storage, image, max_attempts=None):
+def install(storage, image, max_attempts=None, allow_downgrade=False):
     from . import api
-    return api.install(storage, image, max_attempts=max_attempts)
+    return api.install(storage, image, max_attempts=max_attempts, allow_downgrade=allow_downgrade)
 
 
 def __getattr__(name):

@@ -41,6 +41,16 @@ class _Usage(Exception):
     """A mistake in the command's arguments or files: exit 2."""
 
 
+def _attempts(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or not 1 <= n <= 255:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 255, not %r" % text)
+    return n
+
+
 def _parser():
     common = cliargs.sub_options(GLOBAL_OPTIONS)
     p = cliargs.Parser(prog="python -m hearth.boot", description=__doc__.split("\n")[0])
@@ -51,11 +61,12 @@ def _parser():
     s.add_argument("--board", required=True, help="board TOML file")
     s.add_argument("--key", action="append", default=[], required=True,
                    help="PEM key images must be signed with (repeatable; only the public half is kept)")
-    s.add_argument("--max-attempts", type=int, default=3, help="trial boots before a revert (default 3)")
+    s.add_argument("--max-attempts", type=_attempts, default=3, help="trial boots before a revert (1..255, default 3)")
     s.add_argument("--force", action="store_true", help="replace an existing device record and keys")
     s = sub.add_parser("install", parents=[common], help="stage a signed image for a trial boot")
     s.add_argument("image", help="image file, or - to read it from stdin")
-    s.add_argument("--max-attempts", type=int, help="trial boots for this image")
+    s.add_argument("--max-attempts", type=_attempts, help="trial boots for this image (1..255)")
+    s.add_argument("--allow-downgrade", action="store_true", help="install a version older than the confirmed one")
     sub.add_parser("status", parents=[common], help="show slots and state")
     s = sub.add_parser("boot", parents=[common], help="pick a slot and run it")
     s.add_argument("--no-run", action="store_true", help="dry run: print the decision, write nothing, do not run")
@@ -158,14 +169,15 @@ def _command(args):
                % (r["board"], r["arch"], r["slot_bytes"], len(r["keys"])))
     elif args.cmd == "install":
         if args.image == "-":                     # streamed in, e.g. over the console
-            r = launcher.install(sys.stdin.buffer, max_attempts=args.max_attempts)
+            r = launcher.install(sys.stdin.buffer, max_attempts=args.max_attempts,
+                                 allow_downgrade=args.allow_downgrade)
         else:
             try:
                 f = open(args.image, "rb")
             except OSError as e:
                 raise _Usage("cannot read %s: %s" % (args.image, e.strerror)) from None
             with f:
-                r = launcher.install(f, max_attempts=args.max_attempts)
+                r = launcher.install(f, max_attempts=args.max_attempts, allow_downgrade=args.allow_downgrade)
         _print(args, r, "installed %s in slot %s; it boots next as a trial (%d attempts)"
                % (r["version"], r["slot"], r["max_attempts"]))
     elif args.cmd == "status":

@@ -35,5 +35,5 @@ def revert(storage):
     return _launcher(storage).revert()
 
 
-def install(storage, image, max_attempts=None):
-    return _launcher(storage).install(image, max_attempts=max_attempts)
+def install(storage, image, max_attempts=None, allow_downgrade=False):
+    return _launcher(storage).install(image, max_attempts=max_attempts, allow_downgrade=allow_downgrade)

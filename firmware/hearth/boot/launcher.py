@@ -16,9 +16,11 @@ Semantics follow MCUboot's test/confirm/revert and Mender's boot counting:
   revert    cancel a trial, or go back to the previous confirmed image when
             its security counter and the current image's rollback target allow.
 
-Every state change is one atomic write of boot/state.json (see state.py),
-ordered so that a power cut at any storage operation leaves a bootable
-device; tests/test_powercut.py cuts at every one of them.
+Every state change is one save of the state record (two checksummed,
+sequence-numbered copies written one after the other, plus the confirm
+record; see state.py), ordered so that a power cut at any storage operation
+leaves a bootable device and losing any one state file loses nothing;
+tests/test_powercut.py cuts at every operation and damages each file.
 
 I/O errors (EIO, EACCES, ENOSPC, EISDIR, ...) never escape as tracebacks:
 a slot that cannot be read is refused like a bad image; boot() falls back to
@@ -240,33 +242,64 @@ class Launcher:
         return self.check_bytes(data, state["security_counter"], slot, bytes.fromhex(meta["digest"]))
 
     # -- state ------------------------------------------------------------
+    def _read(self):
+        """(state, note, dirty) without writing: dirty when a copy or the
+        confirm record needs rewriting, or the record had to be rebuilt."""
+        got = S.read_state(self.st)
+        if got.state is not None:
+            stale = bool(got.problems) or S.load_confirmed(self.st) != S.confirmed_record(got.state)
+            return got.state, got.note, stale
+        if got.fresh and not any(self.st.exists(S.slot_file(s)) for s in S.SLOTS):
+            state = S.new_state()        # nothing installed yet; the counter floor still holds
+            state["security_counter"] = (S.load_confirmed(self.st) or state)["security_counter"]
+            return state, got.note, False
+        note = got.note if not got.fresh else "both state copies are missing"
+        return self._rebuild(note), note, True
+
     def _load(self):
-        """(state, dirty): a corrupt record is rebuilt from the slots."""
-        state, note = S.load_state(self.st)
-        if note in (None, "fresh"):
-            return state, False
-        return self._rebuild(note), True
+        """(state, dirty) for an operation that will save."""
+        state, _note, dirty = self._read()
+        return state, dirty
 
     def _rebuild(self, note):
-        # Only reached when state.json fails its checksum, which power cuts
-        # cannot cause (it is replaced by rename). Trust what verifies.
+        """Both state copies are lost: rebuild from the slots and the confirm record.
+
+        Never trust more than is known: the slot the confirm record names is the
+        confirmed one, every other slot is unconfirmed (a trial in progress is
+        dropped, as by a revert) and the counter floor is the record's. When the
+        confirm record is lost too, nothing says which image was confirmed: the
+        slot with the lowest counter (then version) boots as a trial and must
+        pass its health check again. A rebuild never raises the counter: with
+        every record lost it is 0 until that trial confirms.
+        """
+        anchor = S.load_confirmed(self.st)
+        floor = anchor["security_counter"] if anchor else 0
         state = S.new_state()
-        state["max_attempts"] = self.device["max_attempts"]
-        best = None
+        n = self.device["max_attempts"]
+        state["max_attempts"] = n if isinstance(n, int) and 1 <= n <= S.MAX_ATTEMPTS_LIMIT else S.DEFAULT_MAX_ATTEMPTS
+        found = {}
         for s in S.SLOTS:
             if not self.st.exists(S.slot_file(s)):
                 continue
             try:
-                v = self.check_bytes(self.read_slot(s), 0, s)
+                found[s] = self.check_bytes(self.read_slot(s), floor, s)
             except (ImageError, StateError):
                 continue
-            state["slots"][s] = _meta(v, confirmed=True)
-            state["security_counter"] = max(state["security_counter"], v.img.security_counter)
-            key = (v.img.security_counter, v.img.version)
-            if best is None or key > best[0]:
-                best = (key, s)
-        state["active"] = best[1] if best else None
-        state["last_event"] = {"event": "rebuilt", "reason": note}
+            state["slots"][s] = _meta(found[s], confirmed=False)
+        known = [s for s in S.SLOTS if s in found and anchor and found[s].img.digest.hex() == anchor["digest"]]
+        if known:
+            state["active"] = known[0]
+            state["slots"][known[0]]["confirmed"] = True
+            why = "slot %s holds the confirmed image" % known[0]
+        elif found:
+            t = min(found, key=lambda s: (found[s].img.security_counter,
+                                          manifest_mod.parse_version(found[s].version), s))
+            state["trial"] = t
+            why = "no record says which image was confirmed: slot %s boots as a trial" % t
+        else:
+            why = "no slot holds a valid image"
+        state["security_counter"] = floor
+        state["last_event"] = {"event": "rebuilt", "reason": "%s; %s" % (note, why)}
         return state
 
     def _drop_trial(self, state, reason):
@@ -278,11 +311,21 @@ class Launcher:
 
     # -- operations -------------------------------------------------------
     @_install_refusing_io_errors
-    def install(self, source, max_attempts=None, chunk=1 << 16):
-        """Receive, verify and stage an image for a trial boot. Returns a summary dict."""
+    def install(self, source, max_attempts=None, chunk=1 << 16, allow_downgrade=False):
+        """Receive, verify and stage an image for a trial boot. Returns a summary dict.
+
+        An image older than the confirmed one needs allow_downgrade; one older
+        than the confirmed image's rollback_target, or below the security
+        counter, is always refused.
+        """
         st = self.st
         with st.lock():
             dev = self.device
+            if max_attempts is None:      # init of an older launcher stored whatever it was given
+                attempts = S.check_max_attempts(dev["max_attempts"], "%s holds it: give --max-attempts 1..%d, "
+                                                "or re-run init --force" % (S.DEVICE, S.MAX_ATTEMPTS_LIMIT))
+            else:
+                attempts = S.check_max_attempts(max_attempts)
             if not self.keys:
                 raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
             state, dirty = self._load()
@@ -307,6 +350,7 @@ class Launcher:
             mcuboot.verify_signature(img, self.keys)
             # check what storage actually holds, not what we meant to write
             v = self.check_bytes(st.read(S.INCOMING), state["security_counter"], target, img.digest)
+            self._check_downgrade(state, v, allow_downgrade)
             # commit: first forget what the target slot held, then replace it
             if state["trial"] == target or state["slots"][target] is not None or dirty:
                 if state["trial"] == target:
@@ -319,11 +363,26 @@ class Launcher:
             state["slots"][target] = _meta(v, confirmed=False)
             state["trial"] = target
             state["attempts"] = 0
-            state["max_attempts"] = int(max_attempts or dev["max_attempts"])
+            state["max_attempts"] = attempts
             state["last_event"] = {"event": "install", "slot": target, "version": v.version}
             S.save_state(st, state)
             return {"slot": target, "version": v.version, "security_counter": v.img.security_counter,
                     "digest": v.img.digest.hex(), "trial": True, "max_attempts": state["max_attempts"]}
+
+    @staticmethod
+    def _check_downgrade(state, v, allow_downgrade):
+        a = state["active"]
+        meta = state["slots"][a] if a is not None else None
+        if meta is None:
+            return                           # nothing confirmed to compare with
+        new = manifest_mod.parse_version(v.version)
+        target = meta.get("rollback_target")
+        if target and new < manifest_mod.parse_version(target):
+            raise StateError("rollback-target", "the running image %s allows rollback only to %s or later; "
+                             "this image is %s: build a newer one" % (meta["version"], target, v.version))
+        if new < manifest_mod.parse_version(meta["version"]) and not allow_downgrade:
+            raise StateError("downgrade", "image %s is older than the confirmed %s: give --allow-downgrade "
+                             "to install it anyway" % (v.version, meta["version"]))
 
     @staticmethod
     def _target(state):
@@ -452,9 +511,7 @@ class Launcher:
     @_refuse_io_errors
     def status(self):
         dev = self.device                    # refuses on an uninitialized storage
-        state, note = S.load_state(self.st)
-        if note not in (None, "fresh"):
-            state = self._rebuild(note)
+        state, note, _dirty = self._read()
         t = state["trial"]
         running = t if (t is not None and state["attempts"] > 0) else state["active"]
         slots = state["slots"]
@@ -583,6 +640,7 @@ def init(st, board, keys_pem, max_attempts=S.DEFAULT_MAX_ATTEMPTS, force=False):
     public half is stored).
     """
     from cryptography.hazmat.primitives import serialization
+    max_attempts = S.check_max_attempts(max_attempts)
     if st.exists(S.DEVICE) and not force:
         raise StateError("initialized", "storage is already initialized (use --force to replace it)")
     if not keys_pem:
@@ -605,6 +663,11 @@ def init(st, board, keys_pem, max_attempts=S.DEFAULT_MAX_ATTEMPTS, force=False):
         if st.list_files(S.TRUST):
             st.fsync_dir(S.TRUST)
         S.save_device(st, {"format": S.FORMAT, "board": board["name"], "arch": board["arch"],
-                           "slot_bytes": int(board["slot_bytes"]), "max_attempts": int(max_attempts)})
+                           "slot_bytes": int(board["slot_bytes"]), "max_attempts": max_attempts})
+        if S.load_confirmed(st) is None:
+            # the counter floor exists from the start, so a device that loses its
+            # state copies before any confirm keeps its floor (0) too
+            state = S.read_state(st).state or S.new_state()
+            S.save_confirmed(st, S.confirmed_record(state))
     return {"board": board["name"], "arch": board["arch"], "slot_bytes": int(board["slot_bytes"]),
-            "max_attempts": int(max_attempts), "keys": [kid for kid, _ in pubs]}
+            "max_attempts": max_attempts, "keys": [kid for kid, _ in pubs]}

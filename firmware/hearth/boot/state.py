@@ -1,17 +1,30 @@
 """The launcher's records in storage, and how they are written.
 
-    boot/device.json    written once by `init`: board, arch, slot size, trial boots
-    boot/trust/*.pem    public keys images must be signed with
-    boot/state.json     the small state record, rewritten at every state change
-    boot/slot-a.img     slot A: one signed MCUboot image
-    boot/slot-b.img     slot B
-    boot/incoming.img   an image being received (never booted from)
-    boot/run/<digest>/  the bundle of a slot, extracted (a cache, rebuilt from the slot)
+    boot/device.json       written once by `init`: board, arch, slot size, trial boots
+    boot/trust/*.pem       public keys images must be signed with
+    boot/state.json        the state record, copy 1  } rewritten at every state
+    boot/state.copy.json   the state record, copy 2  } change, one copy after the other
+    boot/confirmed.json    the confirm record: security counter floor and the confirmed image
+    boot/slot-a.img        slot A: one signed MCUboot image
+    boot/slot-b.img        slot B
+    boot/incoming.img      an image being received (never booted from)
+    boot/run/<digest>/     the bundle of a slot, extracted (a cache, rebuilt from the slot)
 
-The state record is JSON wrapped with its own sha256 and written with
+Each record is JSON wrapped with its own sha256 and written with
 Storage.write_atomic (write-new, fsync, rename, fsync dir), so after any
-power cut it is either the old record or the new one, never a mix. A record
-that fails its checksum (bit rot, tampering) is rebuilt from the slots.
+power cut a file is either its old or its new version, never a mix.
+
+The state record is kept twice, like MCUboot keeps image trailers: each copy
+carries a sequence number, the valid copy with the highest one wins, and a
+save writes the new record first over the copy NOT holding the newest record,
+then over the other. So at every instant one copy holds either the record the
+device last acted on or its successor, and losing any one file (bit rot, a
+torn write, a deletion) loses nothing. Before both copies the confirm record
+is rewritten when what it mirrors changed (the counter, the active confirmed
+image), so it never lags behind them: when both copies are lost it still says
+which image was confirmed and what the counter floor is (see
+Launcher._rebuild). A device written before the second copy existed has
+state.json alone; it reads as one lost copy and is repaired at its next save.
 """
 import hashlib
 import json
@@ -21,6 +34,9 @@ from ..image.errors import ImageError
 
 BOOT = "boot"
 STATE = "boot/state.json"
+STATE_COPY = "boot/state.copy.json"
+STATE_COPIES = (STATE, STATE_COPY)
+CONFIRMED = "boot/confirmed.json"
 DEVICE = "boot/device.json"
 TRUST = "boot/trust"
 INCOMING = "boot/incoming.img"
@@ -28,6 +44,7 @@ RUN = "boot/run"
 SLOTS = ("a", "b")
 FORMAT = 1
 DEFAULT_MAX_ATTEMPTS = 3
+MAX_ATTEMPTS_LIMIT = 255
 
 
 class StateError(Exception):
@@ -39,6 +56,14 @@ class StateError(Exception):
 
     def __str__(self):
         return "%s: %s" % (self.code, self.args[0])
+
+
+def check_max_attempts(n, fix="give --max-attempts 1..%d" % MAX_ATTEMPTS_LIMIT):
+    """n if it is a usable number of trial boots, else StateError saying `fix`."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ATTEMPTS_LIMIT:
+        raise StateError("bad-max-attempts", "max attempts must be a whole number from 1 to %d, not %r: %s"
+                         % (MAX_ATTEMPTS_LIMIT, n, fix))
+    return n
 
 
 def slot_file(slot):
@@ -81,18 +106,57 @@ def _unwrap(raw, what):
     return record
 
 
-def load_state(st):
-    """(state, note). note is None, "fresh" (no record yet) or why it was rebuilt."""
-    if not st.exists(STATE):
-        return new_state(), "fresh"
+class Loaded:
+    """Both copies of the state record as read."""
+
+    def __init__(self, state, problems, fresh):
+        self.state = state            # the newest valid record, or None when no copy is valid
+        self.problems = problems      # why a copy is not the newest valid record
+        self.fresh = fresh            # no copy exists: nothing was ever installed (or all is lost)
+
+    @property
+    def note(self):
+        if self.fresh:
+            return "fresh"
+        return "; ".join(self.problems) or None
+
+
+def _read_copy(st, name):
+    """(record, None) or (None, why it is unusable)."""
+    if not st.exists(name):
+        return None, "%s is missing" % name
     try:
-        record = _unwrap(st.read(STATE), STATE)
+        record = _unwrap(st.read(name), name)
         _validate(record)
-        return record, None
     except ValueError as e:
-        return new_state(), str(e)
-    except OSError as e:            # EIO, EISDIR, EACCES: rebuilt from the slots, like a corrupt record
-        return new_state(), "%s cannot be read: %s" % (STATE, e.strerror or e)
+        msg = str(e)
+        return None, msg if msg.startswith(name) else "%s: %s" % (name, msg)
+    except OSError as e:            # EIO, EISDIR, EACCES: the other copy (or a rebuild) serves
+        return None, "%s cannot be read: %s" % (name, e.strerror or e)
+    return record, None
+
+
+def read_state(st):
+    copies = [_read_copy(st, name) for name in STATE_COPIES]
+    if not any(st.exists(name) for name in STATE_COPIES):
+        return Loaded(None, [], fresh=True)
+    problems = [why for _rec, why in copies if why]
+    valid = [(rec["seq"], -i, rec) for i, (rec, _why) in enumerate(copies) if rec is not None]
+    if not valid:
+        return Loaded(None, problems, fresh=False)
+    best = max(valid, key=lambda t: t[:2])[2]
+    for name, (rec, _why) in zip(STATE_COPIES, copies):
+        if rec is not None and rec != best:
+            problems.append("%s is stale (seq %d, the other copy has %d)" % (name, rec["seq"], best["seq"]))
+    return Loaded(best, problems, fresh=False)
+
+
+def load_state(st):
+    """(state, note). note is None, "fresh" (no record yet), or what is wrong
+    with a copy; when no copy is valid, state is a new record (the launcher
+    rebuilds it, see Launcher._rebuild)."""
+    got = read_state(st)
+    return (got.state if got.state is not None else new_state()), got.note
 
 
 def _validate(r):
@@ -109,13 +173,63 @@ def _validate(r):
         raise ValueError("state slots are invalid")
     for s in SLOTS:
         meta = slots[s]
-        if meta is not None and not (isinstance(meta, dict) and isinstance(meta.get("digest"), str)):
+        if meta is None:
+            continue
+        if not (isinstance(meta, dict) and isinstance(meta.get("digest"), str) and isinstance(meta.get("version"), str)
+                and isinstance(meta.get("security_counter"), int) and isinstance(meta.get("confirmed"), bool)):
             raise ValueError("state slot %s is invalid" % s)
+    for key in ("active", "trial"):
+        if r[key] is not None and slots[r[key]] is None:
+            raise ValueError("state field %s names empty slot %s" % (key, r[key]))
 
 
 def save_state(st, state):
-    state["seq"] += 1
-    st.write_atomic(STATE, _wrap(state))
+    """Write the next record to both copies: first over the one not holding
+    the newest record (alternating when they agree), then over the other.
+    The confirm record goes first when what it mirrors changed."""
+    copies = [_read_copy(st, name)[0] for name in STATE_COPIES]
+    newest = max([state["seq"]] + [rec["seq"] for rec in copies if rec is not None])
+    state["seq"] = newest + 1
+    holds = [rec is not None and rec["seq"] == newest for rec in copies]
+    if holds[0] == holds[1]:
+        order = (state["seq"] % 2, 1 - state["seq"] % 2)
+    else:
+        order = (1, 0) if holds[0] else (0, 1)
+    mirror = confirmed_record(state)
+    if load_confirmed(st) != mirror:
+        save_confirmed(st, mirror)
+    data = _wrap(state)
+    for i in order:
+        st.write_atomic(STATE_COPIES[i], data)
+
+
+def confirmed_record(state):
+    """What the confirm record must say for this state record."""
+    a = state["active"]
+    meta = state["slots"][a] if a is not None else None
+    if meta is None or not meta.get("confirmed"):
+        meta = {}
+    return {"format": FORMAT, "security_counter": state["security_counter"], "slot": a if meta else None,
+            "digest": meta.get("digest"), "version": meta.get("version")}
+
+
+def save_confirmed(st, record):
+    st.write_atomic(CONFIRMED, _wrap(record))
+
+
+def load_confirmed(st):
+    """The confirm record, or None when it is missing or unreadable."""
+    if not st.exists(CONFIRMED):
+        return None
+    try:
+        rec = _unwrap(st.read(CONFIRMED), CONFIRMED)
+    except ValueError:
+        return None
+    if not (isinstance(rec, dict) and rec.get("format") == FORMAT and isinstance(rec.get("security_counter"), int)
+            and not isinstance(rec["security_counter"], bool) and rec["security_counter"] >= 0
+            and (rec.get("digest") is None or isinstance(rec.get("digest"), str))):
+        return None
+    return rec
 
 
 def load_device(st):

@@ -202,7 +202,11 @@ class Model:
 
     def invoke_raw(self, x):
         """Fast path for streaming: one input as bytes-like, first output as bytes."""
-        ffi.memmove(self._in_ptrs[0], x, self.inputs[0].nbytes)
+        n = self.inputs[0].nbytes
+        got = len(x) if type(x) is bytes else memoryview(x).nbytes
+        if got != n:   # memmove would read past a short buffer
+            raise ValueError("input 0 wants %d bytes, got %d" % (n, got))
+        ffi.memmove(self._in_ptrs[0], x, n)
         rc = lib.hnn_invoke(self._m)
         if rc:
             _check(rc)

@@ -157,6 +157,8 @@ static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
         if (elems > (1u << 28))
             return fail(HNN_E_SHAPE, "tensor too large");
     }
+    if (elems * (uint64_t)es > HNN_MAX_TENSOR_BYTES)
+        return fail(HNN_E_SHAPE, "tensor larger than 1 GiB");
     ti->elems = (int32_t)elems;
     ti->bytes = (int32_t)(elems * (uint64_t)es);
     ti->elem_size = es;
@@ -502,6 +504,10 @@ static int load_structure(hnn_model *m)
             if (ti.const_data)
                 g->toff[t] = (uint32_t)((const uint8_t *)ti.const_data - b->p) | HNN_TOFF_MODEL;
         }
+        /* the caller writes inputs: a constant one would be the model image */
+        for (uint32_t k = 0; k < g->inputs.n; k++)
+            if (g->toff[tfl_vec_i32(b, &g->inputs, k)] & HNN_TOFF_MODEL)
+                return fail(HNN_E_GRAPH, "a subgraph input is a constant tensor (remove its buffer)");
     }
     if (var_handles > HNN_MAX_RESOURCES)
         return fail(HNN_E_LIMIT, "too many resource variables");
@@ -721,10 +727,10 @@ int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
         if (w[k].first == 0xffffffffu)
             w[k].first = 0;
 
-    size_t total = preserve_all ? hnn_plan_linear(w, n, 8) : hnn_plan_greedy(w, n, 8);
-    *plan_bytes = total;
+    uint64_t total = preserve_all ? hnn_plan_linear(w, n, 8) : hnn_plan_greedy(w, n, 8);
     if (total > mem_size)
-        return fail(HNN_E_ARENA, "arena too small");
+        return fail(HNN_E_ARENA, "arena too small for the activations");
+    *plan_bytes = (size_t)total;
     for (uint32_t k = 0; k < n; k++)
         g->toff[w[k].id] = (uint32_t)(mem - m->arena) + w[k].off;
 #ifdef HNN_DEBUG_PLAN
@@ -850,6 +856,10 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         return fail(HNN_E_LIMIT, "model larger than 2 GiB");
     if (arena_size < sizeof(hnn_model))
         return fail(HNN_E_ARENA, "arena too small");
+    /* arena offsets share a uint32 with the model-buffer flag: use at most
+     * the first 2 GiB, so every offset stays below it */
+    if (arena_size > HNN_PLAN_MAX)
+        arena_size = HNN_PLAN_MAX;
 
     m = (hnn_model *)arena;
     memset(m, 0, sizeof *m);
@@ -922,6 +932,8 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         size_t peak = base;
         for (uint32_t s = 0; s < m->n_sub; s++) {
             size_t plan_bytes = 0, work_bytes = 0;
+            if (base > arena_size)
+                return fail(HNN_E_ARENA, "arena too small");
             rc = hnn_plan_subgraph(m, s, m->arena + base, arena_size - base,
                                    (flags & HNN_PRESERVE_ALL) != 0, &plan_bytes, &work_bytes);
             if (base + work_bytes > peak)
@@ -934,6 +946,8 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         }
         m->top = base;
         m->used = peak > flow_peak ? peak : flow_peak;
+        if (m->used > arena_size)   /* each step checked its part; the whole, too */
+            return fail(HNN_E_ARENA, "arena too small");
     }
 
     if ((rc = prepare_all(m, 2)) != 0)

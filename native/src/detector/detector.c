@@ -159,22 +159,30 @@ static int nn_failed(hdet *d, int rc, const hnn_model *model, const void *arena,
     return HDET_E_NN;
 }
 
+static size_t put(char *buf, size_t n, size_t at, const char *s)
+{
+    while (s && *s && at + 1 < n)
+        buf[at++] = *s++;
+    buf[at] = 0;
+    return at;
+}
+
 int hdet_detail(const hdet *d, char *buf, size_t n)
 {
-    size_t k = 0;
+    size_t at;
     if (!buf || !n)
         return 0;
     buf[0] = 0;
     if (!d)
         return 0;
+    if (!d->nn_model && !d->nn_arena)
+        return (int)put(buf, n, 0, d->why);
+    /* "HNN_E_ARENA: <the runtime's detail>" */
+    at = put(buf, n, 0, hearth_errname(d->nn_status));
+    at = put(buf, n, at, ": ");
     if (d->nn_model)
-        return hnn_detail(d->nn_model, buf, n);
-    if (d->nn_arena)
-        return hnn_init_detail(d->nn_arena, d->nn_arena_size, buf, n);
-    for (; d->why && d->why[k] && k + 1 < n; k++)
-        buf[k] = d->why[k];
-    buf[k] = 0;
-    return (int)k;
+        return (int)at + hnn_detail(d->nn_model, buf + at, n - at);
+    return (int)at + hnn_init_detail(d->nn_arena, d->nn_arena_size, buf + at, n - at);
 }
 
 static int reset_model(hdet *d, det_model *m)

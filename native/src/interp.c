@@ -16,6 +16,7 @@
 
 #include "interp.h"
 #include "planner.h"
+#include "put_text.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
 
@@ -53,14 +54,6 @@ int hnn_fail(hnn_ctx *c, int err, const char *msg)
     return err;
 }
 
-static size_t put_str(char *buf, size_t n, size_t at, const char *s)
-{
-    while (s && *s && at + 1 < n)
-        buf[at++] = *s++;
-    buf[at] = 0;
-    return at;
-}
-
 static size_t put_int(char *buf, size_t n, size_t at, long v)
 {
     char tmp[24];
@@ -76,7 +69,7 @@ static size_t put_int(char *buf, size_t n, size_t at, long v)
     for (int i = 0; i < k; i++)
         out[i] = tmp[k - 1 - i];
     out[k] = 0;
-    return put_str(buf, n, at, out);
+    return hearth_put_text(buf, n, at, out);
 }
 
 static int format_why(const hnn_why *w, char *buf, size_t n)
@@ -86,16 +79,16 @@ static int format_why(const hnn_why *w, char *buf, size_t n)
         return 0;
     buf[0] = 0;
     if (w && w->op >= 0) {
-        at = put_str(buf, n, at, "subgraph ");
+        at = hearth_put_text(buf, n, at, "subgraph ");
         at = put_int(buf, n, at, w->subgraph);
-        at = put_str(buf, n, at, " op ");
+        at = hearth_put_text(buf, n, at, " op ");
         at = put_int(buf, n, at, w->op);
-        at = put_str(buf, n, at, " ");
-        at = put_str(buf, n, at, w->opname);
-        at = put_str(buf, n, at, ": ");
+        at = hearth_put_text(buf, n, at, " ");
+        at = hearth_put_text(buf, n, at, w->opname);
+        at = hearth_put_text(buf, n, at, ": ");
     }
     if (w)
-        at = put_str(buf, n, at, w->msg);
+        at = hearth_put_text(buf, n, at, w->msg);
     return (int)at;
 }
 

@@ -9,6 +9,7 @@
 #include "hearth/detector.h"
 #include "hearth/frontend.h"
 #include "hearth/nn.h"
+#include "put_text.h"
 
 #include <math.h>
 #include <string.h>
@@ -159,14 +160,6 @@ static int nn_failed(hdet *d, int rc, const hnn_model *model, const void *arena,
     return HDET_E_NN;
 }
 
-static size_t put(char *buf, size_t n, size_t at, const char *s)
-{
-    while (s && *s && at + 1 < n)
-        buf[at++] = *s++;
-    buf[at] = 0;
-    return at;
-}
-
 int hdet_detail(const hdet *d, char *buf, size_t n)
 {
     size_t at;
@@ -176,10 +169,10 @@ int hdet_detail(const hdet *d, char *buf, size_t n)
     if (!d)
         return 0;
     if (!d->nn_model && !d->nn_arena)
-        return (int)put(buf, n, 0, d->why);
+        return (int)hearth_put_text(buf, n, 0, d->why);
     /* "HNN_E_ARENA: <the runtime's detail>" */
-    at = put(buf, n, 0, hearth_errname(d->nn_status));
-    at = put(buf, n, at, ": ");
+    at = hearth_put_text(buf, n, 0, hearth_errname(d->nn_status));
+    at = hearth_put_text(buf, n, at, ": ");
     if (d->nn_model)
         return (int)at + hnn_detail(d->nn_model, buf + at, n - at);
     return (int)at + hnn_init_detail(d->nn_arena, d->nn_arena_size, buf + at, n - at);

@@ -16,8 +16,10 @@ called (for the appliance's quality monitor, without per-step output).
 import numpy as np
 
 from ._native import ffi, lib
+from . import nn
 from .frontend import PcmPointers, as_pcm
 from .model_manifest import ManifestError, WakeWordManifest, resolve
+from .native_errors import DetectorError, check, detail_text
 
 __all__ = ["DetectorError", "Detector", "Event", "STEP_DTYPE", "SAMPLE_RATE"]
 
@@ -27,16 +29,6 @@ _hdet_feed = lib.hdet_feed
 
 STEP_DTYPE = np.dtype([("model", "<i4"), ("output", "<i4"), ("frame", "<i8"),
                        ("probability", "<f4"), ("reserved", "<f4"), ("mean", "<f8")])
-
-
-class DetectorError(RuntimeError):
-    """A detector error; .name is the C error name (e.g. "HDET_E_MODEL")."""
-
-    def __init__(self, code, detail=""):
-        self.code = code
-        text = ffi.string(lib.hdet_strerror(code)).decode()
-        self.name = text.split(":", 1)[0]
-        super().__init__(text + (" (%s)" % detail if detail else ""))
 
 
 class Event:
@@ -63,14 +55,6 @@ class Event:
         return "Event(%r, t=%.3f, p=%.4f)" % (self.model, self.t, self.p)
 
 
-def _nn_detail(d):
-    code = lib.hdet_nn_status(d)
-    if code >= 0:
-        return ""
-    return "%s: %s" % (ffi.string(lib.hnn_errname(code)).decode(),
-                       ffi.string(lib.hnn_last_detail()).decode(errors="replace"))
-
-
 class Detector:
     """N wake-word models on one shared audio frontend."""
 
@@ -81,7 +65,7 @@ class Detector:
         if not manifests:
             raise ManifestError("no models given")
         if len(manifests) > lib.HDET_MAX_MODELS:
-            raise DetectorError(-4, "at most %d models" % lib.HDET_MAX_MODELS)
+            raise DetectorError(lib.HDET_E_LIMIT, "at most %d models" % lib.HDET_MAX_MODELS)
         need = ffi.new("size_t *")
         self._check(lib.hdet_bytes(need))
         self._mem = ffi.new("uint64_t[]", (need[0] + 7) // 8)
@@ -116,35 +100,24 @@ class Detector:
         self._ptrs = PcmPointers()
 
     def _exact_arena(self, mp, n, man):
-        """An arena of exactly the bytes the runtime uses for this model: load
-        it once into the runtime's upper bound (grown if a kernel needs more),
-        read the figure, keep an arena of that size."""
-        bound = ffi.new("size_t *")
-        self._check(lib.hdet_model_arena_bytes(mp, n, bound), man)
-        size = bound[0]
-        while True:
-            trial = ffi.new("uint64_t[]", (size + 7) // 8 or 1)
-            mp_out = ffi.new("hnn_model **")
-            rc = lib.hnn_init(mp_out, mp, n, trial, size, 0)
-            if rc == 0:
-                break
-            if ffi.string(lib.hnn_errname(rc)).decode() != "HNN_E_ARENA" or size > (1 << 30):
-                raise DetectorError(-3, "%s: %s: %s" % (
-                    man.model_path, ffi.string(lib.hnn_errname(rc)).decode(),
-                    ffi.string(lib.hnn_last_detail()).decode(errors="replace")))
-            size *= 2
-        exact = int(lib.hnn_arena_used(mp_out[0]))
-        del trial
+        """An arena of exactly the bytes the runtime uses for this model (the
+        runtime's own sizing, hearth.nn.arena_bytes)."""
+        try:
+            exact = nn.arena_bytes(mp, n)
+        except nn.NNError as e:       # the model, not the detector: say which file
+            raise DetectorError(lib.HDET_E_NN, "%s: %s" % (man.model_path, e)) from None
         return ffi.new("uint64_t[]", (exact + 7) // 8 or 1), exact
 
     def _check(self, rc, manifest=None):
-        """The one place C status codes become Python exceptions."""
-        if rc < 0:
-            detail = _nn_detail(self._d) if rc == -3 and getattr(self, "_d", None) else ""
+        """check() with this detector's detail (and the model file, if given)."""
+        if rc >= 0:
+            return rc
+        def detail():
+            why = detail_text(lib.hdet_detail, self._d) if getattr(self, "_d", None) else ""
             if manifest is not None:
-                detail = "%s%s%s" % (manifest.model_path, ": " if detail else "", detail)
-            raise DetectorError(rc, detail)
-        return rc
+                why = "%s%s%s" % (manifest.model_path, ": " if why else "", why)
+            return why
+        return check(rc, detail)
 
     def _index(self, model):
         if isinstance(model, int):

@@ -13,6 +13,7 @@ change the output.
 import numpy as np
 
 from ._native import ffi, lib
+from .native_errors import FrontendError, check
 
 __all__ = ["FrontendError", "Frontend", "FLOAT_SCALE", "DEFAULT_CONFIG", "PcmPointers", "as_pcm"]
 
@@ -31,22 +32,6 @@ def _default_config():
 
 
 DEFAULT_CONFIG = _default_config()
-
-
-class FrontendError(ValueError):
-    """A frontend error; .name is the C error name (e.g. "HFE_E_CONFIG")."""
-
-    def __init__(self, code):
-        self.code = code
-        text = ffi.string(lib.hfe_strerror(code)).decode()
-        self.name = text.split(":", 1)[0]
-        super().__init__(text)
-
-
-def _check(rc):
-    if rc < 0:
-        raise FrontendError(rc)
-    return rc
 
 
 def as_pcm(pcm):
@@ -119,10 +104,10 @@ class Frontend:
         for k, v in config.items():
             setattr(self._cfg, k, v)
         need = ffi.new("size_t *")
-        _check(lib.hfe_state_bytes(self._cfg, need))
+        check(lib.hfe_state_bytes(self._cfg, need))
         self._mem = ffi.new("uint64_t[]", (need[0] + 7) // 8)
         fe = ffi.new("hfe_frontend **")
-        _check(lib.hfe_init(fe, self._cfg, self._mem, need[0]))
+        check(lib.hfe_init(fe, self._cfg, self._mem, need[0]))
         self._fe = fe[0]
         self.state_bytes = int(need[0])
         self.channels = lib.hfe_num_channels(self._fe)
@@ -144,7 +129,7 @@ class Frontend:
         n = len(x)
         cap = (n + self.window_samples) // self.step_samples + 1
         out = np.empty((cap, self.channels), dtype=np.uint16)
-        _check(lib.hfe_process_block(
+        check(lib.hfe_process_block(
             self._fe, ffi.from_buffer("int16_t[]", x), n,
             ffi.from_buffer("uint16_t[]", out, require_writable=True), cap,
             self._frames, self._consumed))
@@ -159,7 +144,7 @@ class Frontend:
     def tables(self):
         """The tables built at init, as numpy arrays (for comparison with TFLM)."""
         t = ffi.new("hfe_tables *")
-        _check(lib.hfe_get_tables(self._fe, t))
+        check(lib.hfe_get_tables(self._fe, t))
 
         def arr(ptr, n):
             if ptr == ffi.NULL:

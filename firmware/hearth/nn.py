@@ -13,38 +13,21 @@ import os
 import numpy as np
 
 from ._native import ffi, lib
+from .native_errors import NNError, check, detail_text
 
-__all__ = ["NNError", "Model", "TensorInfo", "load"]
+__all__ = ["NNError", "Model", "TensorInfo", "load", "arena_bytes"]
 
 _ndarray = np.ndarray
 _memmove = ffi.memmove
 
-PRESERVE_ALL = 0x1
+PRESERVE_ALL = lib.HNN_PRESERVE_ALL
 
-_DTYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_,
-           7: np.int16, 9: np.int8}
-_TYPE_NAMES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool",
-               7: "int16", 9: "int8", 13: "resource"}
-
-
-class NNError(Exception):
-    """A runtime error; .name is the C error name (e.g. "HNN_E_UNSUPPORTED_OP")."""
-
-    def __init__(self, code, detail=""):
-        self.code = code
-        self.name = ffi.string(lib.hnn_errname(code)).decode()
-        self.detail = detail
-        msg = "%s: %s" % (self.name, ffi.string(lib.hnn_strerror(code)).decode())
-        if detail:
-            msg += " (%s)" % detail
-        super().__init__(msg)
-
-
-def _check(rc):
-    """The one place C status codes become Python exceptions."""
-    if rc < 0:
-        raise NNError(rc, ffi.string(lib.hnn_last_detail()).decode(errors="replace"))
-    return rc
+_DTYPES = {lib.HNN_FLOAT32: np.float32, lib.HNN_INT32: np.int32, lib.HNN_UINT8: np.uint8,
+           lib.HNN_INT64: np.int64, lib.HNN_BOOL: np.bool_, lib.HNN_INT16: np.int16,
+           lib.HNN_INT8: np.int8}
+_TYPE_NAMES = {lib.HNN_FLOAT32: "float32", lib.HNN_INT32: "int32", lib.HNN_UINT8: "uint8",
+               lib.HNN_INT64: "int64", lib.HNN_BOOL: "bool", lib.HNN_INT16: "int16",
+               lib.HNN_INT8: "int8", lib.HNN_RESOURCE: "resource"}
 
 
 class TensorInfo:
@@ -82,6 +65,33 @@ def _aligned_copy(data):
     return owner, ptr
 
 
+def _init(model_ptr, n, size, flags):
+    """(arena owner, hnn_model *) of a model loaded into a new arena of size bytes."""
+    owner, arena = _aligned(size or 1)
+    out = ffi.new("hnn_model **")
+    check(lib.hnn_init(out, model_ptr, n, arena, size, flags),
+          lambda: detail_text(lib.hnn_init_detail, arena, size))
+    return owner, out[0]
+
+
+def arena_bytes(model_ptr, n, flags=0):
+    """The exact arena a model needs (model_ptr: n bytes, 4-byte aligned): the
+    runtime's bound from the model alone, grown while a kernel with unusual op
+    data needs more, then loaded once to read hnn_arena_used(). hearth.nn and
+    hearth.detect both size their arenas here."""
+    bound = ffi.new("size_t *")
+    check(lib.hnn_arena_bytes(model_ptr, n, flags, bound))
+    size = bound[0]
+    while True:
+        try:
+            _, m = _init(model_ptr, n, size, flags)
+            return int(lib.hnn_arena_used(m))
+        except NNError as e:
+            if e.code != lib.HNN_E_ARENA or size > (1 << 30):
+                raise
+            size *= 2
+
+
 class Model:
     """One independent instance of a model (its own arena and state)."""
 
@@ -91,31 +101,17 @@ class Model:
                 data = f.read()
         data = bytes(data)
         if not data:
-            raise NNError(-2, "empty model")
+            raise NNError(lib.HNN_E_TRUNCATED, "empty model")
         self._model_buf, ptr = _aligned_copy(data)
         self._model_ptr = ffi.cast("const uint8_t *", ptr)
         self._len = len(data)
         self._flags = PRESERVE_ALL if preserve_all else 0
-        bound = ffi.new("size_t *")
-        _check(lib.hnn_arena_bytes(self._model_ptr, self._len, self._flags, bound))
-        size = bound[0]
-        # The bound is computed from the model alone; kernels with unusual op
-        # data may need more, so grow until it fits, then shrink to exact.
-        while True:
-            try:
-                arena, m = self._init(size)
-                break
-            except NNError as e:
-                if e.name != "HNN_E_ARENA" or size > (1 << 30):
-                    raise
-                size *= 2
-        used = lib.hnn_arena_used(m)
-        self._arena, self._m = self._init(used)
-        del arena, m
-        self.arena_bytes = int(used)
+        used = arena_bytes(self._model_ptr, self._len, self._flags)
+        self._arena, self._m = _init(self._model_ptr, self._len, used, self._flags)
+        self.arena_bytes = used
         n_in, n_out = lib.hnn_num_inputs(self._m), lib.hnn_num_outputs(self._m)
-        self.inputs = [self._info(_check(lib.hnn_input(self._m, i))) for i in range(n_in)]
-        self.outputs = [self._info(_check(lib.hnn_output(self._m, i))) for i in range(n_out)]
+        self.inputs = [self._info(self._check(lib.hnn_input(self._m, i))) for i in range(n_in)]
+        self.outputs = [self._info(self._check(lib.hnn_output(self._m, i))) for i in range(n_out)]
         self._in_ptrs = [lib.hnn_tensor_data(self._m, t.index) for t in self.inputs]
         self._out_bufs = [ffi.buffer(lib.hnn_tensor_data(self._m, t.index), t.nbytes)
                           for t in self.outputs]
@@ -139,15 +135,12 @@ class Model:
             return None
         return np.frombuffer(ffi.buffer(ptr, t.nbytes), dtype=t.dtype).reshape(t.shape)
 
-    def _init(self, size):
-        owner, arena = _aligned(size or 1)
-        out = ffi.new("hnn_model **")
-        _check(lib.hnn_init(out, self._model_ptr, self._len, arena, size, self._flags))
-        return owner, out[0]
+    def _check(self, rc):
+        return check(rc, lambda: detail_text(lib.hnn_detail, self._m))
 
     def _info(self, t):
         info = ffi.new("hnn_tensor_info *")
-        _check(lib.hnn_tensor_info_get(self._m, t, info))
+        self._check(lib.hnn_tensor_info_get(self._m, t, info))
         return TensorInfo(t, info)
 
     @property
@@ -195,21 +188,25 @@ class Model:
                 self.set_input(x, i)
         rc = self._invoke(self._m)
         if rc:
-            _check(rc)
+            self._check(rc)
         if self._one_out is not None:
             return [self._one_out.copy()]
         return [v.copy() for v in self._outs]
 
     def invoke_raw(self, x):
         """Fast path for streaming: one input as bytes-like, first output as bytes."""
-        ffi.memmove(self._in_ptrs[0], x, self.inputs[0].nbytes)
+        n = self.inputs[0].nbytes
+        got = len(x) if type(x) is bytes else memoryview(x).nbytes
+        if got != n:   # memmove would read past a short buffer
+            raise ValueError("input 0 wants %d bytes, got %d" % (n, got))
+        ffi.memmove(self._in_ptrs[0], x, n)
         rc = lib.hnn_invoke(self._m)
         if rc:
-            _check(rc)
+            self._check(rc)
         return self._out_bufs[0][:]
 
     def reset(self):
-        _check(lib.hnn_reset(self._m))
+        self._check(lib.hnn_reset(self._m))
 
     def tensor(self, i):
         """Current contents of tensor i of the main subgraph (None if it has no data)."""

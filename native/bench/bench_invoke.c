@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 {
     size_t mlen, ilen, bound;
     hnn_model *m;
+    int rc;
     if (argc != 4) {
         fprintf(stderr, "usage: bench_invoke MODEL INPUTS.bin REPEATS\n");
         return 2;
@@ -57,14 +58,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot read inputs\n");
         return 2;
     }
-    if (hnn_arena_bytes(model, mlen, 0, &bound)) {
-        fprintf(stderr, "%s\n", hnn_last_detail());
+    if ((rc = hnn_arena_bytes(model, mlen, 0, &bound)) != 0) {
+        fprintf(stderr, "%s\n", hnn_strerror(rc));
         return 1;
     }
     void *arena = malloc(bound);
-    int rc = hnn_init(&m, model, mlen, arena, bound, 0);
+    rc = hnn_init(&m, model, mlen, arena, bound, 0);
     if (rc) {
-        fprintf(stderr, "%s: %s\n", hnn_errname(rc), hnn_last_detail());
+        char why[HNN_DETAIL_MAX];
+        hnn_init_detail(arena, bound, why, sizeof why);
+        fprintf(stderr, "%s (%s)\n", hnn_strerror(rc), why);
         return 1;
     }
     hnn_tensor_info info;

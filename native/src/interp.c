@@ -16,68 +16,95 @@
 
 #include "interp.h"
 #include "planner.h"
+#include "put_text.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
 
 /* ---- failure detail ------------------------------------------------------ */
 
-static char g_detail[160];
-
-const char *hnn_last_detail(void) { return g_detail; }
-
-static size_t put_str(size_t at, const char *s)
+/* A failure is recorded as pointers (static text, op names, a custom op's
+ * name inside the model) in the model's own struct, and formatted only when
+ * asked for: nothing global, nothing to format on the error path. */
+static void record(const hnn_model *m, int subgraph, int op, const char *opname, const char *msg)
 {
-    while (s && *s && at + 1 < sizeof g_detail)
-        g_detail[at++] = *s++;
-    g_detail[at] = 0;
-    return at;
+    if (!m)
+        return;   /* hnn_arena_bytes: no memory to keep it in */
+    hnn_why *w = (hnn_why *)(uintptr_t)&m->why;   /* the arena is never const */
+    w->subgraph = subgraph;
+    w->op = op;
+    w->opname = opname;
+    w->msg = msg;
 }
 
-static size_t put_int(size_t at, long v)
+void hnn__detail(const hnn_model *m, int subgraph, int op, const char *opname, const char *msg)
 {
-    char tmp[24];
-    int n = 0;
-    unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u && n < 23);
-    if (v < 0)
-        tmp[n++] = '-';
-    char out[24];
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = 0;
-    return put_str(at, out);
+    record(m, subgraph, op, opname, msg);
 }
 
-void hnn__detail(int subgraph, int op, const char *opname, const char *msg)
+static int fail(const hnn_model *m, int err, const char *msg)
 {
-    size_t at = 0;
-    g_detail[0] = 0;
-    if (op >= 0) {
-        at = put_str(at, "subgraph ");
-        at = put_int(at, subgraph);
-        at = put_str(at, " op ");
-        at = put_int(at, op);
-        at = put_str(at, " ");
-        at = put_str(at, opname);
-        at = put_str(at, ": ");
-    }
-    put_str(at, msg);
-}
-
-static int fail(int err, const char *msg)
-{
-    hnn__detail(-1, -1, 0, msg);
+    record(m, -1, -1, 0, msg);
     return err;
 }
 
 int hnn_fail(hnn_ctx *c, int err, const char *msg)
 {
     const hnn_op *op = &c->m->sub[c->subgraph].ops[c->op_index];
-    hnn__detail(c->subgraph, c->op_index, hnn_op_name(hnn__op_code(op)), msg);
+    record(c->m, c->subgraph, c->op_index, hnn_op_name(hnn__op_code(op)), msg);
     return err;
+}
+
+static size_t put_int(char *buf, size_t n, size_t at, long v)
+{
+    char tmp[24];
+    int k = 0;
+    unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && k < 22);
+    if (v < 0)
+        tmp[k++] = '-';
+    char out[24];
+    for (int i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    out[k] = 0;
+    return hearth_put_text(buf, n, at, out);
+}
+
+static int format_why(const hnn_why *w, char *buf, size_t n)
+{
+    size_t at = 0;
+    if (!buf || !n)
+        return 0;
+    buf[0] = 0;
+    if (w && w->op >= 0) {
+        at = hearth_put_text(buf, n, at, "subgraph ");
+        at = put_int(buf, n, at, w->subgraph);
+        at = hearth_put_text(buf, n, at, " op ");
+        at = put_int(buf, n, at, w->op);
+        at = hearth_put_text(buf, n, at, " ");
+        at = hearth_put_text(buf, n, at, w->opname);
+        at = hearth_put_text(buf, n, at, ": ");
+    }
+    if (w)
+        at = hearth_put_text(buf, n, at, w->msg);
+    return (int)at;
+}
+
+int hnn_detail(const hnn_model *m, char *buf, size_t n)
+{
+    return format_why(m ? &m->why : 0, buf, n);
+}
+
+int hnn_init_detail(const void *arena, size_t arena_size, char *buf, size_t n)
+{
+    static const hnn_why no_arena = {"NULL arena", 0, -1, -1};
+    static const hnn_why misaligned = {"arena must be 8-byte aligned", 0, -1, -1};
+    static const hnn_why tiny = {"arena too small for the model struct", 0, -1, -1};
+    const hnn_why *w = !arena ? &no_arena : ((uintptr_t)arena & 7u) ? &misaligned :
+                       arena_size < sizeof(hnn_model) ? &tiny : &((const hnn_model *)arena)->why;
+    return format_why(w, buf, n);
 }
 
 /* ---- tensor element types -------------------------------------------------- */
@@ -104,7 +131,7 @@ static void *palloc(hnn_model *m, size_t bytes, int *rc)
     if (*rc)
         return 0;
     if (bytes > m->arena_size || at > m->arena_size - bytes) {
-        *rc = fail(HNN_E_ARENA, "arena too small");
+        *rc = fail(m, HNN_E_ARENA, "arena too small");
         return 0;
     }
     m->top = at + (bytes <= 4 ? 4u : ALIGN8(bytes));
@@ -143,20 +170,22 @@ static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
     ti->type = type;
     int es = elem_size(type);
     if (es < 0)
-        return fail(HNN_E_UNSUPPORTED_TYPE, "tensor element type not supported");
+        return fail(m, HNN_E_UNSUPPORTED_TYPE, "tensor element type not supported");
     if (shape.n > HNN_MAX_DIMS)
-        return fail(HNN_E_LIMIT, "tensor rank above HNN_MAX_DIMS");
+        return fail(m, HNN_E_LIMIT, "tensor rank above HNN_MAX_DIMS");
     ti->ndim = (int32_t)shape.n;
     uint64_t elems = 1;
     for (uint32_t i = 0; i < shape.n; i++) {
         int32_t d = tfl_vec_i32(b, &shape, i);
         if (d < 0)
-            return fail(HNN_E_SHAPE, "negative tensor dimension");
+            return fail(m, HNN_E_SHAPE, "negative tensor dimension");
         ti->dims[i] = d;
         elems *= (uint64_t)d;
         if (elems > (1u << 28))
-            return fail(HNN_E_SHAPE, "tensor too large");
+            return fail(m, HNN_E_SHAPE, "tensor too large");
     }
+    if (elems * (uint64_t)es > HNN_MAX_TENSOR_BYTES)
+        return fail(m, HNN_E_SHAPE, "tensor larger than 1 GiB");
     ti->elems = (int32_t)elems;
     ti->bytes = (int32_t)(elems * (uint64_t)es);
     ti->elem_size = es;
@@ -176,13 +205,13 @@ static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
         ti->scale = hnn_tinfo_scale(ti, 0);
         ti->zero_point = (int32_t)hnn_tinfo_zp(ti, 0);
         if (scales.n > 1 && (qdim < 0 || qdim >= ti->ndim || (int32_t)scales.n != ti->dims[qdim]))
-            return fail(HNN_E_QUANT, "per-channel scales do not match the quantized dimension");
+            return fail(m, HNN_E_QUANT, "per-channel scales do not match the quantized dimension");
         if (zps.n && zps.n != scales.n)
-            return fail(HNN_E_QUANT, "zero point count differs from scale count");
+            return fail(m, HNN_E_QUANT, "zero point count differs from scale count");
     }
 
     if (buffer >= m->buffers.n)
-        return fail(HNN_E_BAD_OFFSET, "tensor buffer index out of range");
+        return fail(m, HNN_E_BAD_OFFSET, "tensor buffer index out of range");
     if (buffer != 0) {
         tfl_table bt;
         uint64_t off;
@@ -191,12 +220,12 @@ static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
             (rc = tfl_u64(b, &bt, 1, 0, &off)) != 0)
             return rc;
         if (off > 1)
-            return fail(HNN_E_UNSUPPORTED_TYPE, "buffers outside the flatbuffer are not supported");
+            return fail(m, HNN_E_UNSUPPORTED_TYPE, "buffers outside the flatbuffer are not supported");
         if (data.n) {
             if (data.n != (uint32_t)ti->bytes)
-                return fail(HNN_E_SHAPE, "constant data size differs from tensor shape");
+                return fail(m, HNN_E_SHAPE, "constant data size differs from tensor shape");
             if (es > 1 && ((uintptr_t)(b->p + data.pos) % (uintptr_t)(es > 4 ? 4 : es)))
-                return fail(HNN_E_ALIGN, "constant data misaligned");
+                return fail(m, HNN_E_ALIGN, "constant data misaligned");
             ti->const_data = b->p + data.pos;
         }
     }
@@ -371,7 +400,7 @@ static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
     if ((rc = tfl_u32(b, ot, 0, 0, &opcode_index)) != 0)
         return rc;
     if (opcode_index >= m->opcodes.n)
-        return fail(HNN_E_BAD_OFFSET, "operator code index out of range");
+        return fail(m, HNN_E_BAD_OFFSET, "operator code index out of range");
     if ((rc = tfl_vec_table(b, &m->opcodes, opcode_index, &oc)) != 0 ||
         (rc = tfl_u8(b, &oc, 0, 0, &dep)) != 0 ||
         (rc = tfl_i32(b, &oc, 3, 0, &code)) != 0)
@@ -383,12 +412,12 @@ static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
         const char *name;
         uint32_t n;
         tfl_str_field(b, &oc, 1, &name, &n);
-        hnn__detail((int)s, (int)i, "CUSTOM", name ? name : "custom op without a name");
+        hnn__detail(m, (int)s, (int)i, "CUSTOM", name ? name : "custom op without a name");
         return HNN_E_UNSUPPORTED_OP;
     }
     int kidx = hnn_kernel_index(code);
     if (kidx < 0 || kidx > 255) {
-        hnn__detail((int)s, (int)i, hnn_op_name(code), "operator not supported");
+        hnn__detail(m, (int)s, (int)i, hnn_op_name(code), "operator not supported");
         return HNN_E_UNSUPPORTED_OP;
     }
     op->kernel = (uint8_t)kidx;
@@ -398,18 +427,18 @@ static int load_op(hnn_model *m, uint32_t s, uint32_t i, const tfl_table *ot)
         (rc = tfl_table_field(b, ot, 4, &opts)) != 0)
         return rc;
     if (in.n > HNN_MAX_OP_IO || out.n > HNN_MAX_OP_IO)
-        return fail(HNN_E_LIMIT, "operator has too many inputs or outputs");
+        return fail(m, HNN_E_LIMIT, "operator has too many inputs or outputs");
     for (uint32_t k = 0; k < in.n; k++) {
         int32_t t = tfl_vec_i32(b, &in, k);
         if (t < -1 || t >= (int32_t)g->n_tensors) {
-            hnn__detail((int)s, (int)i, opname, "input tensor index out of range");
+            hnn__detail(m, (int)s, (int)i, opname, "input tensor index out of range");
             return HNN_E_GRAPH;
         }
     }
     for (uint32_t k = 0; k < out.n; k++) {
         int32_t t = tfl_vec_i32(b, &out, k);
         if (t < 0 || t >= (int32_t)g->n_tensors) {
-            hnn__detail((int)s, (int)i, opname, "output tensor index out of range");
+            hnn__detail(m, (int)s, (int)i, opname, "output tensor index out of range");
             return HNN_E_GRAPH;
         }
     }
@@ -426,7 +455,7 @@ static int check_io_vec(const hnn_model *m, const tfl_vec *v, uint32_t n_tensors
     for (uint32_t k = 0; k < v->n; k++) {
         int32_t t = tfl_vec_i32(&m->b, v, k);
         if (t < 0 || (uint32_t)t >= n_tensors)
-            return fail(HNN_E_GRAPH, "subgraph input/output index out of range");
+            return fail(m, HNN_E_GRAPH, "subgraph input/output index out of range");
     }
     return HNN_OK;
 }
@@ -440,19 +469,19 @@ static int load_structure(hnn_model *m)
     int rc;
 
     if ((rc = tfl_root(b, &root)) != 0)
-        return fail(rc, "not a flatbuffer (bad root table)");
+        return fail(m, rc, "not a flatbuffer (bad root table)");
     if ((rc = tfl_u32(b, &root, 0, 0, &version)) != 0)
         return rc;
     if (version != 3)
-        return fail(HNN_E_BAD_MODEL, "not a TFLite schema version 3 model");
+        return fail(m, HNN_E_BAD_MODEL, "not a TFLite schema version 3 model");
     if ((rc = tfl_vec_field(b, &root, 1, 4, 4, &m->opcodes)) != 0 ||
         (rc = tfl_vec_field(b, &root, 2, 4, 4, &subs)) != 0 ||
         (rc = tfl_vec_field(b, &root, 4, 4, 4, &m->buffers)) != 0)
-        return fail(rc, "model tables out of bounds");
+        return fail(m, rc, "model tables out of bounds");
     if (subs.n == 0)
-        return fail(HNN_E_BAD_MODEL, "model has no subgraphs");
+        return fail(m, HNN_E_BAD_MODEL, "model has no subgraphs");
     if (subs.n > HNN_MAX_SUBGRAPHS)
-        return fail(HNN_E_LIMIT, "too many subgraphs");
+        return fail(m, HNN_E_LIMIT, "too many subgraphs");
     m->n_sub = subs.n;
     m->sub = palloc(m, sizeof(hnn_subgraph) * subs.n, &rc);
     if (rc)
@@ -469,9 +498,9 @@ static int load_structure(hnn_model *m)
             (rc = tfl_vec_field(b, &st, 1, 4, 4, &g->inputs)) != 0 ||
             (rc = tfl_vec_field(b, &st, 2, 4, 4, &g->outputs)) != 0 ||
             (rc = tfl_vec_field(b, &st, 3, 4, 4, &ops)) != 0)
-            return fail(rc, "subgraph tables out of bounds");
+            return fail(m, rc, "subgraph tables out of bounds");
         if (g->tensors.n > HNN_MAX_TENSORS || ops.n > HNN_MAX_OPS)
-            return fail(HNN_E_LIMIT, "subgraph has too many tensors or operators");
+            return fail(m, HNN_E_LIMIT, "subgraph has too many tensors or operators");
         g->n_tensors = g->tensors.n;
         g->n_ops = ops.n;
         g->opvec = ops;
@@ -485,7 +514,7 @@ static int load_structure(hnn_model *m)
         for (uint32_t i = 0; i < ops.n; i++) {
             tfl_table ot;
             if ((rc = tfl_vec_table(b, &ops, i, &ot)) != 0)
-                return fail(rc, "operator table out of bounds");
+                return fail(m, rc, "operator table out of bounds");
             if ((rc = load_op(m, s, i, &ot)) != 0)
                 return rc;
             if (hnn__op_code(&g->ops[i]) == HNN_OP_VAR_HANDLE)
@@ -495,16 +524,20 @@ static int load_structure(hnn_model *m)
         for (uint32_t t = 0; t < g->n_tensors; t++) {
             hnn_tinfo ti;
             if ((rc = read_tinfo(m, s, (int32_t)t, &ti)) != 0) {
-                if (!g_detail[0])
-                    fail(rc, "invalid tensor");
+                if (!m->why.msg)
+                    fail(m, rc, "invalid tensor");
                 return rc;
             }
             if (ti.const_data)
                 g->toff[t] = (uint32_t)((const uint8_t *)ti.const_data - b->p) | HNN_TOFF_MODEL;
         }
+        /* the caller writes inputs: a constant one would be the model image */
+        for (uint32_t k = 0; k < g->inputs.n; k++)
+            if (g->toff[tfl_vec_i32(b, &g->inputs, k)] & HNN_TOFF_MODEL)
+                return fail(m, HNN_E_GRAPH, "a subgraph input is a constant tensor (remove its buffer)");
     }
     if (var_handles > HNN_MAX_RESOURCES)
-        return fail(HNN_E_LIMIT, "too many resource variables");
+        return fail(m, HNN_E_LIMIT, "too many resource variables");
     m->max_res = var_handles;
     m->res = palloc(m, sizeof(hnn_resource) * (var_handles ? var_handles : 1), &rc);
     return rc;
@@ -551,7 +584,7 @@ static int check_dataflow(hnn_model *m, uint32_t s, uint8_t *written)
     }
     for (uint32_t k = 0; k < g->outputs.n; k++)
         if (!written[tfl_vec_i32(&m->b, &g->outputs, k)])
-            return fail(HNN_E_GRAPH, "a subgraph output is never written");
+            return fail(m, HNN_E_GRAPH, "a subgraph output is never written");
     return HNN_OK;
 }
 
@@ -567,10 +600,10 @@ static int prepare_all(hnn_model *m, int pass)
                 c.data_bytes = 0;
                 c.scratch_bytes = 0;
             }
-            g_detail[0] = 0;
+            m->why.msg = 0;
             int rc = hnn_kernel_at(op->kernel)->prepare(&c);
             if (rc) {
-                if (!g_detail[0])
+                if (!m->why.msg)
                     hnn_fail(&c, rc, "prepare failed");
                 return rc < 0 ? rc : HNN_E_RUNTIME;
             }
@@ -677,7 +710,7 @@ int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
                     continue;
                 *work_bytes = (size_t)(n + 1) * sizeof(hnn_plan_buf);
                 if (n >= cap)
-                    return fail(HNN_E_ARENA, "arena too small");
+                    return fail(m, HNN_E_ARENA, "arena too small");
                 w[n].id = t;
                 w[n].size = (uint32_t)ti.bytes;
                 w[n].first = 0xffffffffu;
@@ -721,10 +754,10 @@ int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
         if (w[k].first == 0xffffffffu)
             w[k].first = 0;
 
-    size_t total = preserve_all ? hnn_plan_linear(w, n, 8) : hnn_plan_greedy(w, n, 8);
-    *plan_bytes = total;
+    uint64_t total = preserve_all ? hnn_plan_linear(w, n, 8) : hnn_plan_greedy(w, n, 8);
     if (total > mem_size)
-        return fail(HNN_E_ARENA, "arena too small");
+        return fail(m, HNN_E_ARENA, "arena too small for the activations");
+    *plan_bytes = (size_t)total;
     for (uint32_t k = 0; k < n; k++)
         g->toff[w[k].id] = (uint32_t)(mem - m->arena) + w[k].off;
 #ifdef HNN_DEBUG_PLAN
@@ -841,18 +874,26 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
     hnn_model *m;
     int rc = HNN_OK;
     *out = 0;
-    g_detail[0] = 0;
-    if (!buf || !arena || !out)
-        return fail(HNN_E_ARG, "NULL argument");
-    if (((uintptr_t)buf & 3u) || ((uintptr_t)arena & 7u))
-        return fail(HNN_E_ALIGN, "model must be 4-byte and arena 8-byte aligned");
-    if (len > 0x7fffffffu)
-        return fail(HNN_E_LIMIT, "model larger than 2 GiB");
+    /* hnn_init_detail explains these three without the arena */
+    if (!arena)
+        return HNN_E_ARG;
+    if ((uintptr_t)arena & 7u)
+        return HNN_E_ALIGN;
     if (arena_size < sizeof(hnn_model))
-        return fail(HNN_E_ARENA, "arena too small");
-
+        return HNN_E_ARENA;
+    /* from here on the failure detail lives in the arena (m->why) */
     m = (hnn_model *)arena;
     memset(m, 0, sizeof *m);
+    if (!buf)
+        return fail(m, HNN_E_ARG, "NULL model");
+    if ((uintptr_t)buf & 3u)
+        return fail(m, HNN_E_ALIGN, "model must be 4-byte aligned");
+    if (len > 0x7fffffffu)
+        return fail(m, HNN_E_LIMIT, "model larger than 2 GiB");
+    /* arena offsets share a uint32 with the model-buffer flag: use at most
+     * the first 2 GiB, so every offset stays below it */
+    if (arena_size > HNN_PLAN_MAX)
+        arena_size = HNN_PLAN_MAX;
     m->arena = (uint8_t *)arena;
     m->arena_size = arena_size;
     m->top = sizeof *m;
@@ -867,7 +908,7 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
     for (uint32_t s = 0; s < m->n_sub; s++) {
         size_t need = m->sub[s].n_tensors;
         if (ALIGN8(m->top) + need > arena_size)
-            return fail(HNN_E_ARENA, "arena too small");
+            return fail(m, HNN_E_ARENA, "arena too small");
         if (ALIGN8(m->top) + need > flow_peak)
             flow_peak = ALIGN8(m->top) + need;
         if ((rc = check_dataflow(m, s, m->arena + ALIGN8(m->top))) != 0)
@@ -876,7 +917,7 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
     for (uint32_t s = 1; s < m->n_sub; s++)
         for (uint32_t i = 0; i < m->sub[s].n_ops; i++)
             if (hnn__op_code(&m->sub[s].ops[i]) == HNN_OP_CALL_ONCE)
-                return fail(HNN_E_GRAPH, "CALL_ONCE outside the main subgraph");
+                return fail(m, HNN_E_GRAPH, "CALL_ONCE outside the main subgraph");
 
     if ((rc = prepare_all(m, 1)) != 0)
         return rc;
@@ -922,6 +963,8 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         size_t peak = base;
         for (uint32_t s = 0; s < m->n_sub; s++) {
             size_t plan_bytes = 0, work_bytes = 0;
+            if (base > arena_size)
+                return fail(m, HNN_E_ARENA, "arena too small");
             rc = hnn_plan_subgraph(m, s, m->arena + base, arena_size - base,
                                    (flags & HNN_PRESERVE_ALL) != 0, &plan_bytes, &work_bytes);
             if (base + work_bytes > peak)
@@ -934,6 +977,8 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         }
         m->top = base;
         m->used = peak > flow_peak ? peak : flow_peak;
+        if (m->used > arena_size)   /* each step checked its part; the whole, too */
+            return fail(m, HNN_E_ARENA, "arena too small");
     }
 
     if ((rc = prepare_all(m, 2)) != 0)
@@ -947,7 +992,7 @@ int hnn_init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
              size_t arena_size, unsigned flags)
 {
     if (!out)
-        return fail(HNN_E_ARG, "NULL argument");
+        return HNN_E_ARG;
     return init(out, buf, len, arena, arena_size, flags);
 }
 
@@ -965,17 +1010,17 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
 
     (void)flags;
     if (!buf || !out)
-        return fail(HNN_E_ARG, "NULL argument");
+        return fail(0, HNN_E_ARG, "NULL argument");
     *out = 0;
     if (len > 0x7fffffffu)
-        return fail(HNN_E_LIMIT, "model larger than 2 GiB");
+        return fail(0, HNN_E_LIMIT, "model larger than 2 GiB");
     b.p = buf;
     b.len = (uint32_t)len;
     if ((rc = tfl_root(&b, &root)) != 0)
-        return fail(rc, "not a flatbuffer (bad root table)");
+        return fail(0, rc, "not a flatbuffer (bad root table)");
     if ((rc = tfl_vec_field(&b, &root, 2, 4, 4, &subs)) != 0 ||
         (rc = tfl_vec_field(&b, &root, 4, 4, 4, &bufs)) != 0)
-        return fail(rc, "model tables out of bounds");
+        return fail(0, rc, "model tables out of bounds");
     total += (uint64_t)subs.n * (sizeof(hnn_subgraph) + 8);
     for (uint32_t s = 0; s < subs.n; s++) {
         tfl_table st;
@@ -983,7 +1028,7 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
         if ((rc = tfl_vec_table(&b, &subs, s, &st)) != 0 ||
             (rc = tfl_vec_field(&b, &st, 0, 4, 4, &tensors)) != 0 ||
             (rc = tfl_vec_field(&b, &st, 3, 4, 4, &ops)) != 0)
-            return fail(rc, "subgraph tables out of bounds");
+            return fail(0, rc, "subgraph tables out of bounds");
         total += (uint64_t)tensors.n * (sizeof(uint32_t) + 8 + HNN_PLAN_WORK_PER_TENSOR);
         /* op data is the kernels' business: allow a generous fixed amount per
          * op (lookup tables, parameters) on top of the per-tensor terms */
@@ -995,21 +1040,21 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
             if ((rc = tfl_vec_table(&b, &tensors, t, &tt)) != 0 ||
                 (rc = tfl_vec_field(&b, &tt, 0, 4, 4, &shape)) != 0 ||
                 (rc = tfl_u8(&b, &tt, 1, 0, &type)) != 0)
-                return fail(rc, "tensor table out of bounds");
+                return fail(0, rc, "tensor table out of bounds");
             int es = elem_size(type);
             uint64_t e = es > 0 ? (uint64_t)es : 4;
             for (uint32_t i = 0; i < shape.n && i < HNN_MAX_DIMS; i++) {
                 int32_t d = tfl_vec_i32(&b, &shape, i);
                 e *= d > 0 ? (uint64_t)d : 1;
                 if (e > (1u << 30))
-                    return fail(HNN_E_SHAPE, "tensor too large");
+                    return fail(0, HNN_E_SHAPE, "tensor too large");
             }
             /* activation or variable, plus per-channel op data (8 B/element
              * of the largest dimension is a safe bound for multipliers) */
             total += 2 * ALIGN8(e) + 64;
         }
         if (total > ((uint64_t)1 << 31))
-            return fail(HNN_E_LIMIT, "model needs more than 2 GiB");
+            return fail(0, HNN_E_LIMIT, "model needs more than 2 GiB");
     }
     *out = (size_t)total;
     return HNN_OK;
@@ -1044,7 +1089,7 @@ int hnn__run_subgraph(hnn_model *m, uint32_t s)
         const hnn_kernel *k = hnn_kernel_at(op->kernel);
         int rc = k->eval(&c);
         if (rc) {
-            hnn__detail((int)s, (int)i, k->name, "eval failed");
+            hnn__detail(m, (int)s, (int)i, k->name, "eval failed");
             return rc < 0 ? rc : HNN_E_RUNTIME;
         }
     }

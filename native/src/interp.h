@@ -41,7 +41,16 @@ typedef struct {
     int8_t dflt;             /* reset value (int8 zero point, as TFLM) */
 } hnn_resource;
 
+/* Why the last failure happened, formatted only on request (hnn_detail):
+ * static text, op names or a custom op's name inside the model. */
+typedef struct {
+    const char *msg;         /* NULL: nothing recorded */
+    const char *opname;      /* NULL: not about one op */
+    int32_t subgraph, op;    /* op < 0: not about one op */
+} hnn_why;
+
 struct hnn_model {
+    hnn_why why;             /* first: hnn_init_detail finds it at the arena start */
     tfl_buf b;
     uint8_t *arena;
     size_t arena_size;
@@ -65,8 +74,8 @@ int hnn__run_subgraph(hnn_model *m, uint32_t s);
 /* The builtin code of the op producing tensor t in subgraph s before op
  * index `before`, and that op's index; -1 if none. */
 int hnn__producer(const hnn_model *m, uint32_t s, int32_t t, uint32_t before);
-/* Record a failure context ("op 12 CONV_2D: message"). */
-void hnn__detail(int subgraph, int op, const char *opname, const char *msg);
+/* Record a failure context ("op 12 CONV_2D: message") in m. */
+void hnn__detail(const hnn_model *m, int subgraph, int op, const char *opname, const char *msg);
 
 static inline uint8_t *hnn__loc(const hnn_model *m, uint32_t off)
 {

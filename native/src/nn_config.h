@@ -20,6 +20,9 @@
 #ifndef HNN_MAX_OP_IO
 #define HNN_MAX_OP_IO 64         /* inputs or outputs of one op */
 #endif
+#ifndef HNN_MAX_TENSOR_BYTES
+#define HNN_MAX_TENSOR_BYTES (1u << 30)   /* one tensor; sums are 64-bit */
+#endif
 #ifndef HNN_MAX_RESOURCES
 #define HNN_MAX_RESOURCES 64     /* resource variables per model */
 #endif
@@ -31,6 +34,9 @@
 #endif
 #if HNN_SINGLE_ROUNDING != 0 && HNN_SINGLE_ROUNDING != 1
 #error "HNN_SINGLE_ROUNDING must be 0 or 1"
+#endif
+#if HNN_MAX_TENSOR_BYTES > (1u << 30)
+#error "HNN_MAX_TENSOR_BYTES above 1 GiB: tensor sizes are int32 and arena offsets below 2^31"
 #endif
 #if HNN_MAX_DIMS < 4
 #error "HNN_MAX_DIMS must be at least 4 (NHWC kernels)"

@@ -22,10 +22,17 @@ typedef struct {
 
 #define HNN_PLAN_WORK_PER_TENSOR (sizeof(hnn_plan_buf))
 
-/* Greedy placement; reorders b[]. Returns the bytes the plan spans. */
-size_t hnn_plan_greedy(hnn_plan_buf *b, uint32_t n, uint32_t align);
+/* Offsets stay below 2^31: arena offsets share a uint32 with the
+ * model-buffer flag (HNN_TOFF_MODEL in interp.h). */
+#define HNN_PLAN_MAX 0x7ffffff8u
+
+/* Greedy placement; reorders b[]. Returns the bytes the plan spans,
+ * computed without overflow. A result above HNN_PLAN_MAX means the plan
+ * cannot be placed (the offsets are then meaningless): callers compare the
+ * result with the memory they have, which is never more. */
+uint64_t hnn_plan_greedy(hnn_plan_buf *b, uint32_t n, uint32_t align);
 /* Every buffer its own bytes (no sharing): HNN_PRESERVE_ALL. */
-size_t hnn_plan_linear(hnn_plan_buf *b, uint32_t n, uint32_t align);
+uint64_t hnn_plan_linear(hnn_plan_buf *b, uint32_t n, uint32_t align);
 
 struct hnn_model;
 /* Plan the activations of subgraph s into mem (size mem_size) and point the

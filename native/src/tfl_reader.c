@@ -38,6 +38,10 @@ int tfl_root(const tfl_buf *b, tfl_table *out)
     out->pos = 0;
     if (!b->p || b->len < 8)
         return HNN_E_TRUNCATED;
+    /* positions are uint32 and sums of two of them must not wrap: every
+     * check below is made in 64 bits, and the buffer stays below 2 GiB */
+    if (b->len > 0x7fffffffu)
+        return HNN_E_LIMIT;
     return tfl_table_at(b, tfl_rd32(b->p), out);
 }
 

@@ -103,8 +103,11 @@ static void run_case(const char *name)
         free(arena);
         arena = malloc(need ? need : 1);
         rc = hnn_init(&m, model, mlen, arena, need, flags);
-        if (rc != HNN_OK)
-            fprintf(stderr, "%s: init: %s (%s)\n", name, hnn_strerror(rc), hnn_last_detail());
+        if (rc != HNN_OK) {
+            char why[HNN_DETAIL_MAX];
+            hnn_init_detail(arena, need, why, sizeof why);
+            fprintf(stderr, "%s: init: %s (%s)\n", name, hnn_strerror(rc), why);
+        }
         CHECK_EQ_INT(rc, HNN_OK);
         if (rc != HNN_OK)
             break;

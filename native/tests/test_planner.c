@@ -9,11 +9,11 @@ static int overlaps(const hnn_plan_buf *a, const hnn_plan_buf *b)
     return time && addr;
 }
 
-static void check_valid(hnn_plan_buf *b, unsigned n, size_t total)
+static void check_valid(hnn_plan_buf *b, unsigned n, uint64_t total)
 {
     for (unsigned i = 0; i < n; i++) {
         CHECK(b[i].off % 8 == 0);
-        CHECK(b[i].off + b[i].size <= total);
+        CHECK((uint64_t)b[i].off + b[i].size <= total);
         for (unsigned j = i + 1; j < n; j++)
             CHECK(!overlaps(&b[i], &b[j]));
     }
@@ -25,7 +25,7 @@ int main(void)
     hnn_plan_buf chain[3] = {
         {100, 0, 1, 0, 0}, {50, 1, 2, 0, 1}, {100, 2, 3, 0, 2},
     };
-    size_t total = hnn_plan_greedy(chain, 3, 8);
+    uint64_t total = hnn_plan_greedy(chain, 3, 8);
     check_valid(chain, 3, total);
     CHECK_EQ_INT(total, 160);   /* 100 (a or c) + 56 (b, aligned) -> 160 */
 
@@ -42,6 +42,23 @@ int main(void)
     total = hnn_plan_linear(lin, 3, 8);
     CHECK_EQ_INT(total, 8 + 16 + 8);
     CHECK_EQ_INT(lin[1].off, 8);
+
+    /* hostile sizes: 4 x 1 GiB live at once spans 4 GiB, a total that must
+     * not wrap in 32 bits (it came out as 0); anything past HNN_PLAN_MAX is
+     * reported as such (a size near 2^32 made the old greedy loop forever) */
+    hnn_plan_buf big[4], big_lin[4];
+    for (unsigned i = 0; i < 4; i++) {
+        hnn_plan_buf x = {1u << 30, 0, 0, 0, (int32_t)i};
+        big[i] = big_lin[i] = x;
+    }
+    CHECK(hnn_plan_greedy(big, 4, 8) > HNN_PLAN_MAX);
+    CHECK(hnn_plan_linear(big_lin, 4, 8) > HNN_PLAN_MAX);
+    CHECK(hnn_plan_greedy(big, 2, 8) > HNN_PLAN_MAX);   /* 2 GiB: offset 2^31 */
+    CHECK_EQ_INT(hnn_plan_greedy(big, 1, 8), 1u << 30);
+    {
+        hnn_plan_buf odd[2] = {{0xfffffff9u, 0, 0, 0, 0}, {16, 0, 0, 0, 1}};
+        CHECK(hnn_plan_greedy(odd, 2, 8) > HNN_PLAN_MAX);
+    }
 
     /* random graphs: the plan is always valid and never worse than linear */
     unsigned seed = 12345;
@@ -61,8 +78,8 @@ int main(void)
             b[i].id = (int)i;
             c[i] = b[i];
         }
-        size_t g = hnn_plan_greedy(b, n, 8);
-        size_t l = hnn_plan_linear(c, n, 8);
+        uint64_t g = hnn_plan_greedy(b, n, 8);
+        uint64_t l = hnn_plan_linear(c, n, 8);
         check_valid(b, n, g);
         CHECK(g <= l);
     }

@@ -102,6 +102,7 @@ def block_stats(block):
 try:                                    # the C build of the per-block work, when built
     from .._native import ffi as _ffi, lib as _lib
     from ..frontend import PcmPointers
+    from ..native_errors import check as _check
 except ImportError:                     # pure numpy then (same results)
     _ffi = _lib = None
 
@@ -140,9 +141,7 @@ class NativeToneAnalyzer:
             "nbands": len(ends), "band_end": self._keep[2], "norm": alarm.tone_ratio_norm(frame, window),
             "min_energy": alarm.MIN_ENERGY, "clip_level": audiohealth.CLIP_LEVEL})
         self._st = _ffi.new("hbd_state *")
-        r = _lib.hbd_init(self._st, cfg)
-        if r != 0:
-            raise ValueError(_ffi.string(_lib.hbd_strerror(r)).decode())
+        _check(_lib.hbd_init(self._st, cfg))      # DspError (a ValueError)
         self._res = _ffi.new("hbd_result *")
         self._fallback = None
         self._buf = None                # the block C analysed last (a cffi view that keeps it alive)

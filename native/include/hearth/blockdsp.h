@@ -26,15 +26,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hearth/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The module's errors, in the hbd range of hearth/status.h. */
 typedef enum {
     HBD_OK = 0,
-    HBD_E_ARG = -1,       /* NULL pointer */
-    HBD_E_CONFIG = -2,    /* configuration out of the supported range */
-    HBD_E_SIZE = -3       /* block has more than HBD_MAX_FRAMES frames */
+    HBD_E_ARG = -HEARTH_STATUS_BD - 1,      /* NULL pointer */
+    HBD_E_CONFIG = -HEARTH_STATUS_BD - 2,   /* configuration out of the supported range */
+    HBD_E_SIZE = -HEARTH_STATUS_BD - 3      /* block has more than HBD_MAX_FRAMES frames */
 } hbd_status;
 
 const char *hbd_strerror(int err);

@@ -32,17 +32,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hearth/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The module's errors, in the hdet range of hearth/status.h. */
 typedef enum {
     HDET_OK = 0,
-    HDET_E_ARG = -1,      /* NULL pointer, bad index, misaligned or short memory */
-    HDET_E_MODEL = -2,    /* not a streaming detector model (shapes, types, quantization) */
-    HDET_E_NN = -3,       /* the inference runtime failed: see hdet_nn_status() */
-    HDET_E_LIMIT = -4,    /* HDET_MAX_MODELS or HDET_MAX_WINDOW exceeded */
-    HDET_E_CONFIG = -5    /* model config out of range (cutoff, window, refractory) */
+    HDET_E_ARG = -HEARTH_STATUS_DET - 1,     /* NULL pointer, bad index, misaligned or short memory */
+    HDET_E_MODEL = -HEARTH_STATUS_DET - 2,   /* not a streaming detector model (shapes, types, quantization) */
+    HDET_E_NN = -HEARTH_STATUS_DET - 3,      /* the inference runtime failed: see hdet_nn_status() */
+    HDET_E_LIMIT = -HEARTH_STATUS_DET - 4,   /* HDET_MAX_MODELS or HDET_MAX_WINDOW exceeded */
+    HDET_E_CONFIG = -HEARTH_STATUS_DET - 5   /* model config out of range (cutoff, window, refractory) */
 } hdet_status;
 
 const char *hdet_strerror(int err);
@@ -106,6 +109,11 @@ int hdet_add_model(hdet *d, const uint8_t *model, size_t len, void *arena,
 
 /* Status of the last runtime call that failed (an hnn_status). */
 int hdet_nn_status(const hdet *d);
+/* Why the last call of this detector failed, as text into buf (n bytes,
+ * NUL-terminated; "" if nothing failed): the runtime's detail for HDET_E_NN
+ * (hnn_init_detail / hnn_detail), the detector's own reason otherwise.
+ * Per detector; read it before the arena of a refused model is reused. */
+int hdet_detail(const hdet *d, char *buf, size_t n);
 
 int hdet_num_models(const hdet *d);
 int hdet_model_info_get(const hdet *d, int model, hdet_model_info *info);

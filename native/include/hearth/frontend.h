@@ -30,15 +30,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hearth/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The module's errors, in the hfe range of hearth/status.h. */
 typedef enum {
     HFE_OK = 0,
-    HFE_E_ARG = -1,       /* NULL pointer or misaligned memory */
-    HFE_E_CONFIG = -2,    /* configuration out of the supported range */
-    HFE_E_MEM = -3        /* memory block smaller than hfe_state_bytes() */
+    HFE_E_ARG = -HEARTH_STATUS_FE - 1,      /* NULL pointer or misaligned memory */
+    HFE_E_CONFIG = -HEARTH_STATUS_FE - 2,   /* configuration out of the supported range */
+    HFE_E_MEM = -HEARTH_STATUS_FE - 3       /* memory block smaller than hfe_state_bytes() */
 } hfe_status;
 
 const char *hfe_strerror(int err);

@@ -20,30 +20,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hearth/status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* One error enum for the module: 0 = ok, negative = error. */
+/* The module's errors: 0 = ok, negative = error, in the hnn range of
+ * hearth/status.h (hearth_errname() names any code). */
 typedef enum {
     HNN_OK = 0,
-    HNN_E_ARG = -1,           /* NULL pointer or out-of-range argument */
-    HNN_E_TRUNCATED = -2,     /* buffer shorter than a structure it claims */
-    HNN_E_BAD_OFFSET = -3,    /* offset, length or index outside the buffer */
-    HNN_E_BAD_MODEL = -4,     /* structurally invalid model (missing fields, bad version) */
-    HNN_E_UNSUPPORTED_OP = -5,
-    HNN_E_UNSUPPORTED_TYPE = -6,
-    HNN_E_SHAPE = -7,         /* shapes or ranks inconsistent with the op */
-    HNN_E_QUANT = -8,         /* missing or invalid quantization parameters */
-    HNN_E_GRAPH = -9,         /* dangling/cyclic tensor references, bad subgraph */
-    HNN_E_ARENA = -10,        /* arena too small */
-    HNN_E_LIMIT = -11,        /* a compile-time limit (HNN_MAX_*) exceeded */
-    HNN_E_ALIGN = -12,        /* model buffer or arena misaligned */
-    HNN_E_RUNTIME = -13       /* failure during invoke */
+    HNN_E_ARG = -HEARTH_STATUS_NN - 1,    /* NULL pointer or out-of-range argument */
+    HNN_E_TRUNCATED = -HEARTH_STATUS_NN - 2,   /* buffer shorter than a structure it claims */
+    HNN_E_BAD_OFFSET = -HEARTH_STATUS_NN - 3,  /* offset, length or index outside the buffer */
+    HNN_E_BAD_MODEL = -HEARTH_STATUS_NN - 4,   /* structurally invalid (missing fields, bad version) */
+    HNN_E_UNSUPPORTED_OP = -HEARTH_STATUS_NN - 5,
+    HNN_E_UNSUPPORTED_TYPE = -HEARTH_STATUS_NN - 6,
+    HNN_E_SHAPE = -HEARTH_STATUS_NN - 7,       /* shapes or ranks inconsistent with the op */
+    HNN_E_QUANT = -HEARTH_STATUS_NN - 8,       /* missing or invalid quantization parameters */
+    HNN_E_GRAPH = -HEARTH_STATUS_NN - 9,       /* dangling/cyclic tensor references, bad subgraph */
+    HNN_E_ARENA = -HEARTH_STATUS_NN - 10,      /* arena too small */
+    HNN_E_LIMIT = -HEARTH_STATUS_NN - 11,      /* a compile-time limit (HNN_MAX_*) exceeded */
+    HNN_E_ALIGN = -HEARTH_STATUS_NN - 12,      /* model buffer or arena misaligned */
+    HNN_E_RUNTIME = -HEARTH_STATUS_NN - 13     /* failure during invoke */
 } hnn_status;
 
-const char *hnn_strerror(int err);    /* "HNN_E_ARENA: arena too small" */
-const char *hnn_errname(int err);     /* "HNN_E_ARENA" */
+const char *hnn_strerror(int err);    /* "HNN_E_ARENA: arena too small (...)" */
 
 /* Flags for hnn_init / hnn_arena_bytes. */
 #define HNN_PRESERVE_ALL 0x1u  /* every tensor gets its own memory (parity/debug) */
@@ -74,8 +76,16 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
 int hnn_init(hnn_model **out, const uint8_t *buf, size_t len,
              void *arena, size_t arena_size, unsigned flags);
 
-/* Detailed context of the last load failure (op name, tensor index). */
-const char *hnn_last_detail(void);
+/* Where and why the last failure happened, as text into buf (n bytes,
+ * always NUL-terminated): "subgraph 0 op 3 TANH: operator not supported".
+ * Kept per instance, never in a global: hnn_init_detail after hnn_init
+ * failed into `arena` (read it before reusing that arena), hnn_detail after
+ * a failed invoke or reset of m. The text may quote the model buffer (a
+ * custom op's name): read it while that buffer is alive. Return the length
+ * written. hnn_arena_bytes keeps no detail (it has no memory of its own). */
+int hnn_init_detail(const void *arena, size_t arena_size, char *buf, size_t n);
+int hnn_detail(const hnn_model *m, char *buf, size_t n);
+#define HNN_DETAIL_MAX 160    /* enough for any detail text */
 
 int hnn_invoke(hnn_model *m);
 int hnn_reset(hnn_model *m);       /* variables back to initial state (re-runs CALL_ONCE) */

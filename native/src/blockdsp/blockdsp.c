@@ -7,17 +7,6 @@
  */
 #include "hearth/blockdsp.h"
 
-const char *hbd_strerror(int err)
-{
-    switch (err) {
-    case HBD_OK: return "HBD_OK: success";
-    case HBD_E_ARG: return "HBD_E_ARG: NULL pointer";
-    case HBD_E_CONFIG: return "HBD_E_CONFIG: configuration out of the supported range";
-    case HBD_E_SIZE: return "HBD_E_SIZE: block has more than HBD_MAX_FRAMES frames";
-    default: return "HBD_E_?: unknown error";
-    }
-}
-
 int hbd_init(hbd_state *st, const hbd_config *cfg)
 {
     int i, prev;

@@ -9,6 +9,7 @@
 #include "hearth/detector.h"
 #include "hearth/frontend.h"
 #include "hearth/nn.h"
+#include "put_text.h"
 
 #include <math.h>
 #include <string.h>
@@ -44,6 +45,12 @@ struct hdet {
     hfe_frontend *fe;
     int n_models;
     int nn_status;
+    /* the last failure, for hdet_detail: the runtime's (a refused model's
+     * arena, or a model whose invoke failed) or the detector's own reason */
+    const void *nn_arena;
+    size_t nn_arena_size;
+    const hnn_model *nn_model;
+    const char *why;
     int64_t samples, frames;
     int n_feat;                 /* values per feature vector */
     int64_t q_frames;           /* quality counters since the last clear */
@@ -51,19 +58,6 @@ struct hdet {
     uint16_t feat[64];
     det_model model[HDET_MAX_MODELS];
 };
-
-const char *hdet_strerror(int err)
-{
-    switch (err) {
-    case HDET_OK: return "HDET_OK: success";
-    case HDET_E_ARG: return "HDET_E_ARG: bad argument (NULL, index, memory size or alignment)";
-    case HDET_E_MODEL: return "HDET_E_MODEL: not a streaming wake-word model (needs int8 input [1, stride, 40] and a one-value uint8/int8 output)";
-    case HDET_E_NN: return "HDET_E_NN: the inference runtime failed";
-    case HDET_E_LIMIT: return "HDET_E_LIMIT: too many models or sliding window too long";
-    case HDET_E_CONFIG: return "HDET_E_CONFIG: cutoff, window or refractory period out of range";
-    default: return "HDET_E_?: unknown error";
-    }
-}
 
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
@@ -147,13 +141,48 @@ static void reset_probabilities(det_model *m)
     m->pending = 0;
 }
 
+/* Remember a failure for hdet_detail; returns err. */
+static int fail(hdet *d, int err, const char *why)
+{
+    d->why = why;
+    d->nn_arena = NULL;
+    d->nn_model = NULL;
+    return err;
+}
+
+static int nn_failed(hdet *d, int rc, const hnn_model *model, const void *arena, size_t size)
+{
+    fail(d, HDET_E_NN, NULL);
+    d->nn_status = rc;
+    d->nn_model = model;
+    d->nn_arena = arena;
+    d->nn_arena_size = size;
+    return HDET_E_NN;
+}
+
+int hdet_detail(const hdet *d, char *buf, size_t n)
+{
+    size_t at;
+    if (!buf || !n)
+        return 0;
+    buf[0] = 0;
+    if (!d)
+        return 0;
+    if (!d->nn_model && !d->nn_arena)
+        return (int)hearth_put_text(buf, n, 0, d->why);
+    /* "HNN_E_ARENA: <the runtime's detail>" */
+    at = hearth_put_text(buf, n, 0, hearth_errname(d->nn_status));
+    at = hearth_put_text(buf, n, at, ": ");
+    if (d->nn_model)
+        return (int)at + hnn_detail(d->nn_model, buf + at, n - at);
+    return (int)at + hnn_init_detail(d->nn_arena, d->nn_arena_size, buf + at, n - at);
+}
+
 static int reset_model(hdet *d, det_model *m)
 {
     int rc = hnn_reset(m->nn);
-    if (rc < 0) {
-        d->nn_status = rc;
-        return HDET_E_NN;
-    }
+    if (rc < 0)
+        return nn_failed(d, rc, m->nn, NULL, 0);
     m->step_pos = 0;
     memset(m->input, 0, (size_t)m->stride * (size_t)m->features);
     reset_probabilities(m);
@@ -168,38 +197,41 @@ int hdet_add_model(hdet *d, const uint8_t *model, size_t len, void *arena,
     int rc, tin, tout, i;
 
     if (!d || !model || !arena || !cfg)
-        return HDET_E_ARG;
-    if (d->n_models >= HDET_MAX_MODELS || cfg->window > HDET_MAX_WINDOW)
-        return HDET_E_LIMIT;
+        return d ? fail(d, HDET_E_ARG, "NULL model, arena or config") : HDET_E_ARG;
+    if (d->n_models >= HDET_MAX_MODELS)
+        return fail(d, HDET_E_LIMIT, "HDET_MAX_MODELS models already added");
+    if (cfg->window > HDET_MAX_WINDOW)
+        return fail(d, HDET_E_LIMIT, "sliding window longer than HDET_MAX_WINDOW");
     if (!(cfg->cutoff >= 0.0 && cfg->cutoff <= 1.0) || cfg->window < 1 ||
         cfg->refractory_steps < 0 || cfg->refractory_steps > 1000000)
-        return HDET_E_CONFIG;
+        return fail(d, HDET_E_CONFIG, "cutoff outside 0..1, window below 1 or refractory outside 0..1000000");
     m = &d->model[d->n_models];
     memset(m, 0, sizeof(*m));
     rc = hnn_init(&m->nn, model, len, arena, arena_size, 0);
-    if (rc < 0) {
-        d->nn_status = rc;
-        return HDET_E_NN;
-    }
+    if (rc < 0)
+        return nn_failed(d, rc, NULL, arena, arena_size);
+    /* the runtime refuses any plan beyond the arena; say so here, too */
+    if (hnn_arena_used(m->nn) > arena_size)
+        return nn_failed(d, HNN_E_ARENA, NULL, arena, arena_size);
     if (hnn_num_inputs(m->nn) != 1 || hnn_num_outputs(m->nn) != 1)
-        return HDET_E_MODEL;
+        return fail(d, HDET_E_MODEL, "needs exactly one input and one output");
     tin = hnn_input(m->nn, 0);
     tout = hnn_output(m->nn, 0);
     if (tin < 0 || tout < 0 || hnn_tensor_info_get(m->nn, tin, &in) < 0 ||
         hnn_tensor_info_get(m->nn, tout, &out) < 0)
-        return HDET_E_MODEL;
+        return fail(d, HDET_E_MODEL, "input or output tensor unreadable");
     /* input [1, stride, features] int8 (microWakeWord / ESPHome layout) */
     if (in.type != HNN_INT8 || in.ndim != 3 || in.dims[0] != 1 || in.dims[1] < 1 ||
         in.dims[2] != hfe_num_channels(d->fe) || !(in.scale > 0.0f) ||
         in.bytes != in.dims[1] * in.dims[2])
-        return HDET_E_MODEL;
+        return fail(d, HDET_E_MODEL, "input is not int8 [1, stride, 40] with a positive scale");
     if ((out.type != HNN_UINT8 && out.type != HNN_INT8) || out.bytes != 1 ||
         !(out.scale > 0.0f))
-        return HDET_E_MODEL;
+        return fail(d, HDET_E_MODEL, "output is not one uint8/int8 value with a positive scale");
     m->input = (int8_t *)hnn_tensor_data(m->nn, tin);
     m->output = (const uint8_t *)hnn_tensor_data(m->nn, tout);
     if (!m->input || !m->output)
-        return HDET_E_MODEL;
+        return fail(d, HDET_E_MODEL, "input or output has no memory");
     m->stride = in.dims[1];
     m->features = in.dims[2];
     m->in_scale = in.scale;
@@ -348,10 +380,8 @@ static int model_step(hdet *d, det_model *m, hdet_step *step, int *stepped,
         int rc = hnn_invoke(m->nn);
         uint8_t raw;
         m->step_pos = 0;
-        if (rc < 0) {
-            d->nn_status = rc;
-            return HDET_E_NN;
-        }
+        if (rc < 0)
+            return nn_failed(d, rc, m->nn, NULL, 0);
         raw = m->output[0];
         m->ring[m->ring_pos] = raw;
         m->ring_pos = (m->ring_pos + 1) % m->window;

@@ -75,17 +75,6 @@ struct hfe_frontend {
     uint32_t *noise_estimate;      /* [nch] */
 };
 
-const char *hfe_strerror(int err)
-{
-    switch (err) {
-    case HFE_OK: return "HFE_OK: success";
-    case HFE_E_ARG: return "HFE_E_ARG: NULL pointer or misaligned memory";
-    case HFE_E_CONFIG: return "HFE_E_CONFIG: configuration out of the supported range";
-    case HFE_E_MEM: return "HFE_E_MEM: memory block too small";
-    default: return "HFE_E_?: unknown error";
-    }
-}
-
 void hfe_config_default(hfe_config *c)
 {
     /* microWakeWord: pymicro-features' init_cfg / ESPHome

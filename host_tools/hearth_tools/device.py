@@ -17,13 +17,17 @@ Every command understands `--json` (hearth.core.shell): {"ok": true,
 DeviceError in one place, `_device_error`.
 """
 import json
+import os
+import re
 import time
 
 from .errors import EXIT_FAILURE, HearthError
-from .transport import SPEC_HELP, TransportError, open_transport  # noqa: F401 (re-exported)
+from .transport import SPEC_HELP, TransportError, TransportTimeout, open_transport  # noqa: F401 (re-exported)
 
 PROMPT = "hearth> "
 NEWLINE = b"\n"             # the console ends a line at CR, LF or CRLF; LF is the common ground
+# a device log record (hearth.core.log.format_record): "[   12.34] INFO  module   message"
+LOG_RECORD = re.compile(r"\[ *-?\d+\.\d\d\] (DEBUG|INFO|WARN|ERROR) ")
 
 
 class DeviceError(HearthError):
@@ -75,6 +79,7 @@ class Console:
         self.newline = newline
         self.log_lines = []         # device output seen outside a reply (log records)
         self._synced = False
+        self._serial = 0
 
     def __enter__(self):
         return self
@@ -117,9 +122,20 @@ class Console:
         return [row["command"] for row in self.call("help")]
 
     def sync(self, timeout=None):
-        """Bring the console to a fresh prompt: an empty line ends whatever a
-        previous user left half-typed; its reply (maybe an error) is dropped."""
-        self.log_lines += self._send_and_read("", timeout)
+        """Bring the console to a known state: an empty line ends whatever a
+        previous user left half-typed, then the reply that quotes a token line
+        (its echo or its unknown-command error) marks where stale output - a
+        late reply, old prompts, log records - ends. That goes to `log_lines`."""
+        self._synced = False
+        self._serial += 1
+        token = "hearth-sync-%d-%d" % (os.getpid(), self._serial)
+        deadline = self._deadline_for(timeout)
+        self.transport.write(self.newline + token.encode() + self.newline)
+        while True:
+            body = self._read_to_prompt(deadline)
+            self.log_lines += _lines(body)
+            if token.encode() in body:
+                break
         self._synced = True
 
     # -- the exchange -----------------------------------------------------------
@@ -129,9 +145,18 @@ class Console:
         if any(ord(c) < 32 or ord(c) == 127 for c in line):
             # a CR/LF would split it into two commands; 0x06/0x04 could open an SMP frame
             raise ValueError("a command line cannot hold control characters: %r" % line)
-        if not self._synced:
-            self.sync(timeout)
-        return self._send_and_read(line, timeout)
+        try:
+            if not self._synced:
+                self.sync(timeout)
+            return self._send_and_read(line, timeout)
+        except TransportTimeout:
+            self._synced = False        # a late reply may still come: resync before the next
+            raise
+
+    def _deadline_for(self, timeout):
+        if timeout is None:
+            timeout = self.transport.timeout if self.timeout is None else self.timeout
+        return time.monotonic() + timeout
 
     def _send_and_read(self, line, timeout):
         t = self.transport
@@ -139,23 +164,25 @@ class Console:
         if stray:
             self.log_lines += _lines(stray)
         t.write(line.encode("utf-8") + self.newline)
-        raw = self._read_to_prompt(timeout)
-        lines = _lines(raw)
+        lines = _lines(self._read_to_prompt(self._deadline_for(timeout)))
         if line in lines:           # the echo: what came before it was already on its way
-            i = lines.index(line)
-            self.log_lines += lines[:i]
-            lines = lines[i + 1:]
-        return lines
+            keep = lines.index(line)
+            cut = keep + 1
+        else:                       # no echo: records the device logged just before the reply
+            keep = 0
+            while keep < len(lines) - 1 and LOG_RECORD.match(lines[keep]):
+                keep += 1
+            if LOG_RECORD.match(lines[-1] if lines else ""):
+                keep = 0            # nothing but records: the reply is a `log` listing
+            cut = keep
+        self.log_lines += lines[:keep]
+        return lines[cut:]
 
-    def _read_to_prompt(self, timeout):
+    def _read_to_prompt(self, deadline):
         """Bytes up to the prompt where it starts a line (or the reply)."""
-        t = self.transport
-        if timeout is None:
-            timeout = t.timeout if self.timeout is None else self.timeout
-        deadline = time.monotonic() + timeout
         raw = b""
         while True:
-            raw += t.read_until(self.prompt, timeout=max(0.0, deadline - time.monotonic()))
+            raw += self.transport.read_until(self.prompt, timeout=max(0.0, deadline - time.monotonic()))
             body = raw[:-len(self.prompt)]
             if not body or body.endswith(b"\n"):
                 return body

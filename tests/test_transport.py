@@ -149,14 +149,17 @@ class FakeConsole:
             if not data:
                 return
             buf += data
+            lines = []
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
-                line = raw.rstrip(b"\r").decode()
-                if self.before_reply:
-                    self.write(self.before_reply)
-                    self.before_reply = b""
-                if self.echo:
+                lines.append(raw.rstrip(b"\r").decode())
+            if lines and self.before_reply:
+                self.write(self.before_reply)
+                self.before_reply = b""
+            if self.echo:       # like the device's line discipline: all that arrived, then the replies
+                for line in lines:
                     self._send(line + "\n")
+            for line in lines:
                 ok, out = self.shell.execute(line)
                 if self.delay:
                     self.stop.wait(self.delay)

@@ -124,7 +124,7 @@ class Console:
     def sync(self, timeout=None):
         """Bring the console to a known state: an empty line ends whatever a
         previous user left half-typed, then the reply that quotes a token line
-        (its echo or its unknown-command error) marks where stale output - a
+        (its unknown-command error) marks where stale output - a
         late reply, old prompts, log records - ends. That goes to `log_lines`."""
         self._synced = False
         self._serial += 1
@@ -132,9 +132,11 @@ class Console:
         deadline = self._deadline_for(timeout)
         self.transport.write(self.newline + token.encode() + self.newline)
         while True:
-            body = self._read_to_prompt(deadline)
-            self.log_lines += _lines(body)
-            if token.encode() in body:
+            lines = _lines(self._read_to_prompt(deadline))
+            self.log_lines += lines
+            # the reply quotes the token; its bare echo may come a prompt earlier
+            # (a console echoes both lines as they arrive, then replies to each)
+            if any(token in l and l != token for l in lines):
                 break
         self._synced = True
 

@@ -261,6 +261,7 @@ def test_socket_url_through_serial_transport(tcp_device):
     holder, ready, url = tcp_device
     t = transport_for(url, timeout=5)
     assert isinstance(t, SerialTransport)
+    assert transport_for(url.replace("socket://", "tcp:")).port == url
     with device.Console(t.open()) as con:
         assert ready.wait(5)
         _exercise(con)
@@ -349,6 +350,13 @@ def test_unreachable_is_one_line(spec, needle):
 def test_bad_spec_is_a_usage_error(spec):
     with pytest.raises(UsageError, match="pty:|socket://"):
         transport_for(spec)
+
+
+def test_bad_url_or_baud_is_a_usage_error(pty_pair):
+    with pytest.raises(UsageError, match="bogus"):
+        open_transport("bogus://x")
+    with pytest.raises(UsageError, match="baud"):
+        open_transport(pty_pair[1], baud=-5)
 
 
 def test_quote_arg_matches_the_device_tokenizer():

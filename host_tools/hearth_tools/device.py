@@ -16,6 +16,7 @@ Every command understands `--json` (hearth.core.shell): {"ok": true,
 `command()` ever looks at free text. An error reply of either kind becomes
 DeviceError in one place, `_device_error`.
 """
+import collections
 import json
 import os
 import re
@@ -28,6 +29,7 @@ PROMPT = "hearth> "
 NEWLINE = b"\n"             # the console ends a line at CR, LF or CRLF; LF is the common ground
 # a device log record (hearth.core.log.format_record): "[   12.34] INFO  module   message"
 LOG_RECORD = re.compile(r"\[ *-?\d+\.\d\d\] (DEBUG|INFO|WARN|ERROR) ")
+LOG_KEEP = 1000             # device lines kept from outside replies (the newest; a session can run for days)
 
 
 class DeviceError(HearthError):
@@ -77,7 +79,7 @@ class Console:
         self.prompt = prompt.encode()
         self.timeout = timeout
         self.newline = newline
-        self.log_lines = []         # device output seen outside a reply (log records)
+        self.log_lines = collections.deque(maxlen=LOG_KEEP)    # device output outside replies
         self._synced = False
         self._serial = 0
 
@@ -125,7 +127,8 @@ class Console:
         """Bring the console to a known state: an empty line ends whatever a
         previous user left half-typed, then the reply that quotes a token line
         (its unknown-command error) marks where stale output - a
-        late reply, old prompts, log records - ends. That goes to `log_lines`."""
+        late reply, old prompts, log records - ends. That goes to `log_lines`.
+        Runs by itself before the first command and after a timeout."""
         self._synced = False
         self._serial += 1
         token = "hearth-sync-%d-%d" % (os.getpid(), self._serial)

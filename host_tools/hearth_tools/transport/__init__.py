@@ -2,6 +2,7 @@
 
     open_transport("/dev/ttyUSB0")           # a UART (pyserial), baud=115200 by default
     open_transport("socket://127.0.0.1:5555") # raw TCP, or any other pyserial URL (rfc2217://, loop://)
+    open_transport("tcp:127.0.0.1:5555")      # the same (the device console prints its listener so)
     open_transport("pty:/dev/pts/5")         # a pseudo-terminal, e.g. a running `hearth sim`
     open_transport("sim:")                   # start a sim board (`sim:BOARD` for another sim board)
 
@@ -23,6 +24,11 @@ def _sim(rest, **options):
     return SimTransport(board=rest or "sim", **options)
 
 
+def _tcp(rest, **options):
+    # the device console's own name for its TCP listener (hearth.console TcpTransport)
+    return SerialTransport("socket://" + rest, **options)
+
+
 def _pty(rest, **options):
     if not rest:
         raise UsageError("pty: needs a path, e.g. pty:/dev/pts/5")
@@ -33,8 +39,9 @@ def _pty(rest, **options):
 PREFIXES = (
     ("sim:", _sim),
     ("pty:", _pty),
+    ("tcp:", _tcp),
 )
-SPEC_HELP = "a serial port (/dev/ttyUSB0), socket://HOST:PORT, pty:PATH or sim:[BOARD]"
+SPEC_HELP = "a serial port (/dev/ttyUSB0), socket://HOST:PORT (or tcp:HOST:PORT), pty:PATH or sim:[BOARD]"
 
 
 def transport_for(spec, **options):
@@ -45,8 +52,7 @@ def transport_for(spec, **options):
     for prefix, factory in PREFIXES:
         if spec.startswith(prefix):
             return factory(spec[len(prefix):], **options)
-    scheme = spec.split("://", 1)[0] if "://" in spec else None
-    if scheme is None and ":" in spec and not spec.upper().startswith("COM") and not spec.startswith("/"):
+    if ":" in spec and "://" not in spec and not spec.startswith("/"):
         raise UsageError("unknown device %r: use %s" % (spec, SPEC_HELP))
     return SerialTransport(spec, **options)
 

@@ -7,7 +7,8 @@ this one class.
 """
 import serial
 
-from .base import DEFAULT_TIMEOUT, DeviceUnreachable, Transport, TransportError, TransportTimeout
+from ..errors import UsageError
+from .base import DEFAULT_TIMEOUT, DeviceUnreachable, Transport, TransportTimeout
 
 DEFAULT_BAUD = 115200
 
@@ -35,8 +36,8 @@ class SerialTransport(Transport):
             ser = serial.serial_for_url(self.port, baudrate=self.baud, timeout=self.timeout,
                                         write_timeout=self.timeout, do_not_open=True)
             ser.open()
-        except ValueError as e:                         # a malformed URL or setting
-            raise TransportError("%s: %s" % (self.port, _one_line(e))) from None
+        except ValueError as e:                         # an unknown URL scheme, a bad baud rate
+            raise UsageError("%s: %s" % (self.port, _one_line(e))) from None
         except (serial.SerialException, OSError) as e:
             raise DeviceUnreachable("cannot open %s: %s; %s" % (self.port, _one_line(e), self._hint())) from None
         self.ser = ser

@@ -71,11 +71,11 @@ def test_sim_half_typed_line_from_a_previous_user(tmp_path):
 
 
 def test_sim_hung_is_killed_on_close(tmp_path):
-    t = SimTransport(storage=str(tmp_path), stop_timeout=0.5).open()
-    assert device.Console(t).status()["board"] == "sim"       # its loop runs: SIGTERM is handled
-    t.proc.send_signal(signal.SIGSTOP)      # a wedged device: its handler never runs
-    t.close()
-    assert t.proc.returncode == -signal.SIGKILL
+    with SimTransport(storage=str(tmp_path), stop_timeout=0.5) as t:
+        assert device.Console(t).status()["board"] == "sim"   # its loop runs: SIGTERM is handled
+        t.proc.send_signal(signal.SIGSTOP)  # a wedged device: its handler never runs
+        t.close()
+        assert t.proc.returncode == -signal.SIGKILL
 
 
 def test_sim_wrong_prompt_times_out(sim):
@@ -97,9 +97,9 @@ def test_sim_gone_is_unreachable_and_close_stops_it(tmp_path):
         with pytest.raises(DeviceUnreachable, match="went away"):
             con.status()
     assert not t.is_open and t.proc.poll() is not None
-    t = open_transport("sim:", storage=str(tmp_path))
-    proc = t.proc
-    t.close()
+    with open_transport("sim:", storage=str(tmp_path)) as t:
+        proc = t.proc
+    assert not t.is_open
     # SIGTERM stops it (0 once the sim's handler is installed; it installs it only after
     # printing the console path, so a prompt close can still meet the default action)
     assert proc.returncode in (0, -signal.SIGTERM)
@@ -186,6 +186,7 @@ def pty_device(request):
 @pytest.fixture
 def tcp_device(request):
     srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(10)          # a test that never connects does not leave accept() waiting
     port = srv.getsockname()[1]
     echo, eol = request.param
     conns = []
@@ -193,7 +194,10 @@ def tcp_device(request):
     holder = {}
 
     def accept():
-        c, _ = srv.accept()
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
         conns.append(c)
         holder["conn"] = c
         holder["fake"] = FakeConsole(lambda: c.recv(4096), c.sendall, c.fileno(), echo, eol)

@@ -13,7 +13,8 @@ import pytest
 
 from hearth import exitcodes
 from hearth_tools import cli
-from hearth_tools.errors import DeviceError, UsageError
+from hearth_tools.errors import UsageError
+from hearth_tools.transport import DeviceUnreachable
 from hearth_tools.image import testkit
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -62,7 +63,7 @@ def test_one_exit_code_table_documented_in_cli_md():
     codes = [c for c, _n, _m in exitcodes.TABLE]
     assert len(set(codes)) == len(codes)
     assert len({n for _c, n, _m in exitcodes.TABLE}) == len(codes)
-    assert DeviceError("x").exit_code == exitcodes.DEVICE != exitcodes.RECOVERY
+    assert DeviceUnreachable("x").exit_code == exitcodes.DEVICE != exitcodes.RECOVERY
     assert UsageError("x").exit_code == exitcodes.USAGE
     from hearth.app import EXIT_TRIAL_UNHEALTHY
     assert EXIT_TRIAL_UNHEALTHY == exitcodes.TRIAL_UNHEALTHY

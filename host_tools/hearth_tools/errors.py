@@ -24,5 +24,5 @@ class UsageError(HearthError):
     exit_code = EXIT_USAGE
 
 
-class DeviceError(HearthError):
-    exit_code = EXIT_DEVICE
+# "The device is unreachable" is hearth_tools.transport.DeviceUnreachable (EXIT_DEVICE);
+# "the device answered with an error" is hearth_tools.device.DeviceError (EXIT_FAILURE).

@@ -20,7 +20,7 @@ what the next boot sees. Directories are implicit (a file's parents exist).
 import posixpath
 import random as _random
 
-from .storage import PowerCut, Storage, _check_name
+from hearth.boot.storage import PowerCut, Storage, _check_name
 
 
 class _Inode:

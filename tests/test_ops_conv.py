@@ -1,4 +1,4 @@
-"""Kernels A (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL,
+"""The conv-family kernels (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL,
 AVERAGE_POOL_2D, MAX_POOL_2D) against TFLite Micro, byte for byte.
 
 Every op runs seeded random configurations (shapes, strides, dilations,
@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from hearth import nn
-from hearth_tools import golden
-from hearth_tools.tflite_builder import BuilderError, ModelBuilder
+from hearth_tools.testing import golden_conv as golden
+from hearth_tools.testing.tflite_builder import BuilderError, ModelBuilder
 from oracle import informative, run_tflm
 
 CONFIGS_PER_OP = 240                 # informative configurations per op (oracle.informative)
 CANDIDATES = 8 * CONFIGS_PER_OP      # seeds an op may draw to find them
 CHUNKS = 4
-GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "golden", "ops")
+GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "golden", "ops_conv")
 
 
 def _assert_same(got, want, label, params):

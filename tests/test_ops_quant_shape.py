@@ -1,8 +1,8 @@
-"""Parity of the kernels-B ops (MEAN, LOGISTIC, SOFTMAX, QUANTIZE, DEQUANTIZE,
+"""Parity of the quantization and shape ops (MEAN, LOGISTIC, SOFTMAX, QUANTIZE, DEQUANTIZE,
 STRIDED_SLICE, CONCATENATION, SPLIT_V) with TFLite Micro, byte for byte.
 
 Each op runs random seeded single-op models built with
-hearth_tools.tflite_builder through the tflite-micro wheel (the oracle) and
+hearth_tools.testing.tflite_builder through the tflite-micro wheel (the oracle) and
 through hearth.nn until 200 informative ones have run (oracle.informative:
 at least 8 output values, at least 3 of them different; the others run too
 but do not count); every output byte must match (floats: bitwise). What TFLM
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from hearth import nn
-from hearth_tools.golden_b import (DEFAULT_DIR, GOLDEN_B_CASES, golden_b_case, single_op,
-                                   strided_slice_model)
-from hearth_tools.tflite_builder import numpy_dtype
+from hearth_tools.testing.golden_quant_shape import (DEFAULT_DIR, GOLDEN_B_CASES, golden_b_case, single_op,
+                                                     strided_slice_model)
+from hearth_tools.testing.tflite_builder import numpy_dtype
 from oracle import informative, run_tflm
 
 N_CONFIGS = 200                  # informative cases per op (oracle.informative)
@@ -708,8 +708,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_B_CASES))
 def test_golden_b_files_current(name):
-    """tests/golden/ops_b (what native/tests/test_kernels_b.c replays) is what
-    `python -m hearth_tools.golden_b` writes today, and hearth matches it."""
+    """tests/golden/ops_quant_shape (what native/tests/test_kernels_quant_shape.c replays) is
+    what `python -m hearth_tools.testing.golden_quant_shape` writes today, and hearth matches it."""
     buf, inputs, expected = golden_b_case(name)
     d = os.path.join(ROOT, DEFAULT_DIR)
     with open(os.path.join(d, "MANIFEST")) as f:
@@ -718,6 +718,7 @@ def test_golden_b_files_current(name):
                          (".input.bin", b"".join(np.ascontiguousarray(x).tobytes() for x in inputs)),
                          (".expected.bin", b"".join(np.ascontiguousarray(y).tobytes() for y in expected))):
         with open(os.path.join(d, name + suffix), "rb") as f:
-            assert f.read() == data, "%s%s is stale: run python -m hearth_tools.golden_b" % (name, suffix)
+            assert f.read() == data, ("%s%s is stale: run python -m hearth_tools.testing.golden_quant_shape"
+                                      % (name, suffix))
     got = run_hearth(buf, inputs)
     assert all(same_bytes(g, np.asarray(w)) for g, w in zip(got, expected))

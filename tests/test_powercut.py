@@ -21,9 +21,9 @@ import pytest
 from hearth.boot import state as S
 from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.boot.storage import PowerCut
-from hearth_tools.image import testkit
+import testkit
 
 PROTECTED = {
     "identity.json": b'{"serial": "HRTH-000042", "board": "testboard"}\n',

@@ -9,7 +9,7 @@ import sys
 
 from hearth.boot import contract
 
-from . import build
+from hearth_tools.image import build
 
 
 def imgtool_cli():
@@ -147,6 +147,6 @@ def sign_payload(payload, key, board_path, version="1.0.0", security_counter=1):
     """Sign an arbitrary payload (hostile archives) with the real imgtool path."""
     from hearth.boot.device import load_board
     from hearth.image.manifest import parse_version
-    from . import sign
+    from hearth_tools.image import sign
     b = load_board(board_path)
     return sign.sign(payload, key, parse_version(version), security_counter, b["name"], b["arch"])

@@ -1,8 +1,9 @@
 /*
- * Kernels A (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL, pooling)
- * replay the golden single-op vectors in tests/golden/ops: each model runs
- * through hnn_init/hnn_invoke and every output byte must equal what TFLite
- * Micro computed (written by `python -m hearth_tools.golden`). No Python;
+ * The conv-family kernels (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
+ * MUL, pooling) replay the golden single-op vectors in tests/golden/ops_conv:
+ * each model runs through hnn_init/hnn_invoke and every output byte must equal
+ * what TFLite Micro computed (written by
+ * `python -m hearth_tools.testing.golden_conv`). No Python;
  * the same binary runs natively and under qemu (aarch64, armhf).
  */
 #include <stdint.h>
@@ -125,6 +126,6 @@ int main(int argc, char **argv)
     test_depthwise_accum();
     test_requant();
 
-    golden_run(argc > 1 && strlen(argv[1]) < 400 ? argv[1] : "tests/golden/ops", argc > 1 ? 1 : 20);
+    golden_run(argc > 1 && strlen(argv[1]) < 400 ? argv[1] : "tests/golden/ops_conv", argc > 1 ? 1 : 20);
     return UNIT_DONE();
 }

@@ -1,8 +1,9 @@
 /*
- * Kernels B (MEAN, LOGISTIC, SOFTMAX, QUANTIZE, DEQUANTIZE, STRIDED_SLICE,
- * CONCATENATION, SPLIT_V) replay the golden single-op vectors in
- * tests/golden/ops_b (written by `python -m hearth_tools.golden_b`, same
- * format as kernels A's tests/golden/ops): each model runs through
+ * The quantization and shape kernels (MEAN, LOGISTIC, SOFTMAX, QUANTIZE,
+ * DEQUANTIZE, STRIDED_SLICE, CONCATENATION, SPLIT_V) replay the golden
+ * single-op vectors in tests/golden/ops_quant_shape (written by
+ * `python -m hearth_tools.testing.golden_quant_shape`, same format as
+ * tests/golden/ops_conv): each model runs through
  * hnn_init/hnn_invoke and every output byte must equal what TFLite Micro
  * computed. No Python; the same binary runs natively and under qemu, which
  * checks that the float paths (QUANTIZE's x86 cast emulation, DEQUANTIZE)
@@ -14,6 +15,6 @@
 
 int main(int argc, char **argv)
 {
-    golden_run(argc > 1 && strlen(argv[1]) < 400 ? argv[1] : "tests/golden/ops_b", argc > 1 ? 1 : 30);
+    golden_run(argc > 1 && strlen(argv[1]) < 400 ? argv[1] : "tests/golden/ops_quant_shape", argc > 1 ? 1 : 30);
     return UNIT_DONE();
 }

@@ -1,11 +1,11 @@
 """Single-op int8 test models (random or fixed configurations) and the golden
 vectors the C unit tests replay without Python.
 
-    from hearth_tools import golden
+    from hearth_tools.testing import golden_conv as golden
     case = golden.make_case("CONV_2D", np.random.default_rng(7))
     case.buf, case.inputs, case.params      # .tflite bytes, input arrays, config
 
-    python -m hearth_tools.golden [--out tests/golden/ops]
+    python -m hearth_tools.testing.golden_conv [--out tests/golden/ops_conv]
 
 writes, for each fixed case NAME in GOLDEN_CASES: NAME.tflite, NAME.input.bin
 (all inputs' raw bytes, in model input order) and NAME.expected.bin (all
@@ -464,9 +464,10 @@ def _write_cases(out_dir, items, header):
     return names
 
 
-_HEADER = ("# Golden single-op vectors (kernels A). Written by `python -m hearth_tools.golden`;\n"
-           "# expected outputs from the tflite-micro wheel. One case name per line: NAME.tflite,\n"
-           "# NAME.input.bin (inputs, model order), NAME.expected.bin (outputs, model order).\n")
+_HEADER = ("# Golden single-op vectors (conv family). Written by\n"
+           "# `python -m hearth_tools.testing.golden_conv`; expected outputs from the tflite-micro wheel.\n"
+           "# One case name per line: NAME.tflite, NAME.input.bin (inputs, model order),\n"
+           "# NAME.expected.bin (outputs, model order).\n")
 
 
 def write_golden(out_dir):
@@ -487,12 +488,12 @@ def write_random(out_dir, per_op):
             seed = random_seed(op, i)
             case = make_case(op, np.random.default_rng(seed))
             items.append(("%s_%d" % (op.lower(), i), case, reference_case(op, seed, case)))
-    return _write_cases(out_dir, items, "# random kernels-A cases\n")
+    return _write_cases(out_dir, items, "# random conv-family cases\n")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join("tests", "golden", "ops"))
+    ap.add_argument("--out", default=os.path.join("tests", "golden", "ops_conv"))
     ap.add_argument("--random", type=int, metavar="N", default=0,
                     help="write N random configurations per op instead of the fixed cases")
     args = ap.parse_args(argv)

@@ -1,10 +1,10 @@
-"""Golden vectors for the kernels-B ops (MEAN, LOGISTIC, SOFTMAX, QUANTIZE,
+"""Golden vectors for the quantization and shape ops (MEAN, LOGISTIC, SOFTMAX, QUANTIZE,
 DEQUANTIZE, STRIDED_SLICE, CONCATENATION, SPLIT_V), in the format of
-hearth_tools.golden (kernels A) so native/tests/test_kernels_b.c replays them
+hearth_tools.testing.golden_conv so native/tests/test_kernels_quant_shape.c replays them
 the same way: NAME.tflite, NAME.input.bin (inputs' raw bytes, model order),
 NAME.expected.bin (outputs' raw bytes, model order) and a MANIFEST.
 
-    python -m hearth_tools.golden_b [--out tests/golden/ops_b]
+    python -m hearth_tools.testing.golden_quant_shape [--out tests/golden/ops_quant_shape]
 
 Expected bytes come from the `tflite-micro` wheel (golden.tflm_outputs), except
 for the STRIDED_SLICE features TFLM does not run (rank 5, ellipsis, new axes,
@@ -16,12 +16,12 @@ import sys
 
 import numpy as np
 
-from . import golden
+from . import golden_conv as golden
 from .tflite_builder import ModelBuilder
 
 __all__ = ["single_op", "strided_slice_model", "GOLDEN_B_CASES", "golden_b_case", "write_golden_b"]
 
-DEFAULT_DIR = os.path.join("tests", "golden", "ops_b")
+DEFAULT_DIR = os.path.join("tests", "golden", "ops_quant_shape")
 
 
 def single_op(op, inputs, outputs, options=None):
@@ -215,9 +215,10 @@ def golden_b_case(name):
     return buf, inputs, expected
 
 
-_HEADER = ("# Golden single-op vectors (kernels B). Written by `python -m hearth_tools.golden_b`;\n"
-           "# expected outputs from the tflite-micro wheel (numpy for STRIDED_SLICE features TFLM\n"
-           "# lacks). One case name per line: NAME.tflite, NAME.input.bin, NAME.expected.bin.\n")
+_HEADER = ("# Golden single-op vectors (quantization and shape ops). Written by\n"
+           "# `python -m hearth_tools.testing.golden_quant_shape`; expected outputs from the tflite-micro\n"
+           "# wheel (numpy for STRIDED_SLICE features TFLM lacks). One case name per line: NAME.tflite,\n"
+           "# NAME.input.bin, NAME.expected.bin.\n")
 
 
 def write_golden_b(out_dir=DEFAULT_DIR):

@@ -1,6 +1,6 @@
 """Test speech: espeak-ng synthesis, noise mixing and resampling helpers.
 
-    from hearth_tools.speech import synthesize, mix_noise
+    from hearth_tools.testing.speech import synthesize, mix_noise
     pcm = synthesize("okay nabu", voice="en-us+f3", speed=150)   # int16, 16 kHz
     noisy = mix_noise(pcm, snr_db=10, seed=1)
 

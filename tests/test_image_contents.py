@@ -71,7 +71,8 @@ def check_contents(paths, want):
         if FORBIDDEN.search(p):
             problems.append("unexpected %s: a test fixture or host tool" % p)
         elif len(rows) != 1:
-            problems.append("unexpected %s: matches %s of the allowed rows" % (p, rows or "none"))
+            problems.append("unexpected %s: matches %s of the allowed rows (a new device module "
+                            "directory needs a row in ALLOWED)" % (p, rows or "none"))
         elif p not in want:
             problems.append("unexpected %s (%s): not in the device's file list" % (p, rows[0]))
     problems += ["missing %s" % p for p in sorted(set(want) - set(paths))]
@@ -108,7 +109,8 @@ def test_the_check_names_what_is_wrong():
     assert check_contents(got, want) == [
         "unexpected hearth/boot/simdisk.py: a test fixture or host tool",
         "unexpected hearth/tool.py (a firmware source): not in the device's file list",
-        "unexpected notes.txt: matches none of the allowed rows",
+        "unexpected notes.txt: matches none of the allowed rows (a new device module directory "
+        "needs a row in ALLOWED)",
         "unexpected tests/test_boot.py: a test fixture or host tool",
         "missing " + _pyc("hearth/app.py"),
     ]

@@ -15,7 +15,7 @@ from simdisk import SimStorage
 from hearth.boot.storage import DirStorage
 from hearth.image import mcuboot
 from hearth.image.errors import ImageError
-import testkit
+from hearth_tools.testing import testkit
 
 SLOT = 64 * 1024
 

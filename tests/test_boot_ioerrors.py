@@ -29,7 +29,7 @@ from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
 from simdisk import SimStorage
 from hearth.boot.state import StateError
-import testkit
+from hearth_tools.testing import testkit
 
 ERRNOS = (errno.EIO, errno.EISDIR, errno.EACCES, errno.ENOSPC)
 # (truncate: nothing a boot or an install writes exists beforehand)

@@ -14,7 +14,7 @@ import pytest
 
 from hearth.image import archive, manifest as manifest_mod, mcuboot
 from hearth_tools.image import build, native
-import testkit
+from hearth_tools.testing import testkit
 
 from conftest import run_hearth  # noqa: E402
 

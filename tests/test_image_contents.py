@@ -15,7 +15,7 @@ import pytest
 
 from hearth.image import archive, mcuboot
 from hearth_tools.image import build, native
-import testkit
+from hearth_tools.testing import testkit
 
 ROOT = build.ROOT
 TAG = re.escape(sys.implementation.cache_tag)

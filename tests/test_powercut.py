@@ -23,7 +23,7 @@ from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
 from simdisk import SimStorage
 from hearth.boot.storage import PowerCut
-import testkit
+from hearth_tools.testing import testkit
 
 PROTECTED = {
     "identity.json": b'{"serial": "HRTH-000042", "board": "testboard"}\n',

@@ -25,7 +25,7 @@ from hearth.boot.state import StateError
 from hearth.image import archive, manifest, mcuboot
 from hearth.image.errors import ImageError
 from hearth_tools.image import tarball
-import testkit
+from hearth_tools.testing import testkit
 
 EXAMPLES = int(os.environ.get("HEARTH_FUZZ_EXAMPLES", "250"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,

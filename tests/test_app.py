@@ -72,7 +72,7 @@ def trial_storage(root):
     from hearth.boot import launcher as launcher_mod
     from hearth.boot.device import load_board
     from hearth.boot.storage import DirStorage
-    from hearth_tools.image import testkit
+    from hearth_tools.testing import testkit
     os.makedirs(root, exist_ok=True)
     key = os.path.join(root, "key.pem")
     with open(key, "wb") as f:

@@ -162,7 +162,7 @@ REFUSED = [
 
 @pytest.fixture(scope="module")
 def signing_key(tmp_path_factory):
-    from hearth_tools.image import testkit
+    from hearth_tools.testing import testkit
     return testkit.keygen(str(tmp_path_factory.mktemp("key") / "key.pem"))
 
 

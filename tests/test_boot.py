@@ -14,7 +14,7 @@ from hearth.boot.health import HealthCheck
 from hearth.boot.launcher import Launcher, init
 from hearth.boot.storage import DirStorage
 from hearth.image.errors import ImageError
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 
 class Env:

@@ -11,11 +11,11 @@ from cryptography.hazmat.primitives import serialization
 from hearth.boot import state as S
 from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.boot.storage import DirStorage
 from hearth.image import mcuboot
 from hearth.image.errors import ImageError
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 SLOT = 64 * 1024
 

@@ -27,10 +27,10 @@ import pytest
 from hearth.boot import state as S
 from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.boot.state import StateError
 from hearth.boot.storage import DirStorage
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 ERRNOS = (errno.EIO, errno.EISDIR, errno.EACCES, errno.ENOSPC)
 # (truncate: nothing a boot or an install writes exists beforehand)

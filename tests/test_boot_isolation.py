@@ -20,7 +20,7 @@ from hearth.boot import state as S
 from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
 from hearth.boot.storage import DirStorage
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 # the image's application: reports what it sees
 REPORTER = b'''import json, os, sys

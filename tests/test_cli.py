@@ -15,7 +15,7 @@ from hearth import exitcodes
 from hearth_tools import cli
 from hearth_tools.errors import UsageError
 from hearth_tools.transport import DeviceUnreachable
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -250,14 +250,14 @@ def test_models_golden_loopcost_feature_levels_are_subcommands(capsys):
 
 def test_golden_out_mistake_is_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
-    rc, out, err = hearth(capsys, "golden", "b", "--out", str(tmp_path / "file"))
+    rc, out, err = hearth(capsys, "golden", "quant_shape", "--out", str(tmp_path / "file"))
     assert rc == exitcodes.USAGE and err.count("\n") == 1 and "file" in err
 
 
 def test_golden_subcommand_writes_what_is_checked_in(tmp_path, capsys):
-    rc, out, err = hearth(capsys, "golden", "b", "--out", str(tmp_path))
+    rc, out, err = hearth(capsys, "golden", "quant_shape", "--out", str(tmp_path))
     assert rc == 0, err
-    want = os.path.join(ROOT, "tests", "golden", "ops_b")
+    want = os.path.join(ROOT, "tests", "golden", "ops_quant_shape")
     assert sorted(os.listdir(tmp_path)) == sorted(os.listdir(want))
     for name in os.listdir(want):
         with open(os.path.join(want, name), "rb") as f:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hearth.detect import Detector
-from hearth_tools import speech
+from hearth_tools.testing import speech
 from hearth_tools.audio_io import AudioError, read_wav, write_wav
 from hearth_tools.cli import main
 

@@ -23,7 +23,7 @@ import pytest
 
 from hearth.detect import Detector, DetectorError, Event
 from hearth.model_manifest import ManifestError, resolve
-from hearth_tools import speech
+from hearth_tools.testing import speech
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "frontend")
 
@@ -342,7 +342,7 @@ def test_wrong_model_shape_rejected(tmp_path):
     """A valid .tflite that is not a streaming detector gets HDET_E_MODEL."""
     import json
 
-    from hearth_tools.tflite_builder import ModelBuilder
+    from hearth_tools.testing.tflite_builder import ModelBuilder
 
     b = ModelBuilder()
     x = b.tensor("x", [1, 40], "int8", scale=0.1, zero_point=0)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from hearth.frontend import DEFAULT_CONFIG, FLOAT_SCALE, Frontend, FrontendError
-from hearth_tools import speech
+from hearth_tools.testing import speech
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "frontend")
 

@@ -13,7 +13,8 @@ import tarfile
 import pytest
 
 from hearth.image import archive, manifest as manifest_mod, mcuboot
-from hearth_tools.image import build, native, testkit
+from hearth_tools.image import build, native
+from hearth_tools.testing import testkit
 
 from conftest import run_hearth  # noqa: E402
 

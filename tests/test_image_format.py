@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from hearth.image import archive, mcuboot
 from hearth.image.errors import ImageError
-from hearth_tools.image import sign, tarball, testkit
+from hearth_tools.image import sign, tarball
+from hearth_tools.testing import testkit
 
 
 class Env:

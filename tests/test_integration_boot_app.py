@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 from conftest import run_hearth  # noqa: E402
 

@@ -91,7 +91,7 @@ def test_root_offset_outside_buffer(jarvis_bytes):
 
 
 def test_unsupported_op_is_named():
-    from hearth_tools.tflite_builder import ModelBuilder
+    from hearth_tools.testing.tflite_builder import ModelBuilder
     b = ModelBuilder()
     x = b.tensor("x", [1, 4], "int8", scale=0.1, zero_point=0)
     y = b.tensor("y", [1, 4], "int8", scale=0.1, zero_point=0)
@@ -105,7 +105,7 @@ def test_unsupported_op_is_named():
 # ---- hostile graphs built with the model builder ---------------------------
 
 def _reshape_model(mutate=None, shape=(1, 4), dtype="int8"):
-    from hearth_tools.tflite_builder import ModelBuilder
+    from hearth_tools.testing.tflite_builder import ModelBuilder
     b = ModelBuilder()
     x = b.tensor("x", list(shape), dtype, scale=0.1, zero_point=0)
     y = b.tensor("y", list(shape), dtype, scale=0.1, zero_point=0)

@@ -3,7 +3,7 @@
 For each sequence (clean update, revert by unconfirmed boots, revert by
 command, first install from recovery) we count its storage operations on a
 simulated disk, then for every operation i: replay the sequence with power
-failing at i, keep what the crash model says survives (hearth.boot.simdisk:
+failing at i, keep what the crash model says survives (tests/simdisk.py:
 "drop" loses everything unsynced, "keep" keeps everything issued and tears the
 write in flight), then also damage each state file in turn (corrupt a byte,
 truncate, delete: each state copy, the confirm record, and both copies at
@@ -26,10 +26,10 @@ import pytest
 from hearth.boot import state as S
 from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.boot.storage import PowerCut
 from hearth.image.errors import ImageError
-from hearth_tools.image import testkit
+from hearth_tools.testing import testkit
 
 PROTECTED = {
     "identity.json": b'{"serial": "HRTH-000042", "board": "testboard"}\n',

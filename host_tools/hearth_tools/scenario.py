@@ -110,7 +110,7 @@ modes
 def synthesize(text, voice="en", speed=160, rate=RATE):
     """Speech as int16 at `rate`: the hearing helper's synthesizer when present, else espeak-ng."""
     try:
-        from .speech import synthesize as synth
+        from .testing.speech import synthesize as synth
     except ImportError:
         synth = None
     if synth is not None:

@@ -1,6 +1,6 @@
 /*
  * golden_ops.h - replay golden single-op vectors (tests/golden/ops*, written
- * by hearth_tools.golden / golden_b from TFLite Micro's outputs): each case is
+ * by hearth_tools.testing.golden_conv / golden_quant_shape from TFLite Micro): each case is
  * NAME.tflite, NAME.input.bin (inputs concatenated) and NAME.expected.bin
  * (outputs concatenated), listed in DIR/MANIFEST. Every case runs through
  * hnn_init/hnn_invoke twice, with and without HNN_PRESERVE_ALL, and checks

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "host_tools"))
 
-from hearth_tools.tflite_builder import ModelBuilder  # noqa: E402
+from hearth_tools.testing.tflite_builder import ModelBuilder  # noqa: E402
 
 OUT = os.path.join(ROOT, "tests", "golden", "hostile")
 GIB_INT32 = 1 << 28     # elements of a 1 GiB int32 tensor

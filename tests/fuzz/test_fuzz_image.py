@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 
 from hearth.boot.device import load_board
 from hearth.boot.launcher import Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.boot.state import StateError
 from hearth.image import archive, manifest, mcuboot
 from hearth.image.errors import ImageError
-from hearth_tools.image import tarball, testkit
+from hearth_tools.image import tarball
+from hearth_tools.testing import testkit
 
 EXAMPLES = int(os.environ.get("HEARTH_FUZZ_EXAMPLES", "250"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,

@@ -24,7 +24,7 @@ errno)` makes operation number `at` (0-based) of that kind raise OSError
 (EIO, ENOSPC, EACCES, ...) instead of happening; `fail(kind, None, errno,
 name=...)` fails every such operation on that name (a bad file, a full
 directory). DirStorage is the real thing (os calls on a directory);
-hearth.boot.simdisk.SimStorage models what survives a cut.
+SimStorage (tests/simdisk.py, a test fixture) models what survives a cut.
 
 The application uses the same interface for its own files (hearth.app
 builds a DirStorage on the board's storage root): one way to write a file

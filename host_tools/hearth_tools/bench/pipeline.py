@@ -30,7 +30,7 @@ def add_arguments(p):
 
 def test_stream(seconds):
     """Speech (the four wake words, other phrases) in light noise, looped."""
-    from hearth_tools import speech
+    from hearth_tools.testing import speech
 
     parts = [speech.corpus_clip(t, voice=v, speed=160, snr_db=20, seed=i)
              for i, (t, v) in enumerate([("okay nabu", "en-us"), ("hey jarvis", "en-us+f3"),

@@ -2,7 +2,8 @@
 
     manifest.json                   first entry (see hearth.image.manifest)
     board.toml                      the board file the bundle was built for
-    hearth/**.py                    the firmware package sources ...
+    hearth/**.py                    the firmware package sources (minus the modules
+                                    of other board kinds: _KIND_ONLY) ...
     hearth/**/__pycache__/*.pyc     ... compiled (unchecked-hash pycs: no mtimes)
     hearth/_native.abi3.so          the native extension for the board's arch
     models/NAME.{tflite,json,md}    models with their manifests and model cards
@@ -10,6 +11,10 @@
 Reproducible: files sorted, fixed archive metadata, pycs compiled in a
 subprocess with PYTHONHASHSEED=0 (set and frozenset constants are marshalled
 in hash order), the native module built deterministically (native.py).
+
+Only what runs on the device: test fixtures live in tests/ and in
+hearth_tools.testing, never under firmware/hearth (tests/test_image_contents.py
+checks every path of real images).
 """
 import hashlib
 import json
@@ -18,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 from hearth.image.manifest import MANIFEST_NAME, FORMAT, format_version, parse_version
 
@@ -25,6 +31,11 @@ from . import tarball
 
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".o", ".tmp", ".swp", ".orig", ".rej")
+
+# Firmware modules that run on one board kind only (bundle path: kind). An
+# image for another kind leaves them out: a Linux board never imports the
+# simulated oven (hearth.app imports it only for kind = "sim").
+_KIND_ONLY = {"hearth/ports/sim.py": "sim"}
 
 _COMPILE = r"""
 import json, py_compile, sys
@@ -42,8 +53,9 @@ class BundleError(Exception):
     pass
 
 
-def firmware_files(root):
-    """[(bundle path, file path)] of the hearth package, sorted."""
+def firmware_files(root, kind=None):
+    """[(bundle path, file path)] of the hearth package for a board of `kind`
+    ("sim", "linux"; None: every module), sorted."""
     base = os.path.join(root, "firmware", "hearth")
     out = []
     for dirpath, dirs, names in os.walk(base):
@@ -53,6 +65,8 @@ def firmware_files(root):
                 continue
             path = os.path.join(dirpath, n)
             rel = os.path.relpath(path, os.path.join(root, "firmware")).replace(os.sep, "/")
+            if kind is not None and _KIND_ONLY.get(rel, kind) != kind:
+                continue
             out.append((rel, path))
     return out
 
@@ -124,6 +138,15 @@ def model_files(models_dir):
     return files, models, schema, quantization
 
 
+def board_kind(board_bytes):
+    """The [board] kind of a board file's bytes (None when it has none)."""
+    try:
+        kind = tomllib.loads(board_bytes.decode("utf-8")).get("board", {}).get("kind")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise BundleError("board file is not valid TOML: %s" % e) from None
+    return kind if isinstance(kind, str) else None
+
+
 def _package_version(init_py):
     m = re.search(rb'^__version__\s*=\s*["\']([^"\']+)["\']', init_py, re.M)
     return m.group(1).decode() if m else None
@@ -140,7 +163,7 @@ def make_bundle(board, board_bytes, version, security_counter, native=None, root
     version = format_version(parse_version(version))
     files = {"board.toml": board_bytes}
     if include_firmware:
-        sources = firmware_files(root)
+        sources = firmware_files(root, board_kind(board_bytes))
         for rel, path in sources:
             with open(path, "rb") as f:
                 files[rel] = f.read()

@@ -3,7 +3,7 @@
  * reduce_common.cc (EvalMeanHelper -> QuantizedMeanOrSum).
  *
  * What the tflite-micro runtime does (checked against it, see
- * tests/test_ops_b.py): sum the raw values over the reduced axes into int32,
+ * tests/test_ops_quant_shape.py): sum the raw values over the reduced axes into int32,
  * fold 1/N into the requantization multiplier
  *     shift' = min(floor(log2 N), 32, 31 + shift)
  *     mult'  = (mult << shift') / N,  shift -= shift'

@@ -103,7 +103,7 @@ def reference_run(pcm, names):
 def golden_input():
     """~10 s: two wake words (after the refractory first second), negative
     speech and noise."""
-    from hearth_tools import speech
+    from hearth_tools.testing import speech
 
     gap = speech.silence(1.2)
     return speech.concat(

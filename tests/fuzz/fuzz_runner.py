@@ -102,9 +102,7 @@ def run(target, work, seconds=None, build=BUILD):
         for name in sorted(os.listdir(kept)):
             shutil.copy(os.path.join(kept, name), os.path.join(corpus, "kept-" + name))
     os.makedirs(ARTIFACTS, exist_ok=True)
-    env = dict(os.environ)
-    for k, v in target.env.items():
-        env[k] = v(work) if callable(v) else v
+    env = dict(os.environ, **target.env)
     argv = target_argv(target, build) + [
         "-seed=%d" % LIBFUZZER_SEED, "-max_total_time=%d" % seconds, "-max_len=%d" % target.max_len,
         "-timeout=%d" % UNIT_TIMEOUT_S, "-rss_limit_mb=2048", "-print_final_stats=1",
@@ -132,9 +130,9 @@ def failure(result):
         lines = ["fuzz target %s failed (exit %d, libFuzzer -seed=%d)" % (t.name, result.returncode,
                                                                           LIBFUZZER_SEED)]
         if repro:
+            words = ["%s=%s" % kv for kv in sorted(t.env.items())] + target_argv(t) + [repro]
             lines += ["reproducer: %s" % rel(repro),
-                      "reproduce:  %s %s" % (" ".join(rel(a) if a.startswith(ROOT) else a
-                                                      for a in target_argv(t)), rel(repro)),
+                      "reproduce:  %s" % " ".join(w.replace(ROOT + os.sep, "") for w in words),
                       "keep it:    copy it into tests/fuzz/crashes/%s/ once fixed" % t.name]
         return ["\n".join(lines) + "\n" + result.tail()]
     if result.cov is None or result.seed_cov is None:

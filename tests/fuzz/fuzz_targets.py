@@ -49,16 +49,18 @@ def detector_seeds(directory, work):
 _IMAGES = {}
 
 
-def signing_key(work):
-    return os.path.join(work, "fuzz-key.pem")
+# Kept across runs (build/ is not committed) so a reproducer of image_mcuboot
+# replays with the key its run trusted.
+SIGNING_KEY = os.path.join(ROOT, "build", "fuzz", "fuzz-key.pem")
 
 
 def _signed_images(work):
     """Small real images signed through the test kit (imgtool keys): [bytes]."""
     if work not in _IMAGES:
         from hearth_tools.image import testkit
-        key = signing_key(work)
+        key = SIGNING_KEY
         if not os.path.exists(key):
+            os.makedirs(os.path.dirname(key), exist_ok=True)
             testkit.keygen(key)
         board = testkit.write_board(work, slot_bytes=64 * 1024)
         sets = [None, {"app.py": testkit.APP, "a/b.txt": b"hello\n"},
@@ -97,7 +99,7 @@ class Target:
         self.seeds = seeds
         self.seconds = seconds       # share of the `make test` budget
         self.max_len = max_len
-        self.env = env or {}         # name -> value, or callable(work) -> value
+        self.env = env or {}         # extra environment of the target process
         self.what = what
 
 
@@ -108,7 +110,7 @@ TARGETS = [
            env={"HEARTH_FUZZ_MODEL": os.path.join(ROOT, "models", "okay_nabu.tflite")},
            what="frontend + detector feed, any block schedule (native/fuzz/fuzz_detector.c)"),
     Target("image_mcuboot", "python", image_seeds, 40, 16384,
-           env={"HEARTH_FUZZ_KEY": signing_key},
+           env={"HEARTH_FUZZ_KEY": SIGNING_KEY},
            what="MCUboot container, whole and streamed (hearth.image.mcuboot)"),
     Target("image_archive", "python", archive_seeds, 40, 16384,
            what="bundle archive reader vs tarfile (hearth.image.archive)"),

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from hearth.image import archive
+from hearth.image import archive, manifest
 from hearth.image.errors import ImageError
 
 HERE = os.path.dirname(__file__)
@@ -65,3 +65,21 @@ def test_kept_archive_reproducers_are_refused(path):
         data = f.read()
     with pytest.raises(ImageError):
         archive.scan(data)
+
+
+# Deep JSON nesting made json.loads raise RecursionError, which escaped the
+# manifest loader (and so the launcher's install path) instead of a refusal.
+@pytest.mark.parametrize("doc", [b"[" * 4000, b'{"a":' * 4000, b"[" * 200000])
+def test_manifest_refuses_deep_nesting(doc):
+    with pytest.raises(ImageError) as e:
+        manifest.load(doc)
+    assert e.value.code == "manifest" and "nested" in str(e.value)
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(HERE, "crashes", "image_manifest", "*"))),
+                         ids=os.path.basename)
+def test_kept_manifest_reproducers_are_refused(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    with pytest.raises(ImageError):
+        manifest.load(data)

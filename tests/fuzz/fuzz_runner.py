@@ -13,6 +13,7 @@ coverage falls below the floor recorded in tests/fuzz/floors.json.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -59,6 +60,13 @@ def build_native(build=BUILD):
     return build
 
 
+def require_runner(target):
+    """A clear error instead of a fuzzer that cannot start."""
+    if target.kind == "python" and importlib.util.find_spec("atheris") is None:
+        raise RuntimeError("atheris is required for the Python fuzz targets: "
+                           "`.venv/bin/python -m pip install -e '.[dev]'` (or `make venv`)")
+
+
 def target_argv(target, build=BUILD):
     if target.kind == "native":
         return [os.path.join(build, target.name)]
@@ -94,6 +102,7 @@ class Result:
 def run(target, work, seconds=None, build=BUILD):
     """Seed and run one target for `seconds` (default: its share of the budget)."""
     seconds = target.seconds if seconds is None else seconds
+    require_runner(target)
     corpus = os.path.join(work, target.name)
     os.makedirs(corpus)
     target.seeds(corpus, work)

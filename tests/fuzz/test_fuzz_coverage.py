@@ -35,7 +35,10 @@ def work(tmp_path_factory):
 def test_fuzz_target(target, work, request):
     if target.kind == "native":
         request.getfixturevalue("native_build")
-    result = fuzz_runner.run(target, work, SECONDS)
+    try:
+        result = fuzz_runner.run(target, work, SECONDS)
+    except RuntimeError as e:
+        pytest.fail(str(e))
     print(result.summary())
     issues = fuzz_runner.problems(result, fuzz_runner.load_floors())
     assert not issues, "\n\n".join(issues)

@@ -165,8 +165,8 @@ def below_floor(result, floors):
         if got < floor:
             out.append("fuzz target %s: coverage %s fell to %d edges, below the floor %d in %s "
                        "(measured %d with `%s`). Either a change hides code from the fuzzer "
-                       "(seeds refused, a target no longer reaching a parser) or the drop is intended: "
-                       "then re-record with `%s %s`."
+                       "(seeds refused, a target no longer reaching a parser, the library built without "
+                       "-fsanitize=fuzzer-no-link) or the drop is intended: then re-record with `%s %s`."
                        % (t.name, what, got, floor, rel(FLOORS), rec["measured"][key],
                           floors["command"], RECORD_COMMAND, t.name))
     return out

@@ -68,9 +68,12 @@ bench: debs native models
 size: debs native
 	$(VPY) -m hearth_tools.cli bench size
 
-fuzz: debs
-	CC=clang cmake -S . -B build/fuzz -DHEARTH_FUZZ=ON -DHEARTH_TESTS=OFF >/dev/null
-	cmake --build build/fuzz -j$(JOBS)
+# Every target of tests/fuzz/fuzz_targets.py for FUZZ_SECONDS each, checked
+# against tests/fuzz/floors.json (make test runs the same, at each target's
+# own budget, as tests/fuzz/test_fuzz_coverage.py). docs/FUZZING.md.
+FUZZ_SECONDS ?= 300
+fuzz: debs native models
+	$(VPY) tests/fuzz/fuzz_runner.py --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build firmware/hearth/_native*.so $(VENV)/.native

@@ -84,6 +84,8 @@ def load(raw):
         m = json.loads(bytes(raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ImageError("manifest", "manifest is not valid JSON: %s" % e) from None
+    except RecursionError:
+        raise ImageError("manifest", "manifest JSON is nested too deeply") from None
     if not isinstance(m, dict):
         raise ImageError("manifest", "manifest is not a JSON object")
     for key, (types, required) in _FIELDS.items():

@@ -26,7 +26,7 @@ def _copy(directory, pattern):
 
 def model_seeds(directory, work):
     """The wake-word models plus every single-op golden model."""
-    for pattern in ("models/*.tflite", "tests/golden/ops/*.tflite", "tests/golden/ops_b/*.tflite"):
+    for pattern in ("models/*.tflite", "tests/golden/ops_conv/*.tflite", "tests/golden/ops_quant_shape/*.tflite"):
         _copy(directory, pattern)
 
 
@@ -57,7 +57,7 @@ SIGNING_KEY = os.path.join(ROOT, "build", "fuzz", "fuzz-key.pem")
 def _signed_images(work):
     """Small real images signed through the test kit (imgtool keys): [bytes]."""
     if work not in _IMAGES:
-        from hearth_tools.image import testkit
+        from hearth_tools.testing import testkit
         key = SIGNING_KEY
         if not os.path.exists(key):
             os.makedirs(os.path.dirname(key), exist_ok=True)

@@ -118,6 +118,7 @@ def main(argv=None):
         return EXIT_USAGE
 
     from .console import PtyConsole, make_shell
+    from .services import ConsoleService
     console = PtyConsole(make_shell(app))
     app.log.sinks.append(console.log_sink)
     if not args.quiet:
@@ -130,7 +131,8 @@ def main(argv=None):
          "console: %s  (board %s, storage %s%s)" % (
              console.path, b.name, b.storage_root,
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))
-    app.console_up()        # the pty is open and polled every block
+    app.services.add(ConsoleService(console))
+    app.console_up()        # the pty is open and polled every block (a service of the loop)
 
     def stop(signum, _frame):
         # Outputs safe at once (the supervisor may SIGKILL before the loop
@@ -141,7 +143,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
     try:
         app.start()
-        app.run(seconds=args.seconds, poll=console.poll)
+        app.run(seconds=args.seconds)
     finally:
         app.shutdown("exit")        # however the loop ended: audio done, --seconds, an exception
         console.close()

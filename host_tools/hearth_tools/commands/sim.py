@@ -4,6 +4,7 @@ import signal
 from hearth import board as board_mod
 from hearth.app import build
 from hearth.console import PtyConsole, make_shell
+from hearth.services import ConsoleService
 from hearth.core.log import format_record
 from hearth.ports.audio import AudioError
 
@@ -52,6 +53,7 @@ def run(args, out):
         raise UsageError(str(e))
     console = PtyConsole(make_shell(app))
     app.log.sinks.append(console.log_sink)
+    app.services.add(ConsoleService(console))
     app.console_up()            # a trial image's health check needs the console
     if not args.quiet:
         app.log.sinks.append(lambda t, l, m, msg: out.info(format_record((t, l, m, msg))))
@@ -61,7 +63,7 @@ def run(args, out):
              % (console.path, console.path))
     signal.signal(signal.SIGTERM, lambda *a: app.stop())
     try:
-        app.run(seconds=args.seconds, poll=console.poll)
+        app.run(seconds=args.seconds)
     except KeyboardInterrupt:
         pass
     finally:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hearth import board as board_mod
-from hearth.app import build
+from hearth.wiring import build
 from hearth.core import causes as C
 from hearth.ports.audio import ArraySource, Mixer, NoiseSource
 from hearth.ports.sensors import write_millidegrees

@@ -303,7 +303,7 @@ class StubWatchdog:
 
 def _sim_app(tmp_path):
     from hearth import board as board_mod
-    from hearth.app import build
+    from hearth.wiring import build
     from hearth.core.log import ERROR
     b = board_mod.load("sim", storage=str(tmp_path))
     app = build(b, detector=StubDetector(), boot=None, watchdog=StubWatchdog())

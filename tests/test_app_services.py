@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from hearth import board as board_mod
-from hearth.app import build
+from hearth.wiring import build
 from hearth.boot.health import CONFIRMED, ERROR, NOT_TRIAL, WAITING, HealthCheck, HealthResult
 from hearth.core import causes as C
 from hearth.core.services import SlicedService
@@ -64,8 +64,8 @@ def test_sliced_hashing_service_50_ms_per_s_has_no_overruns(tmp_path):
     assert m["blocks"] == 1800 and m["overruns"]["block"] == 0
     st = m["services"]["hash-load"]
     assert st["overruns"] == 0 and st["state"] == "running" and st["latency_us"]["n"] == 1800
-    # 12 slices of 0.4 ms fit into 5 ms (with the timer readings), 13 do not
-    assert svc.slices == 12 * 1800
+    # 11 slices of 0.4 ms fit into the 95 % of 5 ms slices may fill, 12 do not
+    assert svc.slices == 11 * 1800
     assert 4000 < st["latency_us"]["max"] <= 5000
     assert "service hash-load:" in app.metrics.text()
 
@@ -86,6 +86,7 @@ def test_a_slice_slower_than_the_budget_counts_a_service_overrun(tmp_path):
     app.run(seconds=3.0)
     st = app.metrics.services["uneven"]
     assert st.overruns == 1                  # the 8 ms slice; after it none starts that might not fit
+    assert svc.slices >= 51 + 20             # ... until the outlier decayed out of the estimate: work resumed
     assert app.metrics.overruns["block"] == 0
 
 

@@ -49,7 +49,7 @@ def test_replay_regenerates_the_loops_blocks(tmp_path):
     """The lone detector gets exactly the blocks the loop got, clips included."""
     import numpy as np
     from hearth import board as board_mod
-    from hearth.app import build
+    from hearth.wiring import build
     from hearth_tools.scenario import alarm_pattern
 
     app = build(board_mod.load("sim", storage=str(tmp_path)), detector=None, boot=None)

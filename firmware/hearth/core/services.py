@@ -22,6 +22,12 @@ from .causes import SERVICE_FAILED
 from .log import ERROR
 
 DEFAULT_BUDGET_S = 0.005
+# per poll: an outlier slice (the process preempted) halves out of the
+# estimate in about seven turns
+SLICE_DECAY = 0.9
+# slices fill this much of a poll's budget: the rest is headroom for a slice
+# a little slower than the estimate, and for the loop's own timing of the poll
+SLICE_FILL = 0.95
 
 
 class Services:
@@ -90,9 +96,11 @@ class SlicedService:
 
     A job is an iterator whose every next() does one bounded slice of the
     work (hash 64 KiB, write one chunk, ...). poll() starts another slice
-    only while the slowest slice seen so far still fits into what is left
-    of the budget, so a turn overruns only when a slice is slower than all
-    before it. A finished job's return value goes to its `done` callback.
+    only while the slowest recent slice still fits into what is left of the
+    budget (SLICE_FILL of it), so a turn overruns only when a slice is much
+    slower than the recent ones. "Recent": the estimate decays by SLICE_DECAY each poll, so one
+    slice stretched by preemption holds the work back for a few turns, not
+    for good. A finished job's return value goes to its `done` callback.
 
         def upload(path):
             with open(path, "rb") as f:
@@ -112,7 +120,7 @@ class SlicedService:
         self.timer = timer
         self.budget_s = budget_s
         self.jobs = []              # [iterator, done callback or None]
-        self.slice_s = 0.0          # the slowest slice so far
+        self.slice_s = 0.0          # the slowest recent slice (decaying)
         self.slices = 0
 
     def submit(self, job, done=None):
@@ -124,9 +132,11 @@ class SlicedService:
     def poll(self, now, budget):
         jobs = self.jobs
         timer = self.timer
+        self.slice_s *= SLICE_DECAY
+        fill = budget * SLICE_FILL
         t0 = timer()
         t = t0
-        while jobs and t - t0 + self.slice_s <= budget:
+        while jobs and t - t0 + self.slice_s <= fill:
             job = jobs[0]
             try:
                 next(job[0])

@@ -2,7 +2,7 @@
 import signal
 
 from hearth import board as board_mod
-from hearth.app import build
+from hearth.wiring import build
 from hearth.console import PtyConsole, make_shell
 from hearth.services import ConsoleService
 from hearth.core.log import format_record

@@ -50,6 +50,8 @@ def test_services_poll_time_and_stop_a_failing_one():
     d = svc.metrics.to_dict()
     assert d["services"]["good"]["overruns"] == 2 and d["services"]["bad"]["latency_us"]["n"] == 1
     assert svc.remove("good") and not svc.remove("good") and len(svc) == 0
+    svc.add(Good(), name="bad")                 # restarted under its name: the cause clears
+    assert not modes.causes[C.SERVICE_FAILED].raw and svc.metrics.services["bad"].state == "running"
 
 
 def test_sliced_service_fits_slices_into_its_budget():

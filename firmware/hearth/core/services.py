@@ -39,6 +39,7 @@ class Services:
         # truthiness every turn, so it is never replaced, only changed
         self.live = []
         self.failed = {}            # name -> why it was stopped
+        self.now = 0.0              # the loop time of the last poll
 
     def add(self, service, name=None, budget_s=None):
         """Run `service` every turn from now on; returns its name."""
@@ -49,7 +50,8 @@ class Services:
         for entry in self.live:
             if entry[1] == name:
                 raise ValueError("a service named %r is already running" % name)
-        self.failed.pop(name, None)
+        if self.failed.pop(name, None) is not None:
+            self._report_failed()   # a restarted service: the cause clears when none is left
         self.live.append([service, name, float(budget_s), self.metrics.service(name)])
         return name
 
@@ -68,6 +70,7 @@ class Services:
 
     def poll(self, now, timer):
         """Poll each live service once (the loop calls this after actuate)."""
+        self.now = now
         for entry in list(self.live):       # a failing service leaves the list
             service, name, budget, st = entry
             t0 = timer()
@@ -86,8 +89,11 @@ class Services:
         self.failed[name] = why
         entry[3].state = "failed: " + why
         self.log.emit(now, ERROR, "service", "%s failed and was stopped (%s)" % (name, why))
+        self._report_failed()
+
+    def _report_failed(self):
         names = sorted(self.failed)
-        self.modes.report(SERVICE_FAILED, True, now,
+        self.modes.report(SERVICE_FAILED, bool(names), self.now,
                           "; ".join(["%s: %s" % (n, self.failed[n]) for n in names]))
 
 

@@ -75,6 +75,11 @@ SAFE_OUTPUTS = {"heater": False, "fan": False, "lamp": False, "buzzer": False}
 EXIT_TRIAL_UNHEALTHY = 4
 
 
+def _read_through(part, name):
+    """A read-only attribute of the App that is `name` of its `part`."""
+    return property(lambda self: getattr(getattr(self, part), name))
+
+
 class App:
     def __init__(self, board, audio, inputs, outputs, soc, clock, storage,
                  watchdog=None, detector="auto", detector_factory=None, models_dir=None,
@@ -149,30 +154,14 @@ class App:
         self.halted = ""                # why shutdown() drove the outputs safe
         self._safe_logged = False
 
-    # what the trial adapter knows, under the names status and the tests read
-    @property
-    def trial(self):
-        return self.boot_trial.trial
-
-    @property
-    def health(self):
-        return self.boot_trial.health
-
-    @property
-    def health_state(self):
-        return self.boot_trial.state
-
-    @property
-    def trial_failed(self):
-        return self.boot_trial.failed
-
-    @property
-    def trial_deadline_s(self):
-        return self.boot_trial.deadline_s
-
-    @property
-    def audio_cause(self):
-        return self.audio_health.kind
+    # what the trial adapter and the audio health producer know, under the
+    # names status, __main__ and the tests read
+    trial = _read_through("boot_trial", "trial")            # an unconfirmed trial image runs
+    health = _read_through("boot_trial", "health")          # its HealthCheck while on trial
+    health_state = _read_through("boot_trial", "state")     # the last HealthResult
+    trial_failed = _read_through("boot_trial", "failed")    # why the trial gave up
+    trial_deadline_s = _read_through("boot_trial", "deadline_s")
+    audio_cause = _read_through("audio_health", "kind")
 
     def start(self):
         """Open the detector and read the boot state (logged, so attach sinks first)."""

@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from hearth import board as board_mod
-from hearth.wiring import build
+from hearth.wiring import WiringError, build
 from hearth.boot.health import CONFIRMED, ERROR, NOT_TRIAL, WAITING, HealthCheck, HealthResult
 from hearth.core import causes as C
 from hearth.core.services import SlicedService
@@ -203,7 +203,7 @@ def test_wall_clock_jumps_do_not_disturb_the_loop(tmp_path):
 
 
 def test_sim_wall_clock_setting_is_checked(tmp_path):
-    with pytest.raises(ValueError, match="seconds since the epoch"):
+    with pytest.raises(WiringError, match="seconds since the epoch"):
         sim_app(tmp_path, env={"HEARTH_SIM_WALL": "yesterday"})
 
 

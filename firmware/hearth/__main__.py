@@ -95,6 +95,7 @@ def main(argv=None):
     from .app import EXIT_TRIAL_UNHEALTHY, build
     from .core.log import format_record
     from .ports.audio import AudioError
+    from .wiring import WiringError
 
     launch = contract.parse()
     run_dir = launch.run_dir
@@ -113,7 +114,7 @@ def main(argv=None):
     try:
         app = build(b, audio=args.audio, realtime=(b.kind == "sim" and not args.fast), models_dir=models,
                     trial_deadline_s=deadline)
-    except AudioError as e:
+    except (AudioError, WiringError) as e:
         sys.stderr.write("hearth: error: %s\n" % e)
         return EXIT_USAGE
 

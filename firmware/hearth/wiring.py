@@ -16,6 +16,10 @@ from .app import App
 SIM_WALL_ENV = "HEARTH_SIM_WALL"
 
 
+class WiringError(ValueError):
+    """A setting the ports cannot be built from (the message says which)."""
+
+
 def sim_ports(board, audio_spec=None, realtime=False):
     """Ports for the sim board: in-process oven, room noise or a file, SoC file."""
     from .ports import audio as audio_mod
@@ -79,8 +83,8 @@ def _sim_wall(app, env):
     try:
         epoch = float(epoch) if epoch else None
     except ValueError:
-        raise ValueError("%s=%r: give the sim's wall clock start as seconds since the epoch"
-                         % (SIM_WALL_ENV, epoch))
+        raise WiringError("%s=%r: give the sim's wall clock start as seconds since the epoch, "
+                          "e.g. %s=1767225600" % (SIM_WALL_ENV, epoch, SIM_WALL_ENV))
     return SimWallClock(lambda: app.t, epoch)
 
 

@@ -2,7 +2,7 @@
 import signal
 
 from hearth import board as board_mod
-from hearth.wiring import build
+from hearth.wiring import WiringError, build
 from hearth.console import PtyConsole, make_shell
 from hearth.services import ConsoleService
 from hearth.core.log import format_record
@@ -49,7 +49,7 @@ def run(args, out):
 
     try:
         app = build(b, audio=args.audio, realtime=True)
-    except AudioError as e:
+    except (AudioError, WiringError) as e:
         raise UsageError(str(e))
     console = PtyConsole(make_shell(app))
     app.log.sinks.append(console.log_sink)

@@ -37,16 +37,15 @@ def sim_app(tmp_path, **kw):
     return app
 
 
-def hashing(timer, slice_s, buf=b"\x5a" * 65536):
-    """Endless hashing work, one 64 KiB sha256 update per slice, each slice
-    costing slice_s of timer time."""
+def hashing(timer, slice_s, slices, buf=b"\x5a" * 65536):
+    """Hashing work, one 64 KiB sha256 update per slice, each slice costing
+    slice_s of timer time."""
     h = hashlib.sha256()
-    n = 0
-    while True:
+    for n in range(slices):
         h.update(buf)
         timer.spend(slice_s)
-        n += 1
         yield n
+    return h.hexdigest()
 
 
 def test_sliced_hashing_service_50_ms_per_s_has_no_overruns(tmp_path):
@@ -57,7 +56,8 @@ def test_sliced_hashing_service_50_ms_per_s_has_no_overruns(tmp_path):
     app = sim_app(tmp_path)
     app.timer = timer
     svc = SlicedService("hash-load", timer, budget_s=0.050 * app.dt)      # 5 ms of a 100 ms block
-    svc.submit(hashing(timer, slice_s=0.4e-3))
+    done = []
+    svc.submit(hashing(timer, slice_s=0.4e-3, slices=12 * 1800), done=done.append)  # more than 3 minutes hold
     app.services.add(svc)
     app.run(seconds=180.0)
     m = app.metrics.to_dict()
@@ -65,7 +65,7 @@ def test_sliced_hashing_service_50_ms_per_s_has_no_overruns(tmp_path):
     st = m["services"]["hash-load"]
     assert st["overruns"] == 0 and st["state"] == "running" and st["latency_us"]["n"] == 1800
     # 11 slices of 0.4 ms fit into the 95 % of 5 ms slices may fill, 12 do not
-    assert svc.slices == 11 * 1800
+    assert svc.slices == 11 * 1800 and svc.busy() and not done
     assert 4000 < st["latency_us"]["max"] <= 5000
     assert "service hash-load:" in app.metrics.text()
 

@@ -112,6 +112,7 @@ class App:
         self.control_every = max(1, int(round(CONTROL_PERIOD_S / self.dt)))
         self.budgets = board.budgets_s()
         self.times = StageTimes(self.metrics, self.budgets)
+        self._times = self.times.pending                # the list itself: appended to every turn
         self.metrics.sync = self.flush_metrics
         self.services = Services(self.metrics, self.modes, self.log)
         self._services_live = self.services.live        # the list itself: tested every turn
@@ -342,7 +343,7 @@ class App:
         m = self.metrics
         if end - c0 > self.dt:
             m.overruns["block"] += 1
-        times = self.times.pending
+        times = self._times
         times.append((c0, c1, c2, c3, c4, c5))
         if len(times) >= TIMES_BATCH:
             self.times.flush()

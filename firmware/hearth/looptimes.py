@@ -21,7 +21,9 @@ class StageTimes:
     def __init__(self, metrics, budgets):
         self.metrics = metrics
         self.budgets = budgets
-        self.pending = []               # (c0..c5) timer readings of blocks not yet in the histograms
+        # (c0..c5) timer readings of blocks not yet in the histograms; the
+        # loop keeps a reference to this list: it is emptied, never replaced
+        self.pending = []
         self._budget_vec = np.array([budgets[s] for s in STAGES])
         self._edges = np.array(metrics.latency[STAGES[0]].edges, dtype=np.float64)
         self._stage_offsets = np.arange(len(STAGES)) * (len(self._edges) + 1)
@@ -32,12 +34,12 @@ class StageTimes:
         times = self.pending
         if not times:
             return
-        self.pending = []
         m = self.metrics
         n = len(times)
         # Few numpy calls on purpose: each costs some 10-20 us on arrays this
         # small, whatever their length (np.diff alone is a Python function).
         c = np.fromiter(chain.from_iterable(times), np.float64, 6 * n).reshape(n, 6)  # no shape discovery
+        del times[:]
         us = c[:, 1:] - c[:, :-1]                                 # blocks x stages, s
         over = (us > self._budget_vec).sum(axis=0).tolist()
         us *= 1e6

@@ -10,7 +10,7 @@ next trial boot and reverts after the last).
 """
 import os
 
-from ..core.causes import DETECTOR_OVER_BUDGET, TRIAL_BOOT
+from ..core.causes import DETECTOR_OVER_BUDGET, SAFE, TRIAL_BOOT
 from ..core.log import ERROR, INFO, WARN
 from .health import CONFIRMED, ERROR as REFUSED, NOT_TRIAL, WAITING, HealthResult
 
@@ -115,7 +115,7 @@ class TrialHealth:
         if self.health is None:
             return CARRY_ON
         modes = self.modes
-        if modes.mode == "SAFE":
+        if modes.mode == SAFE:
             self.fault("mode SAFE", now)        # held while SAFE: the hold restarts each tick
         elif modes.causes[DETECTOR_OVER_BUDGET].active:
             self.fault("detector over its latency budget", now)

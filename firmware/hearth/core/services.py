@@ -71,16 +71,20 @@ class Services:
     def poll(self, now, timer):
         """Poll each live service once (the loop calls this after actuate)."""
         self.now = now
-        for entry in list(self.live):       # a failing service leaves the list
+        failed = None
+        for entry in self.live:
             service, name, budget, st = entry
             t0 = timer()
             try:
                 service.poll(now, budget)
             except Exception as e:
                 st.record(timer() - t0, budget)
-                self._stop(entry, e, now)
+                failed = (failed or []) + [(entry, e)]      # leaves the list after this turn
                 continue
             st.record(timer() - t0, budget)
+        if failed:
+            for entry, e in failed:
+                self._stop(entry, e, now)
 
     def _stop(self, entry, e, now):
         name = entry[1]

@@ -119,9 +119,9 @@ class App:
         for svc in services:
             self.services.add(svc)
         # cause producers
-        self.budget = DetectorBudget(self.modes, self.budgets["detect"])
-        self._detect_budget = self.budget.budget_s
-        self._over_budget = self.budget.cause
+        self.detector_budget = DetectorBudget(self.modes, self.budgets["detect"])
+        self._detect_budget = self.detector_budget.budget_s
+        self._over_budget = self.detector_budget.cause
         self.thermal = SocThermal(self.modes, board.get("thermal.soc_limit_c"),
                                   board.get("thermal.soc_hysteresis_c"), board.get("thermal.poll_s", 1.0))
         self.audio_health = AudioHealth(self.modes)
@@ -406,7 +406,7 @@ class App:
             self.audio_health.report(audio_kind, now)
         if self.detector is not None:
             if detect_s > self._detect_budget or self._over_budget.raw:
-                self.budget.check(detect_s, now)
+                self.detector_budget.check(detect_s, now)
             if control:
                 self._sample_quality(now)
         if presses:

@@ -64,14 +64,15 @@ def test_sliced_service_fits_slices_into_its_budget():
             timer.t += 0.003
             yield i
         return "done %d" % n
-    s.submit(job(5), done=done.append)
-    s.submit(job(2), done=done.append)
+    s.submit(job(4), done=done.append)
+    s.submit(job(1), done=done.append)
     s.poll(0.0, s.budget_s)
-    assert s.slices == 3 and done == []      # 3 x 3 ms; a fourth might not fit into 10 ms
+    # 2 x 3 ms: a third starts only while two more (6 ms) fit into 95 % of 10 ms
+    assert s.slices == 2 and done == [] and timer.t == 0.006
     s.poll(0.1, s.budget_s)
-    assert done == ["done 5"] and s.busy()   # 2 slices and the finishing next()
-    s.poll(0.2, s.budget_s)
-    assert done == ["done 5", "done 2"] and not s.busy()
+    assert done == [] and s.slices == 4
+    s.poll(0.2, s.budget_s)         # job(4)'s finishing next() costs nothing, job(1) one slice
+    assert done == ["done 4", "done 1"] and not s.busy() and s.slices == 7
 
 
 def test_soc_thermal_hysteresis():

@@ -106,9 +106,9 @@ class SlicedService:
 
     A job is an iterator whose every next() does one bounded slice of the
     work (hash 64 KiB, write one chunk, ...). poll() starts another slice
-    only while the slowest recent slice still fits into what is left of the
-    budget (SLICE_FILL of it), so a turn overruns only when a slice is much
-    slower than the recent ones. "Recent": the estimate decays by SLICE_DECAY each poll, so one
+    only while twice the slowest recent slice still fits into what is left
+    of the budget (SLICE_FILL of it), so a turn overruns only when a slice
+    is much slower than the recent ones. "Recent": the estimate decays by SLICE_DECAY each poll, so one
     slice stretched by preemption holds the work back for a few turns, not
     for good. A finished job's return value goes to its `done` callback.
 
@@ -146,7 +146,7 @@ class SlicedService:
         fill = budget * SLICE_FILL
         t0 = timer()
         t = t0
-        while jobs and t - t0 + self.slice_s <= fill:
+        while jobs and t - t0 + 2.0 * self.slice_s <= fill:
             job = jobs[0]
             try:
                 next(job[0])

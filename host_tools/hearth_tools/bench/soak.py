@@ -126,7 +126,7 @@ def hash_load(buf=b"\xa5" * HASH_SLICE_BYTES):
         yield n
 
 
-def load_service(load_ms, dt, timer=time.thread_time):
+def load_service(load_ms, dt, timer=time.perf_counter):
     """A SlicedService running hash_load() for load_ms per audio second."""
     svc = SlicedService("hash-load", timer, budget_s=load_ms / 1000.0 * dt)
     svc.submit(hash_load())

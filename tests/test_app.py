@@ -290,6 +290,29 @@ def test_trial_boot_fault_restarts_the_hold(sim, tmp_path, launched):
     assert confirm_t >= left_safe + app.health_at - 0.5
 
 
+def test_trial_boot_a_failed_service_holds_the_confirm(sim, tmp_path, launched):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+
+    class Uploader:
+        broken = True
+
+        def poll(self, now, budget):
+            if self.broken:
+                raise RuntimeError("uploader bug")
+    app.services.add(Uploader(), name="uploader")
+    app.console_up()
+    app.run(seconds=2 * app.health_at)
+    assert lch.status()["trial"] and app.trial
+    assert any("trial health check: service failed (uploader: RuntimeError: uploader bug)" in r[2]
+               for r in app.records)
+    fixed = Uploader()
+    fixed.broken = False
+    app.services.add(fixed, name="uploader")    # restarted: the cause clears, the hold runs from there
+    app.run(seconds=app.health_at + 1)
+    assert not lch.status()["trial"] and app.modes.mode == "FULL"
+
+
 def test_trial_boot_with_a_failed_model_gives_up(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto", trial_deadline_s=60.0)

@@ -10,7 +10,7 @@ next trial boot and reverts after the last).
 """
 import os
 
-from ..core.causes import DETECTOR_OVER_BUDGET, SAFE, TRIAL_BOOT
+from ..core.causes import DETECTOR_OVER_BUDGET, SAFE, SERVICE_FAILED, TRIAL_BOOT
 from ..core.log import ERROR, INFO, WARN
 from .health import CONFIRMED, ERROR as REFUSED, NOT_TRIAL, WAITING, HealthResult
 
@@ -119,6 +119,8 @@ class TrialHealth:
             self.fault("mode SAFE", now)        # held while SAFE: the hold restarts each tick
         elif modes.causes[DETECTOR_OVER_BUDGET].active:
             self.fault("detector over its latency budget", now)
+        if modes.causes[SERVICE_FAILED].raw:     # a service of this image crashed: not healthy
+            self.fault("service failed (%s)" % modes.causes[SERVICE_FAILED].detail, now)
         ov = self.metrics.overruns["block"]
         if ov != self._overruns_seen:
             self._overruns_seen = ov

@@ -37,11 +37,6 @@ class HealthResult(str):
         self.reason = reason
         return self
 
-    @property
-    def final(self):
-        """Decided: poll() will answer the same from now on."""
-        return self.state != WAITING
-
 
 class HealthCheck:
     def __init__(self, storage, hold_s=30.0, clock=time.monotonic, require_console=True):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hearth import board as board_mod
-from hearth.app import build
+from hearth.wiring import build
+from hearth.core import causes as C
 from hearth.ports.audio import ArraySource, Mixer, NoiseSource
 from hearth.ports.sensors import write_millidegrees
 from hearth_tools.scenario import alarm_pattern, install_models
@@ -120,7 +121,7 @@ def test_runs_without_runtime(sim, monkeypatch):
     monkeypatch.setitem(sys.modules, "hearth.detect", None)     # import fails
     app = sim()
     assert app.detector is None
-    assert app.modes.mode == "CONSTRAINED" and causes(app) == ["runtime missing"]
+    assert app.modes.mode == "CONSTRAINED" and causes(app) == [C.RUNTIME_MISSING]
     app.appliance.press("start", app.t)
     app.run(seconds=5)
     assert app.status()["actuators"]["heater"]
@@ -148,11 +149,11 @@ def test_detector_crash_steps_down(sim):
     app = sim(factory=lambda m: FakeDetector(m, fail_after=5))
     app.run(seconds=2)
     assert app.detector is None
-    assert "runtime failed" in causes(app) and app.turns == 20     # the loop kept running
+    assert C.RUNTIME_FAILED in causes(app) and app.turns == 20     # the loop kept running
     # a port that raised turns the heater off and holds SAFE for a while
-    assert "port failed" in causes(app) and app.modes.mode == "SAFE"
+    assert C.PORT_FAULT in causes(app) and app.modes.mode == "SAFE"
     app.run(seconds=12)
-    assert causes(app) == ["runtime failed"] and app.modes.mode == "CONSTRAINED"
+    assert causes(app) == [C.RUNTIME_FAILED] and app.modes.mode == "CONSTRAINED"
 
 
 def test_bad_and_missing_models(sim, tmp_path):
@@ -164,9 +165,9 @@ def test_bad_and_missing_models(sim, tmp_path):
         f.write(b"\x00\x01\x02")
     os.remove(os.path.join(models, "okay_nabu.tflite"))
     _, problems = app.load_detector()
-    assert sorted(p[0] for p in problems) == ["model hash", "model missing"]
+    assert sorted(p[0] for p in problems) == [C.MODEL_HASH, C.MODEL_MISSING]
     assert app.detector is None and app.modes.mode == "CONSTRAINED"
-    assert set(causes(app)) == {"model hash", "model missing"}
+    assert set(causes(app)) == {C.MODEL_HASH, C.MODEL_MISSING}
     install_models(app.storage)                   # repaired (an update, a restore)
     port, problems = app.load_detector()
     assert problems == [] and app.modes.mode == "FULL"
@@ -185,7 +186,7 @@ def test_detector_over_budget_with_hysteresis(sim):
     app.run(seconds=2)
     assert app.modes.mode == "FULL"                 # not yet sustained
     app.run(seconds=3)
-    assert app.modes.mode == "CONSTRAINED" and "detector over budget" in causes(app)
+    assert app.modes.mode == "CONSTRAINED" and C.DETECTOR_OVER_BUDGET in causes(app)
     assert app.metrics.overruns["detect"] == 50 and app.metrics.overruns["block"] == 50
     dets[0].cost = 0.001
     app.run(seconds=20)
@@ -203,7 +204,7 @@ def test_audio_degradation_safe_and_back(sim):
     app.run(seconds=4.5)
     assert app.modes.mode == "FULL"
     app.run(seconds=1)
-    assert app.modes.mode == "SAFE" and causes(app) == ["audio silent"]
+    assert app.modes.mode == "SAFE" and causes(app) == [C.AUDIO_SILENT]
     fed = FakeDetector.instances[-1].fed_blocks
     app.run(seconds=2)
     assert FakeDetector.instances[-1].fed_blocks == fed    # SAFE: the NN is not run
@@ -216,8 +217,8 @@ def test_audio_degradation_safe_and_back(sim):
 
 
 @pytest.mark.parametrize("pcm,cause", [
-    (np.tile(np.array([32767, -32768, 30000, -30000], np.int16), 4 * RATE), "audio clipping"),
-    (np.full(8 * RATE, 1234, np.int16), "audio stuck"),
+    (np.tile(np.array([32767, -32768, 30000, -30000], np.int16), 4 * RATE), C.AUDIO_CLIPPING),
+    (np.full(8 * RATE, 1234, np.int16), C.AUDIO_STUCK),
 ])
 def test_clipping_and_stuck(sim, pcm, cause):
     app = sim(factory=lambda m: FakeDetector(m))
@@ -248,7 +249,7 @@ def test_soc_hot_hysteresis(sim):
 def test_trial_boot_confirmed_after_health_check(sim, tmp_path, launched):
     lch = trial_storage(str(tmp_path))
     app = sim(factory=lambda m: FakeDetector(m), boot="auto")
-    assert app.modes.mode == "CONSTRAINED" and causes(app) == ["trial boot"] and app.trial
+    assert app.modes.mode == "CONSTRAINED" and causes(app) == [C.TRIAL_BOOT] and app.trial
     assert app.modes.active()[0][2] == "new image on trial: version 2.0.0, boot 1 of 3"
     app.console_up()
     app.run(seconds=app.health_at - 0.5)
@@ -287,6 +288,32 @@ def test_trial_boot_fault_restarts_the_hold(sim, tmp_path, launched):
     assert not lch.status()["trial"] and app.modes.mode == "FULL"
     confirm_t = [r[0] for r in app.records if r[2] == "health check passed: image confirmed"][0]
     assert confirm_t >= left_safe + app.health_at - 0.5
+
+
+def test_trial_boot_a_failed_service_holds_the_confirm(sim, tmp_path, launched):
+    lch = trial_storage(str(tmp_path))
+    app = sim(factory=lambda m: FakeDetector(m), boot="auto")
+
+    class Uploader:
+        broken = True
+
+        def poll(self, now, budget):
+            if self.broken:
+                raise RuntimeError("uploader bug")
+    app.services.add(Uploader(), name="uploader")
+    app.console_up()
+    app.run(seconds=2 * app.health_at)
+    assert lch.status()["trial"] and app.trial
+    hs = app.health_state                   # a HealthResult: the hold restarts every tick
+    why = "0 of %.0f s without fault" % app.health_at
+    assert (hs.state, hs.reason, hs) == ("waiting", why, "waiting: " + why)
+    assert any("trial health check: service failed (uploader: RuntimeError: uploader bug)" in r[2]
+               for r in app.records)
+    fixed = Uploader()
+    fixed.broken = False
+    app.services.add(fixed, name="uploader")    # restarted: the cause clears, the hold runs from there
+    app.run(seconds=app.health_at + 1)
+    assert not lch.status()["trial"] and app.modes.mode == "FULL"
 
 
 def test_trial_boot_with_a_failed_model_gives_up(sim, tmp_path, launched):
@@ -372,7 +399,7 @@ def test_boot_module_absent_or_broken(sim):
 def test_low_confidence(sim):
     app = sim(factory=lambda m: FakeDetector(m, probs=[0.5, 0.0]))
     app.run(seconds=60)
-    assert "low confidence" in causes(app)
+    assert C.LOW_CONFIDENCE in causes(app)
 
 
 def test_features_out_of_range_with_the_real_detector(sim):
@@ -384,12 +411,12 @@ def test_features_out_of_range_with_the_real_detector(sim):
     app = sim(audio=quiet)
     assert app.detector is not None and app.quality.feature_range == (15.0, 300.0)
     app.run(seconds=30)
-    assert "features out of range" in causes(app) and app.modes.mode == "CONSTRAINED"
+    assert C.FEATURES_OUT_OF_RANGE in causes(app) and app.modes.mode == "CONSTRAINED"
     assert app.quality.feature < 15.0
     assert not any(c.startswith("audio") for c in causes(app))
     app.audio.base = NoiseSource(rms=30.0, seed=5)
     app.run(seconds=40)
-    assert "features out of range" not in causes(app) and app.modes.mode == "FULL"
+    assert C.FEATURES_OUT_OF_RANGE not in causes(app) and app.modes.mode == "FULL"
     assert 30.0 < app.quality.feature < 50.0
 
 
@@ -434,8 +461,8 @@ def test_watchdog_port_without_due_is_kicked_every_turn(sim):
 
 def test_log_and_transitions_stay_bounded(sim):
     app = sim(factory=lambda m: FakeDetector(m))
-    app.modes.causes["soc hot"].enter_s = 0.0
-    app.modes.causes["soc hot"].exit_s = 0.0
+    app.modes.causes[C.SOC_HOT].enter_s = 0.0
+    app.modes.causes[C.SOC_HOT].exit_s = 0.0
     for i in range(200):
         write_millidegrees(app.soc.path, 99 if i % 2 == 0 else 20)
         app.run(seconds=1.0)
@@ -476,7 +503,7 @@ def test_assistant_asks_only_when_attentive_and_full(sim):
     app.run(seconds=0.5)
     assert app.assistant.calls >= 1 and app.appliance.ctl.setpoint == 210
     n = app.assistant.calls
-    app.modes.report("model hash", True, app.t, "x")
+    app.modes.report(C.MODEL_HASH, True, app.t, "x")
     app.appliance.ctl.setpoint = 180.0
     app.run(seconds=1.0)
     assert app.assistant.calls == n and app.appliance.ctl.setpoint == 180.0

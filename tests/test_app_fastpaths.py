@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hearth import board as board_mod
-from hearth.app import STAGES, TIMES_BATCH, build
+from hearth.looptimes import STAGES, TIMES_BATCH
+from hearth.wiring import build
 from hearth.core import metrics as metrics_mod
 from hearth.core.alarm import AlarmListener, PyToneAnalyzer, MIN_ENERGY
 from hearth.core.metrics import Histogram, LATENCY_US

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hearth.boot.storage import DirStorage
+from hearth.core import causes as C
 from hearth.ports import audio, detector, gpio, sensors
 
 RATE = 16000
@@ -223,18 +224,18 @@ def test_detector_adapter_helpers(tmp_path):
     assert detector.resolve("okay_nabu", "/m") == os.path.join("/m", "okay_nabu.json")
     man = tmp_path / "w.json"
     man.write_text('{"model": "w.tflite", "sha256": "%s"}' % ("0" * 64))
-    assert detector.verify_model(str(man))[0] == "model missing"
+    assert detector.verify_model(str(man))[0] == C.MODEL_MISSING
     (tmp_path / "w.tflite").write_bytes(b"TFL3")
-    assert detector.verify_model(str(man))[0] == "model hash"
+    assert detector.verify_model(str(man))[0] == C.MODEL_HASH
     man.write_text("{not json")
-    assert detector.verify_model(str(man))[0] == "model missing"
+    assert detector.verify_model(str(man))[0] == C.MODEL_MISSING
     man.write_text('["a list"]')
-    assert detector.verify_model(str(man))[0] == "model missing"
+    assert detector.verify_model(str(man))[0] == C.MODEL_MISSING
     port, problems = detector.open_detector(["w"], str(tmp_path), factory=lambda m: 1 / 0)
-    assert port is None and problems[0][0] == "model missing"
+    assert port is None and problems[0][0] == C.MODEL_MISSING
     (tmp_path / "v.tflite").write_bytes(b"TFL3")
     port, problems = detector.open_detector([str(tmp_path / "v.tflite")], str(tmp_path), factory=lambda m: 1 / 0)
-    assert port is None and problems == [("runtime failed", "ZeroDivisionError: division by zero")]
+    assert port is None and problems == [(C.RUNTIME_FAILED, "ZeroDivisionError: division by zero")]
 
 
 @pytest.mark.parametrize("pin", [12345, "abc", "z" * 64, ""])
@@ -248,7 +249,7 @@ def test_a_malformed_hash_pin_fails_verification_everywhere(tmp_path, pin):
     man.write_text(json.dumps({"model": "w.tflite", "sha256": pin,
                                "micro": {"probability_cutoff": 0.5, "sliding_window_size": 5}}))
     cause, detail = detector.verify_model(str(man))
-    assert cause == "model hash" and "sha256" in detail
+    assert cause == C.MODEL_HASH and "sha256" in detail
     with pytest.raises(ManifestError, match="sha256 must be 64 hex digits"):
         load_manifest(str(man)).model_bytes()
 
@@ -302,7 +303,7 @@ class StubWatchdog:
 
 def _sim_app(tmp_path):
     from hearth import board as board_mod
-    from hearth.app import build
+    from hearth.wiring import build
     from hearth.core.log import ERROR
     b = board_mod.load("sim", storage=str(tmp_path))
     app = build(b, detector=StubDetector(), boot=None, watchdog=StubWatchdog())
@@ -334,11 +335,11 @@ def test_a_port_that_raises_turns_the_heater_off_and_the_loop_goes_on(tmp_path, 
     assert app.turns == turns + 50, "the loop must keep turning"
     assert not record.state["heater"] and not app.appliance.ctl.cooking
     assert any(port in e for e in app.errors), app.errors
-    assert "port failed" in [c[0] for c in app.modes.active()] and app.modes.mode == "SAFE"
+    assert C.PORT_FAULT in [c[0] for c in app.modes.active()] and app.modes.mode == "SAFE"
     ok, why = app.appliance.press("start", app.t)
     assert not ok and port in why                # refused while the fault holds
     app.run(seconds=PORT_FAULT_CLEAR_S + 1)      # the port works again: the fault clears
-    assert "port failed" not in [c[0] for c in app.modes.active()]
+    assert C.PORT_FAULT not in [c[0] for c in app.modes.active()]
     ok, why = app.appliance.press("start", app.t)
     assert ok, why
     app.run(seconds=2)

@@ -49,7 +49,7 @@ def test_replay_regenerates_the_loops_blocks(tmp_path):
     """The lone detector gets exactly the blocks the loop got, clips included."""
     import numpy as np
     from hearth import board as board_mod
-    from hearth.app import build
+    from hearth.wiring import build
     from hearth_tools.scenario import alarm_pattern
 
     app = build(board_mod.load("sim", storage=str(tmp_path)), detector=None, boot=None)
@@ -71,3 +71,17 @@ def test_replay_regenerates_the_loops_blocks(tmp_path):
     for a, b in zip(got, seen):
         assert np.array_equal(a, b)
     assert not np.array_equal(seen[3], seen[253])           # the clip is in there (same noise phase)
+
+
+def test_soak_with_a_service_load_reports_the_service():
+    """--service-load: the hashing service runs every block and is reported
+    (its overruns are a measurement, asserted deterministically in
+    tests/test_app_services.py on a virtual timer)."""
+    r = soak.soak(minutes=1.0, detector=False, service_load_ms=50.0)
+    sv = r["service"]
+    assert sv["polls"] == r["blocks"] == 600 and sv["state"] == "running"
+    assert sv["budget_ms"] == pytest.approx(5.0) and sv["slices"] > 600
+    assert sv["ms_per_s"] > 0.0 and r["overhead_less_service_ms_per_s"] < r["overhead_ms_per_s"]
+    text = soak.report(r)
+    assert "service hash-load: 50.0 ms of hashing per audio s asked" in text
+    assert "service" not in soak.soak(minutes=0.2, detector=False)

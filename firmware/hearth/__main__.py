@@ -93,6 +93,7 @@ def main(argv=None):
     from .app import EXIT_TRIAL_UNHEALTHY, build
     from .core.log import format_record
     from .ports.audio import AudioError
+    from .wiring import WiringError
 
     launch = contract.parse()
     run_dir = launch.run_dir
@@ -111,11 +112,12 @@ def main(argv=None):
     try:
         app = build(b, audio=args.audio, realtime=(b.kind == "sim" and not args.fast), models_dir=models,
                     trial_deadline_s=deadline)
-    except AudioError as e:
+    except (AudioError, WiringError) as e:
         sys.stderr.write("hearth: error: %s\n" % e)
         return EXIT_USAGE
 
     from .console import PtyConsole, make_shell
+    from .services import ConsoleService
     console = PtyConsole(make_shell(app))
     app.log.sinks.append(console.log_sink)
     if not args.quiet:
@@ -128,7 +130,8 @@ def main(argv=None):
          "console: %s  (board %s, storage %s%s)" % (
              console.path, b.name, b.storage_root,
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))
-    app.console_up()        # the pty is open and polled every block
+    app.services.add(ConsoleService(console))
+    app.console_up()        # the pty is open and polled every block (a service of the loop)
 
     def stop(signum, _frame):
         # Outputs safe at once (the supervisor may SIGKILL before the loop
@@ -139,7 +142,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
     try:
         app.start()
-        app.run(seconds=args.seconds, poll=console.poll)
+        app.run(seconds=args.seconds)
     finally:
         app.shutdown("exit")        # however the loop ended: audio done, --seconds, an exception
         console.close()

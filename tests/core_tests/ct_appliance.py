@@ -1,4 +1,5 @@
 from hearth.core.appliance import Appliance, status_text
+from hearth.core import causes as C
 from hearth.core.governor import limits_from
 from hearth.core.log import Log, WARN, DEBUG
 from hearth.core.modes import SAFE
@@ -51,11 +52,11 @@ def test_alarm_event_and_ring_priority():
 def test_mode_shown_and_logged():
     log = Log(level=DEBUG)
     a = Appliance(limits_from(), log=log)
-    a.modes.report("soc hot", True, 0.0, "91 C")
+    a.modes.report(C.SOC_HOT, True, 0.0, "91 C")
     a.decide(10.0)
     assert a.modes.mode == SAFE and a.ring == "red-slow"
     st = a.status()
-    assert st["mode"] == SAFE and st["causes"][0]["cause"] == "soc hot"
+    assert st["mode"] == SAFE and st["causes"][0]["cause"] == C.SOC_HOT
     assert "SAFE" in status_text(st)
     msgs = [r[3] for r in log.records if r[1] == WARN]
     assert "FULL -> SAFE: soc hot (91 C)" in msgs

@@ -12,13 +12,30 @@ when, continuously for `hold_s` seconds of the main loop:
     ... every loop iteration: hc.poll()     # confirms once, then is a no-op
     ... on a fault: hc.fault("thermal trip")
 
-poll() returns a short state string: "not-trial" (nothing to confirm),
-"waiting: <why>", "confirmed", or "error: <why>" (confirm was refused; the
-launcher will revert after the remaining attempts).
+poll() returns a HealthResult: `state` is one of NOT_TRIAL (nothing to
+confirm), WAITING, CONFIRMED or ERROR (confirm was refused; the launcher
+will revert after the remaining attempts), `reason` says why for WAITING and
+ERROR. It is also the short string logs and status show: "not-trial",
+"waiting: <why>", "confirmed", "error: <why>".
 """
 import time
 
 DETECTOR_STATES = ("loaded", "absent", "failed")
+
+NOT_TRIAL = "not-trial"
+WAITING = "waiting"
+CONFIRMED = "confirmed"
+ERROR = "error"
+
+
+class HealthResult(str):
+    """What poll() found: .state and .reason, and as a str the status line."""
+
+    def __new__(cls, state, reason=""):
+        self = str.__new__(cls, "%s: %s" % (state, reason) if reason else state)
+        self.state = state
+        self.reason = reason
+        return self
 
 
 class HealthCheck:
@@ -74,20 +91,20 @@ class HealthCheck:
                     raise
                 self._trial = False       # not started by the launcher (development run)
         if not self._trial:
-            self._done = "not-trial"
+            self._done = HealthResult(NOT_TRIAL)
             return self._done
         why = self.why_not()
         if why:
-            return "waiting: " + why
+            return HealthResult(WAITING, why)
         try:
             r = api.confirm(self.storage)
         except Exception as e:       # the launcher refused: report, let it revert
-            self._done = "error: %s" % e
+            self._done = HealthResult(ERROR, str(e))
             return self._done
         # confirm() answers {"confirmed": False, "note": ...} when the trial
         # was reverted meanwhile: that is not a confirmation
         if isinstance(r, dict) and not r.get("confirmed", False):
-            self._done = "error: not confirmed (%s)" % r.get("note", "trial no longer active")
+            self._done = HealthResult(ERROR, "not confirmed (%s)" % r.get("note", "trial no longer active"))
         else:
-            self._done = "confirmed"
+            self._done = HealthResult(CONFIRMED)
         return self._done

@@ -6,6 +6,7 @@ samples barely change is a stuck ADC or DMA; many full-scale samples mean
 clipping. Each condition must persist (ModeManager hysteresis) before the
 appliance stops trusting its ears.
 """
+from .causes import AUDIO_CLIPPING, AUDIO_SILENT, AUDIO_STUCK
 
 SILENCE_PEAK = 4          # |x| <= this everywhere: digital silence
 CLIP_LEVEL = 32767        # |x| >= this counts as clipped (int16 full scale)
@@ -53,4 +54,22 @@ def classify(stats):
     return ""
 
 
-CAUSE = {"silent": "audio silent", "clipping": "audio clipping", "stuck": "audio stuck"}
+CAUSE = {"silent": AUDIO_SILENT, "clipping": AUDIO_CLIPPING, "stuck": AUDIO_STUCK}
+
+
+class AudioHealth:
+    """The cause producer: reports a classify() verdict to the modes when it
+    changes (the loop classifies one block per control turn)."""
+
+    def __init__(self, modes):
+        self.modes = modes
+        self.kind = ""            # the verdict last reported: '' or a CAUSE key
+
+    def report(self, kind, now):
+        if kind == self.kind:
+            return
+        if self.kind:
+            self.modes.report(CAUSE[self.kind], False, now)
+        if kind:
+            self.modes.report(CAUSE[kind], True, now)
+        self.kind = kind

@@ -72,6 +72,23 @@ def _edge(v):
     return "inf" if v is None else str(v)
 
 
+class ServiceStats:
+    """One service's polls: latency (us), overruns (a poll over its budget), state."""
+
+    def __init__(self):
+        self.latency = Histogram(LATENCY_US)
+        self.overruns = 0
+        self.state = "running"
+
+    def record(self, seconds, budget_s):
+        self.latency.add(seconds * 1e6)
+        if seconds > budget_s:
+            self.overruns += 1
+
+    def to_dict(self):
+        return {"latency_us": self.latency.to_dict(), "overruns": self.overruns, "state": self.state}
+
+
 class Metrics:
     """Everything the console `metrics` command shows."""
 
@@ -89,10 +106,19 @@ class Metrics:
         self.confidence = Histogram(CONFIDENCE)
         self.counters = {}
         self.blocks = 0
+        self.services = {}       # name -> ServiceStats (hearth.core.services)
         self.sync = None         # fn() that brings pending samples in (the loop batches them)
 
     def count(self, name, n=1):
         self.counters[name] = self.counters.get(name, 0) + n
+
+    def service(self, name):
+        """The stats of service `name` (kept across a restart of the service)."""
+        st = self.services.get(name)
+        if st is None:
+            st = self.services[name] = ServiceStats()
+        st.state = "running"
+        return st
 
     def detection(self, model, p):
         self.detections[model] = self.detections.get(model, 0) + 1
@@ -108,7 +134,10 @@ class Metrics:
             "detections": dict(self.detections),
             "confidence": self.confidence.to_dict(),
             "counters": dict(self.counters),
+            "services": {},
         }
+        for name in self.services:
+            d["services"][name] = self.services[name].to_dict()
         for s in self.STAGES:
             d["latency_us"][s] = self.latency[s].to_dict()
         if modes is not None:
@@ -122,6 +151,9 @@ class Metrics:
         for s in self.STAGES:
             lines.append("  %-8s %s" % (s, self.latency[s].line()))
         lines.append("overruns: " + " ".join(["%s=%d" % (k, self.overruns[k]) for k in sorted(self.overruns)]))
+        for name in sorted(self.services):
+            st = self.services[name]
+            lines.append("service %s: %s overruns=%d (%s)" % (name, st.latency.line("us"), st.overruns, st.state))
         if self.detections:
             lines.append("detections: " + " ".join(
                 ["%s=%d" % (k, self.detections[k]) for k in sorted(self.detections)]))

@@ -1,15 +1,14 @@
 """Operating modes FULL / CONSTRAINED / SAFE and the causes that select them.
 
 Each cause is a raw condition reported by the application (runtime missing,
-SoC too hot, audio silent, ...). A cause becomes *active* only after its
-condition has held for `enter_s` and stops being active only after it has
-been clear for `exit_s`: that is the hysteresis that keeps the mode from
+SoC too hot, audio silent, ...: the table in hearth.core.causes). A cause
+becomes *active* only after its condition has held for `enter_s` and stops
+being active only after it has been clear for `exit_s`: that is the hysteresis that keeps the mode from
 flapping. The mode is the most severe mode asked for by any active cause.
 """
 
-FULL = "FULL"
-CONSTRAINED = "CONSTRAINED"
-SAFE = "SAFE"
+from .causes import CAUSES, CONSTRAINED, FULL, ORDER, SAFE  # noqa: F401 (CAUSES: re-exported)
+
 MODES = (FULL, CONSTRAINED, SAFE)
 SEVERITY = {FULL: 0, CONSTRAINED: 1, SAFE: 2}
 
@@ -27,24 +26,6 @@ CAPABILITIES = {
 
 # Light-ring pattern shown for each mode when nothing more urgent is shown.
 RING = {FULL: "idle", CONSTRAINED: "amber-pulse", SAFE: "red-slow"}
-
-# cause: (mode it forces, enter_s, exit_s, what the user is told)
-# enter/exit are defaults; a board file may override them ([modes] section).
-CAUSES = {
-    "runtime missing": (CONSTRAINED, 0.0, 0.0, "native detector runtime not available"),
-    "runtime failed": (CONSTRAINED, 0.0, 0.0, "detector failed to start"),
-    "model missing": (CONSTRAINED, 0.0, 0.0, "a wake-word model file is missing"),
-    "model hash": (CONSTRAINED, 0.0, 0.0, "a model file failed its hash check"),
-    "detector over budget": (CONSTRAINED, 3.0, 30.0, "detector slower than its latency budget"),
-    "low confidence": (CONSTRAINED, 30.0, 30.0, "detector unsure for a sustained time"),
-    "features out of range": (CONSTRAINED, 10.0, 10.0, "audio feature statistics out of range"),
-    "trial boot": (CONSTRAINED, 0.0, 0.0, "new image on trial, not yet confirmed"),
-    "audio silent": (SAFE, 5.0, 3.0, "microphone delivers digital silence"),
-    "audio clipping": (SAFE, 5.0, 3.0, "microphone clipping"),
-    "audio stuck": (SAFE, 5.0, 3.0, "microphone samples stuck"),
-    "soc hot": (SAFE, 2.0, 10.0, "SoC above its temperature limit"),
-    "port failed": (SAFE, 0.0, 0.0, "a hardware port raised an error"),
-}
 
 
 class _Cause:
@@ -64,7 +45,7 @@ class ModeManager:
 
     def __init__(self, overrides=None, max_log=64):
         self.causes = {}
-        for name in CAUSES:
+        for name in ORDER:
             mode, enter_s, exit_s, _ = CAUSES[name]
             o = (overrides or {}).get(name)
             if o:

@@ -12,6 +12,8 @@ the input chain changed.
 """
 import math
 
+from .causes import FEATURES_OUT_OF_RANGE, LOW_CONFIDENCE
+
 
 class QualityMonitor:
     def __init__(self, band=(0.3, 0.8), max_unsure=0.5, tau_s=20.0, feature_range=None):
@@ -48,3 +50,22 @@ class QualityMonitor:
             lo, hi = self.feature_range
             self.out_of_range = self.feature < lo or self.feature > hi
         return self.low_confidence, self.out_of_range
+
+
+class DetectorQuality:
+    """The cause producer: feeds the detector's summaries to a QualityMonitor,
+    weighted by the audio time each covers, and reports its verdicts."""
+
+    def __init__(self, modes, monitor):
+        self.modes = modes
+        self.monitor = monitor
+        self.t = None             # audio time of the last summary
+
+    def sample(self, now, probs, feature_mean):
+        last, self.t = self.t, now
+        if last is None or now <= last:
+            return                # the first summary: nothing to weigh it by
+        if probs is not None or feature_mean is not None:
+            low, out = self.monitor.update(now - last, probs, feature_mean)
+            self.modes.report(LOW_CONFIDENCE, low, now)
+            self.modes.report(FEATURES_OUT_OF_RANGE, out, now)

@@ -14,6 +14,8 @@ heater off, goes SAFE ("port failed") and carries on (PORT_FAULT_CLEAR_S).
             writes after every decision and at that time, not every block
   soc       read() -> SoC temperature in C, or None when unreadable
   clock     now() -> seconds; wait_until(t) (real boards sleep, the sim does not)
+  wall      now() -> seconds since the epoch: dates only (expiry, timestamps);
+            it may jump, the loop never times anything with it
   storage   root directory; atomic writes (hearth.boot.storage.DirStorage, the launcher's)
   watchdog  ready(), kick(now), status(text); .due: when the next kick is needed
   detector  feed(block, t0) -> [(name, t, p)], pause(); optional quality()

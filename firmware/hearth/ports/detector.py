@@ -11,6 +11,7 @@ fake detector class through `factory`.
 import json
 import os
 
+from ..core import causes as C
 from ..model_manifest import ModelHashError, check_model_hash
 
 
@@ -34,26 +35,26 @@ def verify_model(path):
     """(cause, detail) if the model cannot be trusted, else None."""
     name = model_name(path)
     if not os.path.exists(path):
-        return ("model missing", "%s: %s not found" % (name, path))
+        return (C.MODEL_MISSING, "%s: %s not found" % (name, path))
     if not path.endswith(".json"):
         return None                       # a bare .tflite has no pinned hash
     try:
         with open(path, encoding="utf-8") as f:
             man = json.load(f)
     except (OSError, ValueError) as e:
-        return ("model missing", "%s: unreadable manifest (%s)" % (name, e))
+        return (C.MODEL_MISSING, "%s: unreadable manifest (%s)" % (name, e))
     if not isinstance(man, dict) or not isinstance(man.get("model"), str):
-        return ("model missing", "%s: manifest names no model file" % name)
+        return (C.MODEL_MISSING, "%s: manifest names no model file" % name)
     tfl = os.path.join(os.path.dirname(path), man["model"])
     try:
         with open(tfl, "rb") as f:
             data = f.read()
     except OSError:
-        return ("model missing", "%s: %s not found" % (name, tfl))
+        return (C.MODEL_MISSING, "%s: %s not found" % (name, tfl))
     try:
         check_model_hash(data, man.get("sha256"), name, os.path.basename(tfl))
     except ModelHashError as e:
-        return ("model hash", str(e))
+        return (C.MODEL_HASH, str(e))
     return None
 
 
@@ -152,13 +153,13 @@ def open_detector(specs, models_dir, factory=None, rate=16000):
         try:
             from ..detect import Detector as factory
         except Exception as e:      # ImportError, or the native module failing to load
-            problems.append(("runtime missing", "hearth.detect: %s" % e))
+            problems.append((C.RUNTIME_MISSING, "hearth.detect: %s" % e))
             return None, problems
     if not good:
         return None, problems
     try:
         det = factory(good)
     except Exception as e:
-        problems.append(("runtime failed", "%s: %s" % (type(e).__name__, e)))
+        problems.append((C.RUNTIME_FAILED, "%s: %s" % (type(e).__name__, e)))
         return None, problems
     return DetectorPort(det, [model_name(p) for p in good], rate), problems

@@ -2,8 +2,9 @@
 import signal
 
 from hearth import board as board_mod
-from hearth.app import build
+from hearth.wiring import WiringError, build
 from hearth.console import PtyConsole, make_shell
+from hearth.services import ConsoleService
 from hearth.core.log import format_record
 from hearth.ports.audio import AudioError
 
@@ -48,10 +49,11 @@ def run(args, out):
 
     try:
         app = build(b, audio=args.audio, realtime=True)
-    except AudioError as e:
+    except (AudioError, WiringError) as e:
         raise UsageError(str(e))
     console = PtyConsole(make_shell(app))
     app.log.sinks.append(console.log_sink)
+    app.services.add(ConsoleService(console))
     app.console_up()            # a trial image's health check needs the console
     if not args.quiet:
         app.log.sinks.append(lambda t, l, m, msg: out.info(format_record((t, l, m, msg))))
@@ -60,7 +62,7 @@ def run(args, out):
     out.info("connect with a terminal program, e.g. `screen %s`; Ctrl-C stops" % console.path)
     signal.signal(signal.SIGTERM, lambda *a: app.stop())
     try:
-        app.run(seconds=args.seconds, poll=console.poll)
+        app.run(seconds=args.seconds)
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,0 +1,223 @@
+"""Console faults never stop the control loop.
+
+A command that fails is an error reply; `inject` refuses anything that is not
+a bounded regular file before it could block; and 10,000 random lines and
+byte strings sent to the console while the oven heats leave the
+over-temperature cutoff working on time."""
+import json
+import os
+import random
+import threading
+
+import pytest
+
+from hearth import board as board_mod
+from hearth.app import build
+from hearth.console import PtyConsole, make_shell
+from hearth.core.shell import CommandError, Shell
+from hearth.ports.audio import write_wav
+from hearth_tools.scenario import alarm_pattern
+
+
+@pytest.fixture
+def app(tmp_path):
+    b = board_mod.load("sim", storage=str(tmp_path / "st"))
+    a = build(b, detector=None, boot=None)
+    a.models_dir = str(tmp_path / "no-models")      # `reload` fails fast instead of loading models
+    a.start()
+    return a
+
+
+def _one_line_error(out):
+    assert out.startswith("error: ") and "\n" not in out, out
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in out), out
+
+
+def test_a_failing_command_is_an_error_reply_not_an_exception():
+    sh = Shell()
+
+    def boom(args):
+        raise OverflowError("cannot convert float infinity to integer")
+
+    def bad_result(args):
+        return object(), "fine"             # not JSON-serialisable
+
+    sh.add("boom", boom, "", "raises")
+    sh.add("bad", bad_result, "", "returns what JSON cannot hold")
+    ok, out = sh.execute("boom 1")
+    assert not ok and "OverflowError" in out and "'boom 1'" in out
+    _one_line_error(out)
+    ok, out = sh.execute("boom --json")
+    assert not ok and "OverflowError" in json.loads(out)["error"]
+    ok, out = sh.execute("bad --json")
+    assert not ok and json.loads(out)["ok"] is False
+
+
+@pytest.mark.parametrize("value", ["1e306", "-1e306", "1e308", "1e400", "300", "-300"])
+def test_soc_out_of_range_is_refused(app, value):
+    sh = make_shell(app)
+    before = open(app.soc.path).read()
+    ok, out = sh.execute("soc " + value)
+    assert not ok, out
+    _one_line_error(out)
+    assert open(app.soc.path).read() == before       # nothing written
+    assert sh.execute("soc 90")[0]                     # a real overheat still works
+
+
+def _inject_in_a_thread(sh, path, unblock):
+    """Run `inject PATH`; if it is still blocked after a while, unblock it and fail."""
+    res = []
+    th = threading.Thread(target=lambda: res.append(sh.execute("inject %s" % path)), daemon=True)
+    th.start()
+    th.join(20)
+    if th.is_alive():
+        unblock()
+        th.join(20)
+        pytest.fail("inject %s blocked the loop" % path)
+    return res[0]
+
+
+def test_inject_refuses_a_fifo_without_blocking(app, tmp_path):
+    fifo = str(tmp_path / "audio.fifo")
+    os.mkfifo(fifo)
+
+    def unblock():                          # a writer that closes at once: the reader sees EOF
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    ok, out = _inject_in_a_thread(make_shell(app), fifo, unblock)
+    assert not ok and "not a regular file" in out and "FIFO" in out, out
+    _one_line_error(out)
+    assert not app.audio.busy()
+
+
+def test_inject_refuses_a_tty_without_blocking(app):
+    master, slave = os.openpty()
+    try:
+        path = os.ttyname(slave)
+        ok, out = _inject_in_a_thread(make_shell(app), path, lambda: os.write(master, b"\x04" * 64))
+        assert not ok and "not a regular file" in out and "character device" in out, out
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/null", "/", "/no/such.wav"])
+def test_inject_refuses_devices_directories_and_missing_files(app, path):
+    ok, out = make_shell(app).execute("inject " + path)
+    assert not ok, out
+    _one_line_error(out)
+
+
+def test_inject_bounds_the_file_size(app, tmp_path, monkeypatch):
+    from hearth.console import commands
+    wav = tmp_path / "long.wav"
+    write_wav(wav, alarm_pattern("t3", "3k", 1))
+    monkeypatch.setattr(commands, "MAX_INJECT_BYTES", os.path.getsize(wav) - 1)
+    ok, out = make_shell(app).execute("inject %s" % wav)
+    assert not ok and "at most" in out, out
+    monkeypatch.setattr(commands, "MAX_INJECT_BYTES", os.path.getsize(wav))
+    assert make_shell(app).execute("inject %s" % wav)[0]
+
+
+def test_inject_bounds_the_clips_playing_at_once(app, tmp_path):
+    from hearth.console import commands
+    wav = tmp_path / "beep.wav"
+    write_wav(wav, alarm_pattern("t3", "3k", 1))
+    sh = make_shell(app)
+    for _ in range(commands.MAX_CLIPS):
+        assert sh.execute("inject %s" % wav)[0]
+    ok, out = sh.execute("inject %s" % wav)
+    assert not ok and "playing" in out, out
+
+
+# -- the fuzz: the real sim loop on audio time, the console on its pty --------------------------
+SEED = int(os.environ.get("HEARTH_CONSOLE_FUZZ_SEED", "20261204"))
+INPUTS = 10000
+
+
+def _words(rng, paths, commands):
+    numbers = ["0", "-0", "50", "90", "190", "250", "299", "1e306", "-1e306", "1e308", "1e-320", "nan",
+               "inf", "-inf", "9" * 400, "0x10", "1_000", "", "12abc", "--json", "--replace"]
+    words = list(commands) + numbers + paths + [
+        "start", "stop", "setpoint", "timer", "lamp", "on", "off", "ack", "open", "close", "ok", "fault",
+        "ai", "cloud", "console", "debug", "info", "warn", "error", "governor", "'", '"', "\\",
+        "\x1b[2J", "\u202e", "\u00e9t\u00e9", "\x00"]
+    return words
+
+
+def _random_input(rng, words):
+    """One console input: a line from the command grammar, or random bytes."""
+    roll = rng.random()
+    if roll < 0.6:
+        n = rng.randint(1, 4)
+        line = " ".join(rng.choice(words) for _ in range(n)).encode("utf-8")
+    else:
+        line = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40)))
+        if roll < 0.7:
+            line = rng.choice([b"\x06\x09", b"\x04\x14"]) + line      # SMP-looking frames
+    return line + rng.choice([b"\r", b"\n", b"\r\n", b"", b"\x03", b"\x7f\r"])
+
+
+def _drain(fd):
+    import select
+    while select.select([fd], [], [], 0)[0]:
+        if not os.read(fd, 65536):
+            return
+
+
+def test_random_console_input_never_stops_the_loop_or_the_cutoff(app, tmp_path):
+    """10,000 random inputs through the pty while the oven heats: every poll
+    returns, the loop keeps turning, and each overheat the test injects is cut
+    off on the block that sees it (heater off when that block ends)."""
+    rng = random.Random(SEED)
+    oven = app.ports["oven"]
+    wav = tmp_path / "beep.wav"
+    write_wav(wav, alarm_pattern("t3", "3k", 1))
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * 4096)
+    master, slave = os.openpty()
+    paths = [str(wav), fifo, str(big), os.ttyname(slave), "/dev/zero", "/dev/null", str(tmp_path), "/no/such"]
+    frames = []
+    con = PtyConsole(make_shell(app), smp_handler=frames.append)
+    fd = os.open(con.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    words = _words(rng, paths, sorted(con.shell.commands))
+    sent = checked = heated = 0
+    try:
+        while sent < INPUTS:
+            # a checkpoint: the plant back to heating, then a runaway the cutoff must catch
+            oven.door_open = False
+            oven.cavity_fault = False
+            oven.cavity = 200.0
+            app.audio.clips[:] = []
+            from hearth.ports.sensors import write_millidegrees
+            write_millidegrees(app.soc.path, 45.0)
+            app.inputs.press("start")
+            for _ in range(rng.randint(1, 15)):                 # a few blocks of console traffic
+                for _ in range(rng.randint(1, 6)):
+                    os.write(fd, _random_input(rng, words))
+                    sent += 1
+                con.poll()
+                _drain(fd)
+                assert app.step(), "seed %d: the loop stopped after %d inputs" % (SEED, sent)
+            heated += bool(oven.heater)
+            oven.cavity = app.cutoff + 5.0
+            os.write(fd, _random_input(rng, words))
+            sent += 1
+            con.poll()
+            _drain(fd)
+            assert app.step()
+            assert not oven.heater and not app.appliance.outputs["heater"], (
+                "seed %d: heater still on in the block that read %.1f C (after %d inputs)"
+                % (SEED, oven.cavity, sent))
+            checked += 1
+    finally:
+        os.close(fd)
+        con.close()
+        os.close(master)
+        os.close(slave)
+    assert app.running and con.lines > INPUTS // 3, (SEED, con.lines)
+    # the checks meant something: the oven was heating when most runaways began
+    assert heated > checked // 2, (SEED, heated, checked)
+    assert con.smp_frames == len(frames) > 0

@@ -120,3 +120,15 @@ def test_smp_frames_are_not_echoed_and_go_to_the_frame_hook(app):
     finally:
         t.close()
         con.close()
+
+
+def test_a_log_record_goes_above_the_prompt_and_the_half_typed_line(term, app):
+    term.con.poll()
+    app.log.sinks.append(term.con.log_sink)
+    term.send(b"help\r")
+    out = term.send(b"door op", until=b"door op")
+    app.log.emit(app.t, 20, "input", "door open")
+    out = term.send(b"", until=b"door op")
+    assert out == b"\r\x1b[K[     0.00] INFO  input    door open\r\nhearth> door op", out
+    out = term.send(b"en\r")
+    assert out.startswith(b"en\r\ndoor opened\r\n"), out

@@ -47,6 +47,7 @@ class Console:
         self.lines = 0
         self.smp_frames = 0
         self.frame_errors = 0
+        self.prompted = False       # the terminal's last line is the prompt (and what is typed)
 
     @property
     def path(self):
@@ -72,7 +73,12 @@ class Console:
         self._send(terminal_text(text))
 
     def log_sink(self, t, level, module, msg):
-        self.write(format_record((t, level, module, msg)) + "\n")
+        """A log record; on a terminal it goes above the prompt and the half-typed
+        line, which are redrawn (CR and erase-line: any VT100, screen, picocom)."""
+        text = terminal_text(format_record((t, level, module, msg)) + "\n")
+        if self.prompted and self.disc.echo is not None:
+            text = b"\r\x1b[K" + text + terminal_text(self.prompt) + self.disc.shown()
+        self._send(text)
 
     # -- the service ---------------------------------------------------------------------
     def poll(self, now=None, budget=None):
@@ -87,7 +93,10 @@ class Console:
         if len(self.pending) < MAX_PENDING:
             data = self.transport.read(READ_BYTES)
             if data:
-                self.pending.extend(self.disc.feed(data))
+                events = self.disc.feed(data)
+                if events:
+                    self.prompted = False       # the line end was echoed: the reply comes next
+                    self.pending.extend(events)
         done = 0
         while self.pending and (done == 0 or self.timer() - start < budget):
             self._dispatch(self.pending.pop(0))
@@ -95,12 +104,16 @@ class Console:
         self._flush()
         return bool(self.pending)
 
+    def _reply(self, text):
+        self.write(text + self.prompt)
+        self.prompted = True
+
     def _dispatch(self, event):
         kind, item = event
         if kind == "line":
             self.lines += 1
             ok, out = self.shell.execute(item)
-            self.write((out + "\n" if out else "") + self.prompt)
+            self._reply(out + "\n" if out else "")
         elif kind == "frame":
             self.smp_frames += 1
             if self.frame_handler is None:
@@ -113,9 +126,9 @@ class Console:
             if reply:
                 self._send(bytes(reply))
         elif kind == "cancel":
-            self.write(self.prompt)
+            self._reply("")
         else:
-            self.write("error: %s\n%s" % (item, self.prompt))
+            self._reply("error: %s\n" % item)
 
     def close(self):
         self.transport.close()

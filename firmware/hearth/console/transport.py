@@ -33,9 +33,7 @@ class _FdTransport:
             if e.errno not in _BUSY and e.errno != errno.EIO:   # EIO: a pty with its far end shut
                 self.fault = "read: %s" % e.strerror
             return b""
-        if not data:
-            self.fault = "read: end of file (device gone?)"
-        return data
+        return data                 # b"" is "nothing yet" on a raw tty (VMIN 0), not an end
 
     def _write_fd(self, fd, data):
         try:

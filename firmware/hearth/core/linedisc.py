@@ -31,6 +31,15 @@ CRLF = b"\r\n"
 _ERASE = b"\b \b"
 
 
+def _shown(b):
+    """How a terminal is shown byte b of a line: controls as ^X, TAB as a space."""
+    if b == TAB:
+        return b" "
+    if b < 32:
+        return bytes([94, b + 64])
+    return bytes([b])
+
+
 class LineDiscipline:
     """feed(bytes) -> list of ("line", str) | ("frame", bytes) | ("cancel", None) | ("error", str)."""
 
@@ -49,6 +58,12 @@ class LineDiscipline:
         self.held = -1
         self.after_cr = False
         self.overflow = False
+
+    def shown(self):
+        """The line typed so far as its echo showed it (to redraw it after other output)."""
+        if self.frame or self.echo is None:
+            return b""
+        return b"".join([_shown(b) for b in self.buf])
 
     def feed(self, data):
         out = []
@@ -98,12 +113,7 @@ class LineDiscipline:
             self._say(b"\x07")
             return
         self.buf.append(b)
-        if b == TAB:
-            self._say(b" ")
-        elif b < 32:
-            self._say(bytes([94, b + 64]))      # ^X
-        else:
-            self._say(bytes([b]))
+        self._say(_shown(b))
 
     def _erase(self):
         buf = self.buf

@@ -4,21 +4,10 @@ import os
 import select
 import time
 
-import pytest
-
-from hearth import board as board_mod
-from hearth.app import build
 from hearth.console import PtyConsole, make_shell
 from hearth.ports.audio import write_wav
 from hearth_tools.scenario import alarm_pattern
-
-
-@pytest.fixture
-def app(tmp_path):
-    b = board_mod.load("sim", storage=str(tmp_path / "st"))
-    a = build(b, detector=None, boot=None)
-    a.start()
-    return a
+from console_util import app  # noqa: F401  (the fixture)
 
 
 def run(sh, line):

@@ -11,22 +11,12 @@ import threading
 
 import pytest
 
-from hearth import board as board_mod
-from hearth.app import build
 from hearth.console import PtyConsole, make_shell
-from hearth.core.shell import CommandError, Shell
+from hearth.core.shell import Shell
 from hearth.ports.audio import write_wav
 from hearth.ports.sensors import write_millidegrees
 from hearth_tools.scenario import alarm_pattern
-
-
-@pytest.fixture
-def app(tmp_path):
-    b = board_mod.load("sim", storage=str(tmp_path / "st"))
-    a = build(b, detector=None, boot=None)
-    a.models_dir = str(tmp_path / "no-models")      # `reload` fails fast instead of loading models
-    a.start()
-    return a
+from console_util import app  # noqa: F401  (the fixture)
 
 
 def _one_line_error(out):

@@ -7,19 +7,10 @@ import time
 
 import pytest
 
-from hearth import board as board_mod
-from hearth.app import build
 from hearth.console import PtyConsole, make_shell
+from console_util import app  # noqa: F401  (the fixture)
 
 PROMPT = b"hearth> "
-
-
-@pytest.fixture
-def app(tmp_path):
-    b = board_mod.load("sim", storage=str(tmp_path / "st"))
-    a = build(b, detector=None, boot=None)
-    a.start()
-    return a
 
 
 class Term:

@@ -9,20 +9,11 @@ import time
 
 import pytest
 
-from hearth import board as board_mod
-from hearth.app import build
 from hearth.console import Console, SerialTransport, TcpTransport, make_shell
 from hearth.core.shell import Shell
+from console_util import app  # noqa: F401  (the fixture)
 
 PROMPT = b"hearth> "
-
-
-@pytest.fixture
-def app(tmp_path):
-    b = board_mod.load("sim", storage=str(tmp_path / "st"))
-    a = build(b, detector=None, boot=None)
-    a.start()
-    return a
 
 
 def _pump(con, read, until, count=1, timeout=10.0):

@@ -34,6 +34,13 @@ def _too_big(path, size):
                         % (quote(path), size, MAX_INJECT_BYTES))
 
 
+def _check_file(path, st, limit):
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode)
+    if st.st_size > limit:
+        raise _too_big(path, st.st_size)
+
+
 def read_bounded(path, limit=None):
     """The bytes of a regular file of at most `limit` bytes, without blocking.
 
@@ -43,22 +50,14 @@ def read_bounded(path, limit=None):
     then read at most limit + 1 bytes (/proc files claim a size of 0)."""
     limit = MAX_INJECT_BYTES if limit is None else limit
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode)
-        if st.st_size > limit:
-            raise _too_big(path, st.st_size)
+        _check_file(path, os.stat(path), limit)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise CommandError("%s: no such file" % quote(path)) from None
     except OSError as e:
         raise CommandError("%s: %s" % (quote(path), e.strerror or e)) from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _not_regular(path, st.st_mode)
-        if st.st_size > limit:
-            raise _too_big(path, st.st_size)
+        _check_file(path, os.fstat(fd), limit)
         chunks = []
         total = 0
         while total <= limit:

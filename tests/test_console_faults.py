@@ -121,6 +121,20 @@ def test_inject_bounds_the_clips_playing_at_once(app, tmp_path):
     assert not ok and "playing" in out, out
 
 
+def test_log_levels_per_module_are_bounded(app):
+    from hearth.console import commands
+    sh = make_shell(app)
+    for i in range(commands.MAX_LOG_MODULES):
+        assert sh.execute("log debug m%d" % i)[0]
+    ok, out = sh.execute("log debug one_more")
+    assert not ok and "reset" in out, out
+    assert sh.execute("log debug m0")[0]                 # an existing one may change
+    ok, out = sh.execute("log debug 'a\x1bb'")
+    assert not ok and "\\x1b" in out, out
+    assert sh.execute("log info")[0] and sh.execute("log debug one_more")[0]
+    assert len(app.log.modules) == 1
+
+
 # -- the fuzz: the real sim loop on audio time, the console on its pty --------------------------
 SEED = int(os.environ.get("HEARTH_CONSOLE_FUZZ_SEED", "20261204"))
 INPUTS = 10000

@@ -18,6 +18,7 @@ SOURCES = ("console", "ai", "cloud")
 ACTIONS = ("start", "stop", "setpoint", "timer", "lamp", "ack")
 # 8 MiB: over four minutes of 16 kHz mono, read in a few milliseconds
 MAX_INJECT_BYTES = 8 << 20
+MAX_LOG_MODULES = 32        # per-module log levels: each line could otherwise add one
 MAX_CLIPS = 8               # clips mixed at once: each costs every block until it ends
 SOC_RANGE_C = (-40.0, 150.0)    # what a thermal zone reports; 150 C is far past any trip point
 _KINDS = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device (a tty or /dev node)"),
@@ -130,6 +131,11 @@ def make_shell(app, reload_hook=None):
         if level.lower() not in LEVELS:
             raise CommandError("level must be one of debug, info, warn, error")
         module = args[1] if len(args) > 1 else None
+        if module is not None and not (module.isidentifier() and len(module) <= 32):
+            raise CommandError("module must be a name like governor or audio, got %s" % quote(module))
+        if module is not None and module not in app.log.modules and len(app.log.modules) >= MAX_LOG_MODULES:
+            raise CommandError("%d modules already have their own level; `log LEVEL` resets them all"
+                               % MAX_LOG_MODULES)
         app.log.set_level(level, module)
         return {"level": level.lower(), "module": module}, "log level %s%s" % (
             level.lower(), (" for " + module) if module else "")

@@ -4,21 +4,10 @@ import os
 import select
 import time
 
-import pytest
-
-from hearth import board as board_mod
-from hearth.app import build
 from hearth.console import PtyConsole, make_shell
 from hearth.ports.audio import write_wav
 from hearth_tools.scenario import alarm_pattern
-
-
-@pytest.fixture
-def app(tmp_path):
-    b = board_mod.load("sim", storage=str(tmp_path / "st"))
-    a = build(b, detector=None, boot=None)
-    a.start()
-    return a
+from console_util import app  # noqa: F401  (the fixture)
 
 
 def run(sh, line):
@@ -99,10 +88,13 @@ def test_inject_reaches_the_alarm_listener(app, tmp_path):
     assert app.metrics.detections == {"smoke_alarm": 1}
 
 
-def _read_until(fd, needle, timeout=5.0):
+def _read_until(fd, needle, timeout=5.0, con=None):
+    """Read from the pty until `needle` (polling `con` meanwhile: it reads 1 KiB a poll)."""
     buf = b""
     end = time.monotonic() + timeout
     while needle not in buf and time.monotonic() < end:
+        if con is not None:
+            con.poll()
         r, _, _ = select.select([fd], [], [], 0.05)
         if r:
             buf += os.read(fd, 4096)
@@ -127,10 +119,11 @@ def test_pty_console_end_to_end(app):
         os.write(fd, b"ics --json\n")
         con.poll()
         out = _read_until(fd, b"hearth> ")
-        assert json.loads(out.split(b"\r\n")[0])["command"] == "metrics"
+        assert out.startswith(b"metrics --json\r\n")      # the echo, then the reply
+        assert json.loads(out.split(b"\r\n")[1])["command"] == "metrics"
         os.write(fd, b"x" * 2000 + b"\n")
         con.poll()
-        assert b"error: line longer than" in _read_until(fd, b"hearth> ")
+        assert b"error: line longer than" in _read_until(fd, b"hearth> ", con=con)
         app.log.sinks.append(con.log_sink)
         make_shell(app).execute("press start")
         app.run(seconds=0.3)

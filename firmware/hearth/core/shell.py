@@ -1,59 +1,62 @@
-"""Console line shell: framing, tokenising and a command table.
+"""Console shell: tokenising, a command table, and text safe for a terminal.
 
-One serial port carries two things: human command lines and SMP (MCUmgr)
-frames. SMP console frames start with 0x06 0x09 (first fragment) or 0x04 0x14
-(continuation) and end with a newline, so the splitter hands those lines to
-an SMP handler and everything else to the shell. No byte of a human line can
-start that way (they are control characters a terminal does not send).
+The line discipline (hearth.core.linedisc) hands complete lines here; a
+command's failure of any kind becomes a one-line error reply, so nothing a
+person or a host tool types can raise into the loop that serves the console.
+Input quoted back in a reply has its control characters escaped: a stray
+ESC sequence in a line must not reprogram the terminal that shows the error.
 """
 import json
 
-SMP_START = b"\x06\x09"
-SMP_CONT = b"\x04\x14"
-MAX_LINE = 512              # longer lines are dropped and reported
+
+def _escaped(code):
+    """The escape for a character a terminal would act on, or None to print it as is."""
+    if code < 32:
+        if code == 9:
+            return "\\t"
+        if code == 10:
+            return "\\n"
+        if code == 13:
+            return "\\r"
+        return "\\x%02x" % code
+    if 127 <= code < 160:                       # DEL and the C1 controls (0x9b is CSI)
+        return "\\x%02x" % code
+    if 0x202a <= code <= 0x202e or 0x2066 <= code <= 0x2069 or code == 0x2028 or code == 0x2029:
+        return "\\u%04x" % code                 # bidi overrides and line separators
+    return None
 
 
-class LineSplitter:
-    """feed(bytes) -> list of ("line", str) | ("smp", bytes) | ("error", str)."""
+def printable(text, keep=""):
+    """`text` with every control character escaped except those in `keep`
+    (backslashes are left alone: the result is for reading, not parsing)."""
+    out = []
+    for ch in text:
+        esc = _escaped(ord(ch))
+        out.append(ch if esc is None or ch in keep else esc)
+    return "".join(out)
 
-    def __init__(self, max_line=MAX_LINE):
-        self.buf = bytearray()
-        self.max_line = max_line
-        self.dropping = False
 
-    def feed(self, data):
-        out = []
-        for b in data:
-            if b == 10:                      # \n ends a line or a frame
-                self._emit(out)
-            elif self.dropping:
-                continue
-            elif len(self.buf) >= self.max_line:
-                self.dropping = True
-                self.buf = bytearray()
-                out.append(("error", "line longer than %d bytes dropped" % self.max_line))
-            else:
-                self.buf.append(b)
-        return out
-
-    def _emit(self, out):
-        if self.dropping:
-            self.dropping = False
-            self.buf = bytearray()
-            return
-        raw = bytes(self.buf)
-        self.buf = bytearray()
-        if raw[:2] == SMP_START or raw[:2] == SMP_CONT:
-            out.append(("smp", raw))
-            return
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeError:
-            out.append(("error", "line is not UTF-8"))
-            return
-        out.append(("line", text))
+def quote(data, limit=80):
+    """'data' (str, or bytes shown byte by byte) quoted for a one-line reply:
+    controls, backslashes and non-UTF-8 bytes escaped, cut after `limit` characters."""
+    out = []
+    n = 0
+    for item in data:
+        code = item if isinstance(item, int) else ord(item)
+        if n >= limit:
+            out.append("...")
+            break
+        n += 1
+        if code == 92:
+            out.append("\\\\")
+        elif code == 39:
+            out.append("\\'")
+        elif isinstance(item, int) and code >= 128:
+            out.append("\\x%02x" % code)
+        else:
+            esc = _escaped(code)
+            out.append(chr(code) if esc is None else esc)
+    return "'" + "".join(out) + "'"
 
 
 def tokenize(line):
@@ -61,15 +64,15 @@ def tokenize(line):
     tokens = []
     cur = ""
     have = False
-    quote = ""
+    quote_ch = ""
     for ch in line:
-        if quote:
-            if ch == quote:
-                quote = ""
+        if quote_ch:
+            if ch == quote_ch:
+                quote_ch = ""
             else:
                 cur += ch
         elif ch == '"' or ch == "'":
-            quote = ch
+            quote_ch = ch
             have = True
         elif ch == " " or ch == "\t":
             if have:
@@ -79,7 +82,7 @@ def tokenize(line):
         else:
             cur += ch
             have = True
-    if quote:
+    if quote_ch:
         raise ValueError("unterminated quote")
     if have:
         tokens.append(cur)
@@ -112,11 +115,12 @@ class Shell:
         return rows, text
 
     def execute(self, line):
-        """Run one line. Returns (ok, output_text); output is JSON with --json."""
+        """Run one line. Returns (ok, output_text); output is JSON with --json.
+        Never raises: whatever goes wrong is the reply."""
         try:
             tokens = tokenize(line)
         except ValueError as e:
-            return self._error("--json" in line.split(), str(e))
+            return self._error("--json" in line.split(), "%s in %s" % (e, quote(line)))
         as_json = "--json" in tokens
         tokens = [t for t in tokens if t != "--json"]
         if not tokens:
@@ -124,19 +128,23 @@ class Shell:
         name = tokens[0]
         entry = self.commands.get(name)
         if entry is None:
-            return self._error(as_json, "unknown command '%s' (try help)" % name)
+            return self._error(as_json, "unknown command %s (try help)" % quote(name))
         fn, usage, _ = entry
         try:
             obj, text = fn(tokens[1:])
+            if as_json:
+                return True, json.dumps({"ok": True, "command": name, "result": obj})
+            return True, str(text)
         except CommandError as e:
             return self._error(as_json, str(e))
         except (ValueError, IndexError):
             return self._error(as_json, "usage: %s %s" % (name, usage))
-        if as_json:
-            return True, json.dumps({"ok": True, "command": name, "result": obj})
-        return True, text
+        except Exception as e:      # a bug in a command: the reply says so, the loop carries on
+            return self._error(as_json, "%s failed: %s: %s (a bug; the device carries on - please "
+                               "report it with this line)" % (quote(line), type(e).__name__, str(e)[:200]))
 
     def _error(self, as_json, msg):
+        msg = printable(msg)                    # one line whatever the message holds
         if as_json:
             return False, json.dumps({"ok": False, "error": msg})
         return False, "error: " + msg

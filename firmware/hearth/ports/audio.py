@@ -14,9 +14,10 @@ class AudioError(ValueError):
 
 
 def read_wav(path, rate=RATE):
-    """Mono int16 samples of a 16-bit PCM WAV file at `rate` (stereo is averaged)."""
+    """Mono int16 samples of a 16-bit PCM WAV file (a path, or a binary file
+    object whose str() names it) at `rate` (stereo is averaged)."""
     try:
-        with wave.open(str(path), "rb") as w:
+        with wave.open(path if hasattr(path, "read") else str(path), "rb") as w:
             ch, width, fr, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
             if width != 2:
                 raise AudioError("%s: %d-bit samples; need 16-bit PCM (sox IN -b 16 OUT)" % (path, 8 * width))

@@ -1,22 +1,90 @@
-"""Serial console: a line shell on a pty (sim) or a UART (real boards).
+"""The console's commands over an App (hearth.app.App).
 
-The shell's commands are defined here over an App; the transport only moves
-bytes. Lines starting with the SMP framing bytes (0x06 0x09 / 0x04 0x14) go
-to `smp_handler` (a later issue adds MCUmgr); until then they are counted and
-ignored, so a host tool probing for SMP never confuses the shell.
-"""
-import errno
+Each runs inside the loop's turn, so none may wait: `inject` reads only a
+regular file of bounded size (a FIFO, a tty or a device could block the loop
+with the heater on, or never end), and numbers are checked against what the
+thing they set can hold."""
+import io
 import os
-import tty
+import stat
 
-from .core.appliance import BUTTONS, status_text
-from .core.log import format_record, LEVELS
-from .core.shell import CommandError, LineSplitter, Shell
-from .ports.audio import AudioError, read_wav
-from .ports.sensors import write_millidegrees
+from ..core.appliance import BUTTONS, status_text
+from ..core.log import format_record, LEVELS
+from ..core.shell import CommandError, Shell, quote
+from ..ports.audio import AudioError, read_wav
+from ..ports.sensors import write_millidegrees
 
 SOURCES = ("console", "ai", "cloud")
 ACTIONS = ("start", "stop", "setpoint", "timer", "lamp", "ack")
+# 8 MiB: over four minutes of 16 kHz mono, read in a few milliseconds
+MAX_INJECT_BYTES = 8 << 20
+MAX_LOG_MODULES = 32        # per-module log levels: each line could otherwise add one
+MAX_CLIPS = 8               # clips mixed at once: each costs every block until it ends
+SOC_RANGE_C = (-40.0, 150.0)    # what a thermal zone reports; 150 C is far past any trip point
+_KINDS = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device (a tty or /dev node)"),
+          (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "directory"), (stat.S_ISSOCK, "socket"))
+
+
+def _not_regular(path, mode):
+    kind = next((name for test, name in _KINDS if test(mode)), "special file")
+    return CommandError("%s is a %s, not a regular file: inject reads WAV files only" % (quote(path), kind))
+
+
+def _too_big(path, size):
+    return CommandError("%s is %s bytes; inject takes at most %d (shorten it: sox IN OUT trim 0 60)"
+                        % (quote(path), size, MAX_INJECT_BYTES))
+
+
+def _check_file(path, st, limit):
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode)
+    if st.st_size > limit:
+        raise _too_big(path, st.st_size)
+
+
+def read_bounded(path, limit=None):
+    """The bytes of a regular file of at most `limit` bytes, without blocking.
+
+    stat() first, so a FIFO, tty or device is refused without being opened
+    (opening some devices acts: a watchdog arms); then open non-blocking and
+    check the file actually opened (fstat: it may have been swapped since);
+    then read at most limit + 1 bytes (/proc files claim a size of 0)."""
+    limit = MAX_INJECT_BYTES if limit is None else limit
+    try:
+        _check_file(path, os.stat(path), limit)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise CommandError("%s: no such file" % quote(path)) from None
+    except OSError as e:
+        raise CommandError("%s: %s" % (quote(path), e.strerror or e)) from None
+    try:
+        _check_file(path, os.fstat(fd), limit)
+        chunks = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise _too_big(path, "over %d" % limit)
+        return b"".join(chunks)
+    except OSError as e:
+        raise CommandError("%s: %s" % (quote(path), e.strerror or e)) from None
+    finally:
+        os.close(fd)
+
+
+class _NamedBytes(io.BytesIO):
+    """File contents that print as their path in read_wav's messages."""
+
+    def __init__(self, data, name):
+        io.BytesIO.__init__(self, data)
+        self.label = name
+
+    def __str__(self):
+        return self.label
 
 
 def _float(s, what):
@@ -63,6 +131,11 @@ def make_shell(app, reload_hook=None):
         if level.lower() not in LEVELS:
             raise CommandError("level must be one of debug, info, warn, error")
         module = args[1] if len(args) > 1 else None
+        if module is not None and not (module.isidentifier() and len(module) <= 32):
+            raise CommandError("module must be a name like governor or audio, got %s" % quote(module))
+        if module is not None and module not in app.log.modules and len(app.log.modules) >= MAX_LOG_MODULES:
+            raise CommandError("%d modules already have their own level; `log LEVEL` resets them all"
+                               % MAX_LOG_MODULES)
         app.log.set_level(level, module)
         return {"level": level.lower(), "module": module}, "log level %s%s" % (
             level.lower(), (" for " + module) if module else "")
@@ -72,8 +145,11 @@ def make_shell(app, reload_hook=None):
             raise ValueError("no file")
         replace = "--replace" in args
         path = [a for a in args if a != "--replace"][0]
+        playing = len(getattr(app.audio, "clips", ()))
+        if playing >= MAX_CLIPS:
+            raise CommandError("%d clips already playing; wait for one to end" % playing)
         try:
-            pcm = read_wav(path, app.rate)
+            pcm = read_wav(_NamedBytes(read_bounded(path), path), app.rate)
         except AudioError as e:
             raise CommandError(str(e)) from None
         app.audio.inject(pcm, replace=replace)
@@ -143,6 +219,8 @@ def make_shell(app, reload_hook=None):
             if not args:
                 raise ValueError("no temperature")
             v = _float(args[0], "temperature")
+            if not SOC_RANGE_C[0] <= v <= SOC_RANGE_C[1]:
+                raise CommandError("temperature must be between %g and %g C" % SOC_RANGE_C)
             write_millidegrees(app.soc.path, v)
             return {"soc_c": v}, "SoC temperature file set to %.1f C" % v
 
@@ -157,62 +235,3 @@ def make_shell(app, reload_hook=None):
         sh.add("soc", soc, "TEMP_C", "sim: write the SoC thermal-zone file")
         sh.add("sensor", sensor, "ok|fault", "sim: unplug or replug the cavity sensor")
     return sh
-
-
-class PtyConsole:
-    """The shell on a pseudo-terminal; `path` is what a terminal program opens."""
-
-    def __init__(self, shell, smp_handler=None, prompt="hearth> "):
-        self.shell = shell
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        os.set_blocking(self.master, False)
-        self.path = os.ttyname(self.slave)
-        self.split = LineSplitter()
-        self.smp_handler = smp_handler
-        self.smp_frames = 0
-        self.prompt = prompt
-        self.lines = 0
-
-    def write(self, text):
-        data = text.replace("\n", "\r\n").encode()
-        while data:
-            try:
-                n = os.write(self.master, data)
-            except OSError as e:
-                if e.errno in (errno.EAGAIN, errno.EIO):
-                    return          # nobody reading: drop rather than block the loop
-                raise
-            data = data[n:]
-
-    def log_sink(self, t, level, module, msg):
-        self.write(format_record((t, level, module, msg)) + "\n")
-
-    def poll(self):
-        """Read what arrived and run complete lines. Never blocks."""
-        try:
-            data = os.read(self.master, 4096)
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EIO):
-                return
-            raise
-        for kind, item in self.split.feed(data):
-            if kind == "smp":
-                self.smp_frames += 1
-                if self.smp_handler is not None:
-                    reply = self.smp_handler(item)
-                    if reply:
-                        os.write(self.master, reply)
-            elif kind == "error":
-                self.write("error: %s\n%s" % (item, self.prompt))
-            else:
-                self.lines += 1
-                ok, out = self.shell.execute(item)
-                self.write((out + "\n" if out else "") + self.prompt)
-
-    def close(self):
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass

@@ -81,6 +81,7 @@ class Console:
         self.newline = newline
         self.log_lines = collections.deque(maxlen=LOG_KEEP)    # device output outside replies
         self._synced = False
+        self._echoes = False            # learnt by sync()
         self._serial = 0
 
     def __enter__(self):
@@ -134,13 +135,18 @@ class Console:
         token = "hearth-sync-%d-%d" % (os.getpid(), self._serial)
         deadline = self._deadline_for(timeout)
         self.transport.write(self.newline + token.encode() + self.newline)
+        seen = []
         while True:
             lines = _lines(self._read_to_prompt(deadline))
+            seen += lines
             self.log_lines += lines
             # the reply quotes the token; its bare echo may come a prompt earlier
             # (a console echoes both lines as they arrive, then replies to each)
             if any(token in l and l != token for l in lines):
                 break
+        # a console that echoed the token echoes every line: a reply then ends
+        # at the first prompt after the echo, not at a prompt redrawn before it
+        self._echoes = token in seen
         self._synced = True
 
     # -- the exchange -----------------------------------------------------------
@@ -169,7 +175,12 @@ class Console:
         if stray:
             self.log_lines += _lines(stray)
         t.write(line.encode("utf-8") + self.newline)
-        lines = _lines(self._read_to_prompt(self._deadline_for(timeout)))
+        deadline = self._deadline_for(timeout)
+        lines = _lines(self._read_to_prompt(deadline))
+        # A log record that lands while the console sits at its prompt is
+        # printed above a redrawn prompt; that prompt ends no reply of ours.
+        while self._echoes and line not in lines:
+            lines += _lines(self._read_to_prompt(deadline))
         if line in lines:           # the echo: what came before it was already on its way
             keep = lines.index(line)
             cut = keep + 1

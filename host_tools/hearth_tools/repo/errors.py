@@ -2,4 +2,9 @@
 
 
 class RepoError(Exception):
-    """An expected failure (bad directory, bad image, missing key)."""
+    """An expected failure. usage: the caller named something unreadable or
+    wrong (exit 2 on the command line) rather than an operation failing."""
+
+    def __init__(self, message, usage=False):
+        super().__init__(message)
+        self.usage = usage

@@ -58,7 +58,8 @@ class Repo:
         self.path = path
         cfg = os.path.join(path, CONFIG)
         if not os.path.isfile(cfg):
-            raise RepoError("%s is not a repository (no %s): run `hearth repo init %s`" % (path, CONFIG, path))
+            raise RepoError("%s is not a repository (no %s): run `hearth repo init %s`" % (path, CONFIG, path),
+                            usage=True)
         try:
             with open(cfg, encoding="utf-8") as f:
                 self.config = json.load(f)

@@ -29,7 +29,7 @@ def read_image(path):
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise RepoError("cannot read %s: %s" % (path, e.strerror)) from None
+        raise RepoError("cannot read %s: %s" % (path, e.strerror), usage=True) from None
     try:
         img = mcuboot.parse(data)
         man, entries = manifest_mod.open_bundle(img, data)

@@ -148,6 +148,11 @@ def test_fast_forward_then_recovery_by_rotation(env, caplog, role):
     repo.publish(env.repo)                      # (past the forged timestamp's own version)
     refused(env, caplog, "bad-version", role)
     repo.rotate(env.repo, role)                 # new keys: the fast-forwarded metadata no longer verifies
+    if role == "snapshot":
+        # the trusted timestamp still names the forged snapshot version and its
+        # key still verifies it: recovery needs the timestamp key rotated too
+        refused(env, caplog, "bad-version", "snapshot")
+        repo.rotate(env.repo, "timestamp")
     installed(env)
 
 

@@ -75,6 +75,16 @@ def _delta_apply():
     return apply_file
 
 
+def _default_fetcher():
+    """The resumable, bounded fetcher (hearth.ota.fetcher) when this firmware
+    has it; else None: ngclient's own urllib3 fetcher."""
+    try:
+        from .fetcher import HearthFetcher
+    except ImportError:
+        return None
+    return HearthFetcher()
+
+
 class _Checked:
     """A read(n) source that counts and hashes what passes and, at the end,
     refuses (raises) unless it is exactly the image the metadata named: the
@@ -125,7 +135,7 @@ class Client:
     def __init__(self, storage_dir, url=None, fetcher=None, launcher=None):
         self.st = DirStorage(storage_dir) if isinstance(storage_dir, str) else storage_dir
         self.launcher = launcher or Launcher(self.st)
-        self.fetcher = fetcher
+        self.fetcher = fetcher if fetcher is not None else _default_fetcher()
         self._url = url
 
     # -- provisioning ------------------------------------------------------------

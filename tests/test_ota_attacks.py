@@ -227,6 +227,8 @@ def test_image_not_signed_by_device_key(env, caplog):
     repo.set_rollout(env.repo, "1.3.0", BOARD, 100)
     out = refused(env, caplog, "launcher:unknown-key")
     assert out["version"] == "1.3.0"
+    again = installed(env)                      # not fetched again: the newest release it can install
+    assert again["version"] == "1.1.0"
 
 
 # -- wrong hardware ------------------------------------------------------------------

@@ -188,3 +188,42 @@ def test_delta_is_taken_when_its_base_is_running(template, tmp_path, nginx_serve
     repo.set_rollout(env.repo, "1.2.0", BOARD, 100)
     out = env.client.update()
     assert out["event"] == "installed" and out["kind"] == "delta" and out["version"] == "1.2.0", out
+
+
+def test_check_with_nothing_new_fetches_only_the_timestamp(template, tmp_path):
+    """Up to date: the client asks for the next root (404) and timestamp.json, nothing else."""
+    from nginx_server import NginxServer
+    srv = NginxServer(str(tmp_path / "repo" / "public"))
+
+    def start(root):
+        assert root == srv.root
+        return srv.start()
+    try:
+        env = Env(template, tmp_path, start)
+        env.client.update()
+        L = env.launcher()
+        L.materialize(L.select())
+        L.confirm()
+        before = len(srv.access_log())
+        out = env.client.update()
+        assert out["event"] == "nothing"
+        lines = srv.access_log()[before:]
+        paths = [ln.split('"')[1].split()[1] for ln in lines]
+        assert paths == ["/metadata/2.root.json", "/metadata/timestamp.json"], paths
+        status = [int(ln.split('"')[2].split()[0]) for ln in lines]
+        sizes = [int(ln.split('"')[2].split()[1]) for ln in lines]
+        assert status == [404, 200]
+        print("bytes of body for a check with nothing new: %d (timestamp %d)" % (sum(sizes), sizes[1]))
+    finally:
+        srv.stop()
+
+
+def test_next_check_delay_has_jitter_in_bounds():
+    import random
+    from hearth.ota.schedule import next_check_delay
+    rng = random.Random(12)
+    delays = [next_check_delay(3600, 0.25, rng) for _ in range(1000)]
+    assert all(2700 <= d <= 4500 for d in delays)
+    assert max(delays) - min(delays) > 1500           # spread, not one instant for the fleet
+    with pytest.raises(ValueError):
+        next_check_delay(0)

@@ -42,6 +42,12 @@ _REASONS = (
 )
 
 
+# refusals of a target that verified against the metadata but that this
+# device will never accept: fetching it again would only waste the link
+_BLOCKING = ("launcher:", "image-mismatch", "bad-compression", "wrong-base", "wrong-hardware",
+             "image-too-long")
+
+
 class OtaError(Exception):
     """An expected refusal or failure: code (stable, for telemetry) and a one-line message."""
 
@@ -75,6 +81,11 @@ def _delta_apply():
     return apply_file
 
 
+def _image_of(custom):
+    h = custom.get("hearth") if isinstance(custom, dict) else None
+    return h.get("image_sha256") if isinstance(h, dict) else None
+
+
 def _default_fetcher():
     """The resumable, bounded fetcher (hearth.ota.fetcher) when this firmware
     has it; else None: ngclient's own urllib3 fetcher."""
@@ -99,7 +110,7 @@ class _Checked:
         b = self.raw.read(min(n, self.length + 1 - self.n))
         self.n += len(b)
         if self.n > self.length:
-            raise OtaError("too-long", "the image is longer than the %d bytes its metadata says" % self.length)
+            raise OtaError("image-too-long", "the image is longer than the %d bytes its metadata says" % self.length)
         if b:
             self.h.update(b)
             return b
@@ -215,8 +226,10 @@ class Client:
         dev = self.device()
         if dev["trial"]:
             return None, None, "a trial image is pending or running: confirm or revert it first"
-        path, meta, why = choose(self._trusted_targets(), dev)
-        return path, meta, why
+        blocked = set(R.load_state(self.st).get("blocked") or ())
+        targets = {p: c for p, c in self._trusted_targets().items()
+                   if _image_of(c) not in blocked}
+        return choose(targets, dev)
 
     def download(self, path, updater=None):
         """Fetch target `path` (verified against the signed metadata) into
@@ -284,11 +297,12 @@ class Client:
         if r["digest"] != h["image_digest"]:        # cannot happen if the sha256 matched; cheap to say
             self.launcher.revert()
             raise OtaError("image-mismatch", "installed digest %s is not the target's" % r["digest"][:16])
+        downloaded = os.path.getsize(local)
         os.remove(local)
         s = R.load_state(self.st)
         s.pop("downloaded", None)
         R.save_state(self.st, s)
-        return dict(r, target=path, kind=h["kind"])
+        return dict(r, target=path, kind=h["kind"], target_length=downloaded)
 
     # -- the whole cycle ----------------------------------------------------------
     def update(self):
@@ -305,11 +319,25 @@ class Client:
         except Exception as e:                      # everything the channel can cause ends here
             code, msg = reason_of(e)
             log.warning("update refused (%s): %s", code, msg)
+            if path and code.startswith(_BLOCKING):
+                self._block(path, h)
             return R.record(self.st, "refused", msg, code=code, target=path,
                             kind=(h or {}).get("kind"), version=(h or {}).get("version"))
         log.info("installed %s (%s) into slot %s: boots next as a trial", r["version"], r["kind"], r["slot"])
         return R.record(self.st, "installed", None, target=path, kind=r["kind"], version=r["version"],
-                        slot=r["slot"])
+                        slot=r["slot"], bytes=r["target_length"])
+
+    def _block(self, path, h):
+        """The target verified but cannot be installed here (the launcher
+        refused what it holds): drop it, and take no target of that image again."""
+        s = R.load_state(self.st)
+        image = h.get("image_sha256")
+        s["blocked"] = ([b for b in s.get("blocked") or () if b != image] + [image])[-R.HISTORY:]
+        s.pop("downloaded", None)
+        R.save_state(self.st, s)
+        local = os.path.join(self.st.local_path(R.DOWNLOADS), os.path.basename(path))
+        if os.path.exists(local):
+            os.remove(local)
 
     def status(self):
         s = R.load_state(self.st)

@@ -144,6 +144,8 @@ def test_cli_init_refresh_check_download_install_status(template, tmp_path, ngin
     assert rc == 0 and json.loads(out)["downloaded"] is None
     rc, out, err = ota(st2, "download", "nope/1.0/x.img")
     assert rc == 1 and "no target" in err
+    rc, out, err = ota(st2, "update", "--json")         # a trial is pending: nothing to do
+    assert rc == 0 and json.loads(out)["event"] == "nothing", err
 
 
 def test_update_boots_as_trial_and_confirms(template, tmp_path, nginx_server):  # noqa: F811

@@ -229,3 +229,21 @@ def test_next_check_delay_has_jitter_in_bounds():
     assert max(delays) - min(delays) > 1500           # spread, not one instant for the fleet
     with pytest.raises(ValueError):
         next_check_delay(0)
+
+
+def test_init_refuses_a_tampered_root_and_force_replaces(template, tmp_path, nginx_server):  # noqa: F811
+    from tuf.api import exceptions
+    from hearth.ota.client import Client
+    env = Env(template, tmp_path, nginx_server)
+    env.client.refresh()
+    raw = open(env.meta("1.root.json"), "rb").read()
+    tampered = raw.replace(b'"consistent_snapshot": true', b'"consistent_snapshot": false')
+    assert tampered != raw
+    c = Client(env.storage, url=env.url)
+    with pytest.raises(exceptions.UnsignedMetadataError):
+        c.init(tampered, force=True)
+    assert c.status()["root_version"] == 1                 # the trusted root is untouched
+    repo.rotate(env.repo, "root")
+    c.init(open(env.meta("2.root.json"), "rb").read(), device_id="d", force=True)
+    c.refresh()
+    assert c.status()["root_version"] == 2 and c.config["device_id"] == "d"

@@ -36,7 +36,7 @@ def _now(now):
     return t.replace(microsecond=0)
 
 
-def _write_atomic(path, data):
+def write_atomic(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
@@ -102,7 +102,7 @@ class Repo:
         from tuf.api.metadata import Metadata, Targets
         md = Metadata(Targets(version=self.targets.signed.version, expires=self.targets.signed.expires,
                               targets=targets))
-        _write_atomic(self.file(STAGED), _serialize(md))
+        write_atomic(self.file(STAGED), _serialize(md))
 
     def has_staged(self):
         return os.path.isfile(self.file(STAGED))
@@ -124,7 +124,7 @@ class Repo:
 
     def write_meta(self, name, md):
         data = _serialize(md)
-        _write_atomic(self.file(METADATA, name), data)
+        write_atomic(self.file(METADATA, name), data)
         return data
 
     def expires(self, role, now=None):
@@ -223,7 +223,7 @@ def init(path, thresholds=None, key_counts=None, expiry_days=None, now=None):
             root.add_key(keymod.generate(path, r).public_key, r)
         root.roles[r].threshold = thr[r]
     cfg = {"format": 1, "expiry_days": exp, "thresholds": thr}
-    _write_atomic(os.path.join(path, CONFIG), (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(os.path.join(path, CONFIG), (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode())
     os.makedirs(os.path.join(path, TARGETS), exist_ok=True)
     # bootstrap by hand: Repo() loads a published repository only
     repo = Repo.__new__(Repo)
@@ -232,7 +232,7 @@ def init(path, thresholds=None, key_counts=None, expiry_days=None, now=None):
     repo.root = rmd
     repo.sign(rmd, "root")
     data = repo.write_meta("1.root.json", rmd)
-    _write_atomic(repo.file(METADATA, "root.json"), data)
+    write_atomic(repo.file(METADATA, "root.json"), data)
     tmd = repo.sign(Metadata(Targets(version=1, expires=repo.expires("targets", now))), "targets")
     repo.targets = tmd
     tdata = repo.write_meta("1.targets.json", tmd)
@@ -277,7 +277,7 @@ def rotate(path, role, now=None):
     for s in signers.values():
         md.sign(s, append=True)
     data = repo.write_meta("%d.root.json" % new.version, md)
-    _write_atomic(repo.file(METADATA, "root.json"), data)
+    write_atomic(repo.file(METADATA, "root.json"), data)
     repo.root = md
     for kid in old_ids:
         if not any(kid in r.keyids for r in new.roles.values()):

@@ -15,7 +15,7 @@ import lzma
 import os
 
 from .errors import RepoError
-from .repository import TARGETS
+from .repository import TARGETS, write_atomic
 
 XZ_PRESET = 9 | lzma.PRESET_EXTREME
 NEW_ROLLOUT = {"rings": {}, "halted": False}     # added, offered to nobody until `hearth rollout set`
@@ -89,14 +89,8 @@ def _store(repo, target_path, blob):
     tf = TargetFile.from_data(target_path, blob, ["sha256"])
     d, name = os.path.split(target_path)
     out = repo.file(TARGETS, d, "%s.%s" % (tf.hashes["sha256"], name))
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if not os.path.exists(out):
-        tmp = out + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
+    if not os.path.exists(out):          # named by its hash: an existing file is this one
+        write_atomic(out, blob)
     return tf
 
 

@@ -268,3 +268,16 @@ def test_one_of_two_targets_keys(env, caplog):
     refused(env, caplog, "unsigned", "targets")
     forge_targets(env, lambda md: md.signed.targets.pop(BOARD + "/9.9.9/evil.img"))   # both keys: accepted
     installed(env)
+
+
+def test_compressed_target_that_does_not_expand_to_the_named_image(env, caplog):
+    """Targets keys sign an .xz whose content is not the image its metadata
+    names: the bytes are counted and hashed as the launcher reads them, and
+    the install is refused before the launcher commits anything."""
+    def lie(md):
+        for tf in md.signed.targets.values():
+            if tf.path.endswith(".img.xz"):
+                tf.custom["hearth"]["image_sha256"] = "00" * 32
+    forge_targets(env, lie)
+    refused(env, caplog, "image-mismatch")
+    assert env.launcher().status()["last_event"]["event"] != "install"

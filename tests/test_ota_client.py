@@ -247,3 +247,23 @@ def test_init_refuses_a_tampered_root_and_force_replaces(template, tmp_path, ngi
     c.init(open(env.meta("2.root.json"), "rb").read(), device_id="d", force=True)
     c.refresh()
     assert c.status()["root_version"] == 2 and c.config["device_id"] == "d"
+
+
+def test_xz_needing_more_memory_than_the_limit_is_refused(tmp_path):
+    import io
+    import lzma
+    from hearth.ota.client import OtaError, _XzReader
+    from hearth_tools.repo.targets import compress_xz
+    data = bytes(range(256)) * 512
+    assert lzma.decompress(compress_xz(data)) == data
+    r = _XzReader(io.BytesIO(compress_xz(data)))
+    assert b"".join(iter(lambda: r.read(4096), b"")) == data
+    big = lzma.compress(data, preset=9)                  # declares a 64 MiB dictionary
+    with pytest.raises(OtaError) as e:
+        _XzReader(io.BytesIO(big)).read(4096)
+    assert e.value.code == "bad-compression"
+    with pytest.raises(OtaError) as e:                   # cut short
+        r = _XzReader(io.BytesIO(compress_xz(data)[:100]))
+        while r.read(4096):
+            pass
+    assert e.value.code == "bad-compression"

@@ -120,12 +120,15 @@ class _Checked:
         return b""
 
 
+XZ_MEMLIMIT = 16 << 20       # the repository writes dictionaries of at most 8 MiB
+
+
 class _XzReader:
-    """Decompress an .xz file while the launcher reads it."""
+    """Decompress an .xz file while the launcher reads it, in bounded memory."""
 
     def __init__(self, f, chunk=1 << 16):
         self.f, self.chunk = f, chunk
-        self.d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        self.d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT)
 
     def read(self, n):
         while True:

@@ -18,6 +18,10 @@ from .errors import RepoError
 from .repository import TARGETS, write_atomic
 
 XZ_PRESET = 9 | lzma.PRESET_EXTREME
+# The decoder allocates the dictionary the stream declares, and preset 9's is
+# 64 MiB: a dictionary no larger than the image compresses the same and keeps
+# the device's decoder within hearth.ota.client.XZ_MEMLIMIT.
+XZ_MAX_DICT = 8 << 20
 NEW_ROLLOUT = {"rings": {}, "halted": False}     # added, offered to nobody until `hearth rollout set`
 
 
@@ -82,6 +86,12 @@ def image_metadata(data, img, man, entries):
     }
 
 
+def compress_xz(data):
+    dict_size = min(XZ_MAX_DICT, max(1 << 16, 1 << (len(data) - 1).bit_length()))
+    return lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
+                         filters=[{"id": lzma.FILTER_LZMA2, "preset": XZ_PRESET, "dict_size": dict_size}])
+
+
 def _store(repo, target_path, blob):
     """Write blob as public/targets/DIR/SHA256.NAME (consistent snapshot) and
     return its TargetFile."""
@@ -118,7 +128,7 @@ def stage_release(repo, staged, image_path, delta_from=()):
     create = _delta_create() if delta_from else None
     stem = "hearth-%s-%s" % (board, version)
     blobs = [(prefix + stem + ".img", data, dict(meta, kind="full", compression=None)),
-             (prefix + stem + ".img.xz", lzma.compress(data, preset=XZ_PRESET),
+             (prefix + stem + ".img.xz", compress_xz(data),
               dict(meta, kind="full", compression="xz"))]
     for base_path in delta_from:
         bdata, bimg, bman, _bentries = read_image(base_path)

@@ -225,7 +225,8 @@ class Client:
 
     def check(self, updater=None):
         """(path, meta, why): the target to take now, or (None, None, why)."""
-        u = updater or self.refresh()
+        if updater is None:
+            self.refresh()                           # verifies and persists the newest metadata
         dev = self.device()
         if dev["trial"]:
             return None, None, "a trial image is pending or running: confirm or revert it first"

@@ -1,0 +1,1 @@
+"""hearth.ota: the over-the-air update client (TUF metadata, resumable downloads)."""

@@ -20,8 +20,9 @@ the start of that connection's response:
 
 Each new connection draws its plan from one random.Random(seed): with
 probability `p` a fault kind from `faults` at an offset uniform in `at`
-(bytes), until `max_faults` faults were injected. The same seed and the same
-sequence of connections replay the same faults; `events` records them.
+(bytes; a fault past the end of a response does not fire), until
+`max_faults` faults have fired. The same seed and the same sequence of
+connections replay the same faults; `events` records those that fired.
 `set(...)` changes the settings for later connections (and the rate at once).
 """
 import random
@@ -44,7 +45,7 @@ class FaultProxy:
         self.rng = random.Random(seed)
         self.cfg = {"faults": tuple(faults), "p": p, "at": at, "span": span, "latency": latency,
                     "rate": rate, "max_faults": max_faults}
-        self.events = []                 # (connection number, kind, at)
+        self.events = []                 # faults that fired: (connection number, kind, at)
         self.connections = 0
         self.down_bytes = 0
         self.up_bytes = 0
@@ -93,13 +94,11 @@ class FaultProxy:
             n = self.connections
             self.connections += 1
             injected = len(self.events)
-            kind = None
             if c["faults"] and (c["max_faults"] is None or injected < c["max_faults"]) \
                     and self.rng.random() < c["p"]:
                 kind = self.rng.choice(c["faults"])
                 at = self.rng.randint(*c["at"])
-                self.events.append((n, kind, at))
-                return {"kind": kind, "at": at, "span": c["span"], "xor": self.rng.randint(1, 255)}
+                return {"kind": kind, "at": at, "span": c["span"], "xor": self.rng.randint(1, 255), "conn": n}
             return {"kind": None}
 
     def _accept_loop(self):
@@ -146,6 +145,8 @@ class FaultProxy:
                     break
                 if kind is not None and off <= plan["at"] < off + len(data):
                     k = plan["at"] - off
+                    with self._lock:
+                        self.events.append((plan["conn"], kind, plan["at"]))
                     if kind == "corrupt":
                         data = data[:k] + bytes([data[k] ^ plan["xor"]]) + data[k + 1:]
                     elif kind == "truncate":

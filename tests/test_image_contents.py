@@ -19,14 +19,14 @@ from hearth_tools.testing import testkit
 
 ROOT = build.ROOT
 TAG = re.escape(sys.implementation.cache_tag)
-_MOD = r"(?:(?:boot|core|image|ports)/)?[a-z_]+"    # hearth's subpackages, one level deep
+_MOD = r"(?:(?:boot|core|image|ota|ports)/)?[a-z_]+"    # hearth's subpackages, one level deep
 
 # Every path in a bundle matches exactly one row: (what it is, pattern).
 ALLOWED = [
     ("the manifest", r"manifest\.json"),
     ("the board file", r"board\.toml"),
     ("a firmware source", r"hearth/%s\.py" % _MOD),
-    ("its unchecked-hash pyc", r"hearth/(?:(?:boot|core|image|ports)/)?__pycache__/[a-z_]+\.%s\.pyc" % TAG),
+    ("its unchecked-hash pyc", r"hearth/(?:(?:boot|core|image|ota|ports)/)?__pycache__/[a-z_]+\.%s\.pyc" % TAG),
     ("the native extension", r"hearth/_native\.abi3\.so"),
     ("a model, its manifest or its card", r"models/[a-z0-9_]+\.(?:tflite|json|md)"),
 ]

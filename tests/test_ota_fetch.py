@@ -284,3 +284,50 @@ def test_rate_guard_keeps_a_fast_transfer_and_ends_a_stall():
     clock.t += 0.1
     with pytest.raises(tuf_exc.SlowRetrievalError, match="stall timeout"):
         g.check()
+
+
+def test_verify_after_reboot_is_sliced_and_offline(site, payload):
+    """A finished download found after a reboot is re-hashed from storage, a bounded slice per step."""
+    st = SimStorage()
+    assert new_download(st, site.url + "img.bin", payload).run(60) == "done"
+    dl = new_download(st, site.url + "img.bin", payload)
+    steps = 0
+    while dl.step(CHUNK) == "fetching":
+        steps += 1
+    assert dl.state == "done" and dl.stats["requests"] == 0
+    assert steps >= SIZE // CHUNK
+    st.fail("read", None, 5)                                      # EIO: the stored bytes are read on use
+    with pytest.raises(OSError):
+        dl.reader().read()
+
+
+def test_damaged_progress_record_loses_only_the_partial(site, payload):
+    st = SimStorage()
+    dl = new_download(st, site.url + "img.bin", payload)
+    while dl.have < 3 * CHUNK:
+        dl.step(CHUNK, wait=0.5)
+    dl._drop_conn()
+    files = st.snapshot()
+    files["ota/dl/progress.json"] = files["ota/dl/progress.json"][:-7]           # torn record
+    st = SimStorage(files)
+    dl = new_download(st, site.url + "img.bin", payload)
+    assert dl.have == 0 and not [n for n in st.snapshot() if n.endswith(".part")]
+    assert dl.run(60) == "done" and b"".join(dl.chunks()) == payload
+
+
+def test_416_without_validators_restarts_then_refuses_the_wrong_length(site, payload):
+    """A server that sends no validators and a file that shrank: 416, restart, length refused."""
+    st = SimStorage()
+    dl = new_download(st, site.url + "img.bin", payload)
+    while dl.have < 20 * CHUNK:
+        dl.step(CHUNK, wait=0.5)
+    dl._drop_conn()
+    dl.etag = dl.modified = None
+    dl._save()                                                    # as if the server had sent no ETag/Last-Modified
+    (site.dir / "img.bin").write_bytes(payload[:10 * CHUNK])
+    dl = new_download(st, site.url + "img.bin", payload)
+    while dl.state == "fetching" and dl.stats["requests"] < 2:
+        dl.step(CHUNK, wait=0.5)
+    assert dl.stats["restarts"] == 1 and dl.have == 0
+    assert [r["status"] for r in site.access_log(wait_for=3)][-2:] == [416, 200]
+    assert dl.state == "waiting" and "signed target says %d" % SIZE in dl.last_error

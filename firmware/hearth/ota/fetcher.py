@@ -453,6 +453,11 @@ class ResumableDownload:
         self.etag = self.modified = None
         self.segments = []
         self.hash_failures = 0
+        # running digests of the committed bytes; after a reboot they are
+        # rebuilt from storage in bounded slices (_catchup) before new bytes
+        self._digests = {algo: hashlib.new(algo) for algo in self.hashes}
+        self._hashed = 0
+        self._catchup = None
 
     def _load(self):
         self._fresh()
@@ -481,6 +486,8 @@ class ResumableDownload:
             self.segments.append([seg, n])
         if self.have > self.length:
             self._fresh()
+        elif self.segments:
+            self._catchup = self.chunks()
 
     def _tidy(self):
         """Remove files of ours the record does not name (left by a cut)."""
@@ -510,9 +517,16 @@ class ResumableDownload:
             self._seg = [st.open_write(self._segname(i)), i]
             self.segments.append([self._segname(i), 0])
         h = self._seg[0]
-        st.write(h, self._pending)
-        st.fsync(h)
+        try:
+            st.write(h, self._pending)
+            st.fsync(h)
+        except BaseException:
+            self._close_seg()          # the file may hold part of this write: never append after it
+            raise
         self.segments[-1][1] += len(self._pending)
+        for d in self._digests.values():
+            d.update(self._pending)
+        self._hashed += len(self._pending)
         self._pending = b""
         self._save()
 
@@ -625,8 +639,12 @@ class ResumableDownload:
                 return "waiting"
             self.state = "fetching"
         end = self.clock() + wait
+        moved = 0
+        if self._catchup is not None:
+            moved = self._hash_stored(budget_bytes)
+            if self._catchup is not None:
+                return self.state
         try:
-            moved = 0
             while moved < budget_bytes and self.have + len(self._pending) < self.length:
                 if self._get is None:
                     self._open()
@@ -690,14 +708,23 @@ class ResumableDownload:
                 left -= len(b)
                 yield b
 
-    def _verify(self):
-        digests = {algo: hashlib.new(algo) for algo in self.hashes}
-        total = 0
-        for b in self.chunks():
-            total += len(b)
-            for d in digests.values():
+    def _hash_stored(self, budget):
+        """Rebuild the running digests from storage, at most ~budget bytes per call."""
+        done = 0
+        while done < budget:
+            b = next(self._catchup, None)
+            if b is None:
+                self._catchup = None
+                break
+            for d in self._digests.values():
                 d.update(b)
-        bad = [a for a, d in digests.items() if d.hexdigest() != self.hashes[a].lower()]
+            self._hashed += len(b)
+            done += len(b)
+        return done
+
+    def _verify(self):
+        total = self._hashed
+        bad = [a for a, d in self._digests.items() if d.hexdigest() != self.hashes[a].lower()]
         if total == self.length and not bad:
             self.state = "done"
             return

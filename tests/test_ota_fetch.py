@@ -65,6 +65,15 @@ def new_download(st, url, data, **kw):
     return ResumableDownload(st, "ota/dl", url, len(data), sha(data), bounds=bounds, **kw)
 
 
+def partial(st, url, data, nbytes):
+    """Download at least nbytes of data, then stop (as a reboot would); returns the download."""
+    dl = new_download(st, url, data)
+    while dl.have < nbytes:
+        dl.step(CHUNK, wait=0.5)
+    dl._drop_conn()
+    return dl
+
+
 def refetched(dl, length):
     """Body bytes received more than once (the client's own count)."""
     return dl.stats["received"] - dl.stats["discarded"] - length
@@ -143,11 +152,7 @@ def test_changed_file_on_server_restarts(site, payload):
     """If-Range with the old ETag: nginx sends the new file whole; the partial is dropped."""
     new = bytes(b ^ 0x5A for b in payload)
     st = SimStorage()
-    dl = new_download(st, site.url + "img.bin", new)
-    while dl.have < 5 * CHUNK:
-        dl.step(CHUNK, wait=0.5)
-    dl._drop_conn()
-    before = dl.have
+    before = partial(st, site.url + "img.bin", new, 5 * CHUNK).have
     (site.dir / "img.bin").write_bytes(new)
     os.utime(site.dir / "img.bin", (1, 1))                       # a different Last-Modified, so a new ETag
     dl = new_download(st, site.url + "img.bin", new)              # as after a reboot
@@ -303,10 +308,7 @@ def test_verify_after_reboot_is_sliced_and_offline(site, payload):
 
 def test_damaged_progress_record_loses_only_the_partial(site, payload):
     st = SimStorage()
-    dl = new_download(st, site.url + "img.bin", payload)
-    while dl.have < 3 * CHUNK:
-        dl.step(CHUNK, wait=0.5)
-    dl._drop_conn()
+    partial(st, site.url + "img.bin", payload, 3 * CHUNK)
     files = st.snapshot()
     files["ota/dl/progress.json"] = files["ota/dl/progress.json"][:-7]           # torn record
     st = SimStorage(files)
@@ -318,10 +320,7 @@ def test_damaged_progress_record_loses_only_the_partial(site, payload):
 def test_416_without_validators_restarts_then_refuses_the_wrong_length(site, payload):
     """A server that sends no validators and a file that shrank: 416, restart, length refused."""
     st = SimStorage()
-    dl = new_download(st, site.url + "img.bin", payload)
-    while dl.have < 20 * CHUNK:
-        dl.step(CHUNK, wait=0.5)
-    dl._drop_conn()
+    dl = partial(st, site.url + "img.bin", payload, 20 * CHUNK)
     dl.etag = dl.modified = None
     dl._save()                                                    # as if the server had sent no ETag/Last-Modified
     (site.dir / "img.bin").write_bytes(payload[:10 * CHUNK])

@@ -31,10 +31,17 @@ def payload():
 
 
 @pytest.fixture
-def url(tmp_path, payload, nginx_server):  # noqa: F811
+def served(tmp_path, payload, nginx_server):  # noqa: F811
     print("HEARTH_SEED=%d" % SEED)
     (tmp_path / "img.bin").write_bytes(payload)
-    return nginx_server(str(tmp_path)).url + "img.bin"
+    srv = nginx_server(str(tmp_path))
+    srv.dir = tmp_path
+    return srv
+
+
+@pytest.fixture
+def url(served):
+    return served.url + "img.bin"
 
 
 def download(st, url, payload):
@@ -73,6 +80,37 @@ def test_power_cut_at_every_write_of_a_download(url, payload):
             worst = max(worst, refetched)
     print("download power cuts: %d cut points x 2 crash modes = %d reboots, zero failures; "
           "most bytes fetched again after a cut: %d (chunk %d)" % (ops, checked, worst, CHUNK))
+
+
+def test_power_cut_at_every_write_of_a_restart(served, payload):
+    """The partial on storage is of an older file: the resume is answered with the new file
+    whole, the partial is discarded and the download starts over. Cut at every operation."""
+    url = served.url + "img.bin"
+    old = bytes(b ^ 0xA5 for b in payload)
+    (served.dir / "img.bin").write_bytes(old)
+    base = SimStorage()
+    dl = download(base, url, payload)
+    while dl.have < 4 * CHUNK:
+        dl.step(CHUNK, wait=0.5)
+    dl._drop_conn()
+    base = base.crash("keep").snapshot()              # 4+ chunks of the old file, all durable
+    (served.dir / "img.bin").write_bytes(payload)
+    os.utime(served.dir / "img.bin", (1, 1))          # a new Last-Modified: If-Range fails
+
+    clean = SimStorage(base)
+    dl = download(clean, url, payload)
+    assert dl.run(30) == "done" and dl.stats["restarts"] == 1
+    checked = 0
+    for mode in ("drop", "keep"):
+        for i in range(clean.op_count):
+            st = SimStorage(base)
+            st.cut_at = i
+            assert run_until_cut(st, url, payload)[0] == "cut", "operation %d never ran" % i
+            dl = download(st.crash(mode), url, payload)
+            assert dl.run(30) == "done", "cut at %d (%s): %s" % (i, mode, dl.last_error)
+            assert b"".join(dl.chunks()) == payload, "cut at %d (%s): wrong bytes" % (i, mode)
+            checked += 1
+    print("restart power cuts: %d reboots, zero failures" % checked)
 
 
 def test_several_cuts_random_crash_mode(url, payload):

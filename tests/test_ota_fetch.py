@@ -330,3 +330,19 @@ def test_416_without_validators_restarts_then_refuses_the_wrong_length(site, pay
     assert dl.stats["restarts"] == 1 and dl.have == 0
     assert [r["status"] for r in site.access_log(wait_for=3)][-2:] == [416, 200]
     assert dl.state == "waiting" and "signed target says %d" % SIZE in dl.last_error
+
+
+def test_wrong_length_reply_to_a_resume_keeps_the_partial(tmp_path, payload, nginx_server):  # noqa: F811
+    """A mirror that ignores Range and serves a file of another length: refused, our bytes kept."""
+    (tmp_path / "img.bin").write_bytes(payload)
+    srv = nginx_server(str(tmp_path), extra="max_ranges 0;")
+    st = SimStorage()
+    kept = partial(st, srv.url + "img.bin", payload, 6 * CHUNK).have
+    (tmp_path / "img.bin").write_bytes(payload + b"more")
+    dl = new_download(st, srv.url + "img.bin", payload)
+    while dl.state == "fetching" and dl.stats["requests"] < 1:
+        dl.step(CHUNK, wait=0.5)
+    while dl.state == "fetching":
+        dl.step(CHUNK, wait=0.5)
+    assert dl.have == kept and dl.stats["restarts"] == 0
+    assert dl.state == "waiting" and "refusing it (kept %d bytes)" % kept in dl.last_error

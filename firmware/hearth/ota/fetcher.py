@@ -607,10 +607,12 @@ class ResumableDownload:
             raise _http_error(g)
         etag, modified = _validators(g)
         if g.status == 200:
+            total = g.body_left
+            if total is not None and total != self.length:
+                self._refuse_length(total)                # before anything we hold is dropped
             if at:
                 self._restart("the server sent the whole file instead of bytes %d- (Range ignored or "
                               "the file changed); starting over" % at)
-            total = g.body_left
         elif g.status == 206:
             first, total = _content_range(g)
             changed = (self.etag and etag and etag != self.etag) or \
@@ -624,11 +626,14 @@ class ResumableDownload:
         else:
             raise tuf_exc.DownloadError("%s: unexpected HTTP %d" % (g.url, g.status))
         if total is not None and total != self.length:
-            raise tuf_exc.DownloadLengthMismatchError(
-                "%s is %d bytes on the server but the signed target says %d; refusing it"
-                % (self.url, total, self.length))
+            self._refuse_length(total)
         self.etag, self.modified = etag, modified
         return True
+
+    def _refuse_length(self, total):
+        raise tuf_exc.DownloadLengthMismatchError(
+            "%s is %d bytes on the server but the signed target says %d; refusing it (kept %d bytes)"
+            % (self.url, total, self.length, self.have))
 
     def step(self, budget_bytes=CHUNK, wait=0.0):
         """Move at most budget_bytes, waiting at most `wait` s for the network."""

@@ -20,6 +20,7 @@ import pytest
 from faultproxy import FaultProxy
 from nginx_server import nginx_server  # noqa: F401  (fixture)
 from hearth.ota.fetcher import (CHUNK, Bounds, DownloadFailed, RateGuard, ResumableDownload)
+from hearth.boot.storage import DirStorage
 from simdisk import SimStorage
 from tuf.api import exceptions as tuf_exc
 
@@ -346,3 +347,17 @@ def test_wrong_length_reply_to_a_resume_keeps_the_partial(tmp_path, payload, ngi
         dl.step(CHUNK, wait=0.5)
     assert dl.have == kept and dl.stats["restarts"] == 0
     assert dl.state == "waiting" and "refusing it (kept %d bytes)" % kept in dl.last_error
+
+
+def test_resume_on_a_real_directory(site, payload, tmp_path):
+    """DirStorage (the device's): a new process finds the partial and resumes it with Range."""
+    st = DirStorage(str(tmp_path / "storage"))
+    kept = partial(st, site.url + "img.bin", payload, 10 * CHUNK).have
+    dl = new_download(DirStorage(str(tmp_path / "storage")), site.url + "img.bin", payload)
+    assert dl.have == kept
+    assert dl.run(60) == "done", dl.last_error
+    assert dl.reader().read() == payload and dl.stats["received"] == SIZE - kept
+    assert sorted(os.listdir(tmp_path / "storage" / "ota" / "dl")) == [
+        "progress.json", "seg-0000.part", "seg-0001.part"]
+    dl.remove()
+    assert os.listdir(tmp_path / "storage" / "ota" / "dl") == []

@@ -574,7 +574,8 @@ class ResumableDownload:
             headers.append(("Range", "bytes=%d-" % at))
             if self.etag or self.modified:
                 headers.append(("If-Range", self.etag or self.modified))
-            self.stats["resumes"] += 1
+            if url is None:                               # not a redirect of the same request
+                self.stats["resumes"] += 1
         self._redirects = 0 if url is None else self._redirects + 1
         self._get = HttpGet(url or self.url, headers, self.bounds, self.clock)
         self.stats["requests"] += 1

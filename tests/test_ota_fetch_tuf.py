@@ -150,3 +150,22 @@ def test_decompressing_writer_streams_and_checks(fmt):
         w = DecompressingWriter(lambda b: None, fmt, max_output=len(data))
         w.write(bytes(bad))
         w.close()
+
+
+def test_decoder_memory_is_bounded():
+    """A stream that needs a bigger window / dictionary than the device allows is refused."""
+    data = image_bytes()[:200000]
+    zc = zstandard.ZstdCompressor(compression_params=zstandard.ZstdCompressionParameters(window_log=26))
+    zo = zc.compressobj()                       # streamed: the size is unknown, so the 64 MiB window stays
+    big = {"xz": lzma.compress(data, preset=9),                              # 64 MiB dictionary
+           "zstd": zo.compress(data) + zo.flush()}
+    for fmt, packed in big.items():
+        w = DecompressingWriter(lambda b: None, fmt, max_output=len(data), max_memory=16 << 20)
+        with pytest.raises(DecompressError, match="more than 16 MiB"):
+            w.write(packed)
+            w.close()
+        out = []
+        w = DecompressingWriter(out.append, fmt, max_output=len(data), max_memory=128 << 20)
+        w.write(packed)
+        w.close()
+        assert b"".join(out) == data

@@ -44,6 +44,7 @@ CHUNK = 64 * 1024           # commit unit of a ResumableDownload: what a cut can
 MAX_HEAD = 16 * 1024        # response status line + headers
 MAX_REDIRECTS = 5
 RECORD_FORMAT = 1
+DECODER_MEMORY = 16 << 20   # zstd window / xz decoder memory; zstd -19 and xz -6 (8 MiB dictionaries) fit
 
 
 class Bounds:
@@ -778,23 +779,25 @@ class DecompressingWriter:
     """write(compressed) -> sink(decompressed pieces); close() checks the stream ended.
 
     fmt "zstd" or "xz". Input is fed in small slices so one call never holds
-    more than about `SLICE * max ratio` of output, and the total output is
-    bounded by `max_output` (a bomb is refused before it fills memory).
+    more than about `SLICE * max ratio` of output, the total output is
+    bounded by `max_output` (a bomb is refused before it fills memory), and
+    the decoder's window / dictionary by `max_memory`.
     """
 
     SLICE = 256
 
-    def __init__(self, sink, fmt, max_output):
+    def __init__(self, sink, fmt, max_output, max_memory=DECODER_MEMORY):
         self.sink = sink
         self.fmt = fmt
         self.max_output = max_output
+        self.max_memory = max_memory
         self.written = 0
         if fmt == "zstd":
             import zstandard
-            self._d = zstandard.ZstdDecompressor().decompressobj()
+            self._d = zstandard.ZstdDecompressor(max_window_size=max_memory).decompressobj()
             self._errors = (zstandard.ZstdError,)
         elif fmt == "xz":
-            self._d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+            self._d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=max_memory)
             self._errors = (lzma.LZMAError,)
         else:
             raise ValueError("unknown compression %r: use zstd or xz" % fmt)
@@ -807,7 +810,8 @@ class DecompressingWriter:
             try:
                 out = self._d.decompress(bytes(view[i:i + self.SLICE]))
             except self._errors as e:
-                raise DecompressError("damaged %s stream: %s" % (self.fmt, e)) from None
+                raise DecompressError("damaged %s stream, or it needs more than %d MiB to decode: %s"
+                                      % (self.fmt, self.max_memory >> 20, e)) from None
             self._emit(out)
         return len(data)
 

@@ -15,6 +15,7 @@ access_log(wait_for=N)).
 Fixture: `nginx_server(root_dir, extra="")` (a factory; everything started is stopped).
 """
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
@@ -61,6 +62,7 @@ def _free_port():
 class NginxServer:
     def __init__(self, root_dir, extra=""):
         self.root = os.path.abspath(root_dir)
+        self.dir = pathlib.Path(self.root)
         self.extra = extra                    # more server-block directives, e.g. "max_ranges 0;"
         self.tmp = None
         self.proc = None

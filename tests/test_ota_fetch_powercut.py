@@ -34,9 +34,7 @@ def payload():
 def served(tmp_path, payload, nginx_server):  # noqa: F811
     print("HEARTH_SEED=%d" % SEED)
     (tmp_path / "img.bin").write_bytes(payload)
-    srv = nginx_server(str(tmp_path))
-    srv.dir = tmp_path
-    return srv
+    return nginx_server(str(tmp_path))
 
 
 @pytest.fixture

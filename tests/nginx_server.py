@@ -1,12 +1,21 @@
-"""nginx on a loopback port serving a directory, config written at test time.
+"""The Debian nginx serving a directory on a free loopback port, for tests.
 
-    srv = NginxServer(root_dir); url = srv.start()   # "http://127.0.0.1:PORT/"
-    ...; srv.stop()
+    srv = NginxServer(root_dir)
+    base = srv.start()           # "http://127.0.0.1:PORT/"
+    srv.access_log()             # [{"method", "uri", "status", "body_bytes", "bytes", "range", "if_range"}]
+    srv.stop()
 
-or the `nginx_server` fixture (a factory: nginx_server(root) -> URL).
-Skips when nginx is not installed (Debian package nginx, host_tools/deps/debian.txt).
+The config is written at start into a private temp dir (pid, logs, temp
+paths); nginx runs in the foreground with one process (no daemon, no master),
+so stop() ends exactly the process start() began. The access log is written
+unbuffered: every finished request is in it when the client has its answer
+(nginx logs when the response is done, so give a request a moment; see
+access_log(wait_for=N)).
+
+Fixture: `nginx_server(root_dir, extra="")` (a factory; everything started is stopped).
 """
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
@@ -15,32 +24,33 @@ import time
 
 import pytest
 
-CONF = """daemon off;
+CONF = """\
+daemon off;
 master_process off;
 worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/error.log warn;
-events {{ worker_connections 64; }}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log info;
+events {{ worker_connections 128; }}
 http {{
-    access_log {work}/access.log;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
+    types {{ application/json json; application/octet-stream bin img zst xz; }}
     default_type application/octet-stream;
-    sendfile off;
+    log_format hearth '$request_method $uri $status $body_bytes_sent $bytes_sent "$http_range" "$http_if_range"';
+    access_log {tmp}/access.log hearth;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    sendfile on;
+    keepalive_timeout 5;
     server {{
         listen 127.0.0.1:{port};
         root {root};
+        {extra}
         location / {{ }}
     }}
 }}
 """
-
-
-def nginx_binary():
-    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 
 
 def _free_port():
@@ -50,76 +60,107 @@ def _free_port():
 
 
 class NginxServer:
-    def __init__(self, root_dir):
+    def __init__(self, root_dir, extra=""):
         self.root = os.path.abspath(root_dir)
+        self.dir = pathlib.Path(self.root)
+        self.extra = extra                    # more server-block directives, e.g. "max_ranges 0;"
+        self.tmp = None
         self.proc = None
-        self.work = None
-        self.url = None
+        self.port = None
 
     def start(self):
-        exe = nginx_binary()
+        exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
         if exe is None:
-            pytest.skip("nginx is not installed (apt-get install nginx)")
-        self.work = tempfile.mkdtemp(prefix="nginx-")
-        for attempt in range(5):        # a free port can be taken between probe and bind
-            port = _free_port()
-            conf = os.path.join(self.work, "nginx.conf")
+            pytest.fail("nginx is not installed: run `make debs` (Debian package nginx)")
+        self.tmp = tempfile.mkdtemp(prefix="hearth-nginx-")
+        for attempt in range(5):                      # the free port can be taken between probe and bind
+            self.port = _free_port()
+            conf = os.path.join(self.tmp, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(CONF.format(work=self.work, port=port, root=self.root))
-            self.proc = subprocess.Popen([exe, "-c", conf, "-p", self.work, "-e", os.path.join(self.work, "error.log")],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            if self._wait(port):
-                self.url = "http://127.0.0.1:%d/" % port
+                f.write(CONF.format(tmp=self.tmp, port=self.port, root=self.root, extra=self.extra))
+            self.proc = subprocess.Popen([exe, "-p", self.tmp, "-e", os.path.join(self.tmp, "error.log"),
+                                          "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if self._wait_ready():
                 return self.url
-            self.stop()
-        raise RuntimeError("nginx did not start: %s" % self.error_log())
+            self.stop(keep_tmp=True)
+        raise RuntimeError("nginx did not start: %s" % self._error_tail())
 
-    def _wait(self, port, polls=200):
-        for _ in range(polls):
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/" % self.port
+
+    def _wait_ready(self):
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
             if self.proc.poll() is not None:
                 return False
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return True
             except OSError:
-                time.sleep(0.025)
+                time.sleep(0.02)
         return False
 
-    def error_log(self):
+    def _error_tail(self):
         try:
-            with open(os.path.join(self.work, "error.log")) as f:
-                return f.read()[-2000:]
+            with open(os.path.join(self.tmp, "error.log")) as f:
+                return f.read()[-800:]
         except OSError:
-            return ""
+            return "(no error log)"
 
-    def access_log(self):
+    def stop(self, keep_tmp=False):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(5)
+            if self.proc.stderr:
+                self.proc.stderr.close()
+            self.proc = None
+        if self.tmp and not keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def access_log(self, wait_for=0, timeout=5.0):
+        """The requests served so far; wait_for: at least that many lines (nginx logs at the end)."""
+        end = time.monotonic() + timeout
+        while True:
+            rows = self._read_log()
+            if len(rows) >= wait_for or time.monotonic() >= end:
+                return rows
+            time.sleep(0.02)
+
+    def _read_log(self):
+        rows = []
         try:
-            with open(os.path.join(self.work, "access.log")) as f:
-                return f.read().splitlines()
-        except OSError:
-            return []
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None and self.proc.stderr:
-            self.proc.stderr.close()
-        self.proc = None
+            with open(os.path.join(self.tmp, "access.log")) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return rows
+        for line in lines:
+            line = line.replace("\\x22", "'")       # nginx escapes the quotes of an ETag
+            head, _q, rest = line.partition(' "')
+            method, uri, status, body, total = head.split(" ")
+            rng, _s, if_range = rest.partition('" "')
+            rows.append({"method": method, "uri": uri, "status": int(status), "body_bytes": int(body),
+                         "bytes": int(total), "range": None if rng == "-" else rng,
+                         "if_range": None if if_range.rstrip('"') == "-" else if_range.rstrip('"')})
+        return rows
 
 
 @pytest.fixture
 def nginx_server():
-    servers = []
+    """Factory: nginx_server(root_dir) -> started NginxServer; all stopped at teardown."""
+    started = []
 
-    def start(root):
-        s = NginxServer(root)
-        servers.append(s)
-        return s.start()
+    def start(root_dir, extra=""):
+        srv = NginxServer(root_dir, extra)
+        srv.start()
+        started.append(srv)
+        return srv
     yield start
-    for s in servers:
-        s.stop()
+    for srv in started:
+        srv.stop()

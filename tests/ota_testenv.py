@@ -59,7 +59,8 @@ class Env:
         shutil.copytree(template.repo, self.repo, symlinks=True)
         shutil.copytree(template.storage, self.storage, symlinks=True)
         self.public = os.path.join(self.repo, "public")
-        self.url = nginx_server(self.public)
+        started = nginx_server(self.public)      # a started NginxServer (or a URL from a custom starter)
+        self.url = started if isinstance(started, str) else started.url
         self.client = Client(self.storage, url=self.url)
         with open(os.path.join(self.public, "metadata", "1.root.json"), "rb") as f:
             self.client.init(f.read(), device_id=device_id, ring=ring, url=self.url)

@@ -19,7 +19,7 @@ from hearth_tools.testing import testkit
 
 ROOT = build.ROOT
 TAG = re.escape(sys.implementation.cache_tag)
-_MOD = r"(?:(?:boot|core|image|ports)/)?[a-z_]+"    # hearth's subpackages, one level deep
+_MOD = r"(?:(?:boot|core|image|ota|ports)/)?[a-z_]+"    # hearth's subpackages, one level deep
 
 # Every path in a bundle matches exactly one row: (what it is, pattern).
 ALLOWED = [

@@ -209,11 +209,11 @@ def test_check_with_nothing_new_fetches_only_the_timestamp(template, tmp_path):
         before = len(srv.access_log())
         out = env.client.update()
         assert out["event"] == "nothing"
-        lines = srv.access_log()[before:]
-        paths = [ln.split('"')[1].split()[1] for ln in lines]
+        rows = srv.access_log(wait_for=before + 2)[before:]
+        paths = [r["uri"] for r in rows]
         assert paths == ["/metadata/2.root.json", "/metadata/timestamp.json"], paths
-        status = [int(ln.split('"')[2].split()[0]) for ln in lines]
-        sizes = [int(ln.split('"')[2].split()[1]) for ln in lines]
+        status = [r["status"] for r in rows]
+        sizes = [r["body_bytes"] for r in rows]
         assert status == [404, 200]
         print("bytes of body for a check with nothing new: %d (timestamp %d)" % (sum(sizes), sizes[1]))
     finally:

@@ -87,4 +87,4 @@ static int add_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_add = {"ADD", add_prepare, add_eval};
+const hnn_kernel hnn_k_add = {.name = "ADD", .prepare = add_prepare, .eval = add_eval};

@@ -180,4 +180,4 @@ static int conv_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_conv_2d = {"CONV_2D", conv_prepare, conv_eval};
+const hnn_kernel hnn_k_conv_2d = {.name = "CONV_2D", .prepare = conv_prepare, .eval = conv_eval};

@@ -183,4 +183,5 @@ static int dw_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_depthwise_conv_2d = {"DEPTHWISE_CONV_2D", dw_prepare, dw_eval};
+const hnn_kernel hnn_k_depthwise_conv_2d = {.name = "DEPTHWISE_CONV_2D", .prepare = dw_prepare,
+                                            .eval = dw_eval};

@@ -159,4 +159,5 @@ static int fc_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_fully_connected = {"FULLY_CONNECTED", fc_prepare, fc_eval};
+const hnn_kernel hnn_k_fully_connected = {.name = "FULLY_CONNECTED", .prepare = fc_prepare,
+                                          .eval = fc_eval};

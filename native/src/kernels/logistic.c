@@ -107,4 +107,4 @@ static int lg_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_logistic = {"LOGISTIC", lg_prepare, lg_eval};
+const hnn_kernel hnn_k_logistic = {.name = "LOGISTIC", .prepare = lg_prepare, .eval = lg_eval};

@@ -64,4 +64,4 @@ static int mul_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_mul = {"MUL", mul_prepare, mul_eval};
+const hnn_kernel hnn_k_mul = {.name = "MUL", .prepare = mul_prepare, .eval = mul_eval};

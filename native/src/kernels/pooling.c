@@ -150,5 +150,7 @@ static int pool_eval_max(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_average_pool_2d = {"AVERAGE_POOL_2D", pool_prepare, pool_eval_avg};
-const hnn_kernel hnn_k_max_pool_2d = {"MAX_POOL_2D", pool_prepare, pool_eval_max};
+const hnn_kernel hnn_k_average_pool_2d = {.name = "AVERAGE_POOL_2D", .prepare = pool_prepare,
+                                          .eval = pool_eval_avg};
+const hnn_kernel hnn_k_max_pool_2d = {.name = "MAX_POOL_2D", .prepare = pool_prepare,
+                                      .eval = pool_eval_max};

@@ -287,5 +287,5 @@ static int dq_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_quantize = {"QUANTIZE", q_prepare, q_eval};
-const hnn_kernel hnn_k_dequantize = {"DEQUANTIZE", dq_prepare, dq_eval};
+const hnn_kernel hnn_k_quantize = {.name = "QUANTIZE", .prepare = q_prepare, .eval = q_eval};
+const hnn_kernel hnn_k_dequantize = {.name = "DEQUANTIZE", .prepare = dq_prepare, .eval = dq_eval};

@@ -240,4 +240,4 @@ static int mean_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_mean = {"MEAN", mean_prepare, mean_eval};
+const hnn_kernel hnn_k_mean = {.name = "MEAN", .prepare = mean_prepare, .eval = mean_eval};

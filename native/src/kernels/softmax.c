@@ -173,4 +173,4 @@ static int sm_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_softmax = {"SOFTMAX", sm_prepare, sm_eval};
+const hnn_kernel hnn_k_softmax = {.name = "SOFTMAX", .prepare = sm_prepare, .eval = sm_eval};

@@ -34,6 +34,18 @@ static inline int32_t hnn_add_wrap(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
+/* a - b with the same wrap. */
+static inline int32_t hnn_sub_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+/* v saturated to int8. */
+static inline int8_t hnn_sat_i8(int32_t v)
+{
+    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+}
+
 /* Requantize one accumulator to int8 (TFLM order: scale, +zp, clamp; the
  * +zp wraps like TFLM's int32 add when the scaled value is near 2^31). */
 static inline int8_t hnn_requant_i8(int32_t acc, int32_t mult, int shift,

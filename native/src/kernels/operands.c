@@ -17,7 +17,7 @@ int hnn_operand_q8(hnn_ctx *c, const hnn_tinfo *t, const char *what)
                         "only int8 activations and weights are supported");
     if (t->nq < 1)
         return hnn_fail(c, HNN_E_QUANT, "int8 tensor without quantization parameters");
-    if (!(t->scale > 0.0f) || !isfinite(t->scale))
+    if (!hnn_scale_ok(t->scale))
         return hnn_fail(c, HNN_E_QUANT, "quantization scale must be positive and finite");
     if (t->zero_point < -128 || t->zero_point > 127)
         return hnn_fail(c, HNN_E_QUANT, "int8 zero point outside [-128, 127]");
@@ -42,7 +42,7 @@ int hnn_requant_channels(hnn_ctx *c, float s_in, const hnn_tinfo *filt,
 {
     for (int32_t k = 0; k < n; k++) {
         float fs = hnn_tinfo_scale(filt, filt->nq > 1 ? k : 0);
-        if (!(fs > 0.0f) || !isfinite(fs))
+        if (!hnn_scale_ok(fs))
             return hnn_fail(c, HNN_E_QUANT, "filter scale must be positive and finite");
         /* TFLM: double(input_scale) * double(filter_scale) / double(output_scale) */
         double real = (double)s_in * (double)fs / (double)s_out;

@@ -9,7 +9,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include "kernel.h"
+
+/* A usable quantization scale: positive and finite. */
+static inline int hnn_scale_ok(float s)
+{
+    return s > 0.0f && isfinite(s);
+}
 
 /* Checks that t is an int8 tensor quantized with a positive finite scale
  * and an in-range zero point (per-tensor use: first scale / zero point). */

@@ -98,6 +98,15 @@ static const int32_t *op_inputs(const hnn_model *m, const hnn_op *op)
     return (const int32_t *)(const void *)(m->b.p + op->in_pos);
 }
 
+static int op_reads(const hnn_model *m, const hnn_op *op, int32_t t)
+{
+    const int32_t *in = op_inputs(m, op);
+    for (uint32_t k = 0; k < op->n_in; k++)
+        if (in[k] == t)
+            return 1;
+    return 0;
+}
+
 static int is_subgraph_output(const hnn_model *m, const hnn_subgraph *g, int32_t t)
 {
     for (uint32_t k = 0; k < g->outputs.n; k++)
@@ -242,12 +251,9 @@ static int assign_place(hnn_ctx *c)
     int p = v < 0 || g->toff[v] ? -1 : hnn__producer(m, s, v, a);
     int safe = p >= 0 && !is_subgraph_output(m, g, v);
     /* v must have no reader but the assign */
-    for (uint32_t j = (uint32_t)(p + 1); j < g->n_ops && safe; j++) {
-        const int32_t *in = op_inputs(m, &g->ops[j]);
-        for (uint32_t k = 0; k < g->ops[j].n_in; k++)
-            if (in[k] == v && j != a)
-                safe = 0;
-    }
+    for (uint32_t j = (uint32_t)(p + 1); j < g->n_ops && safe; j++)
+        if (j != a && op_reads(m, &g->ops[j], v))
+            safe = 0;
     /* nothing from the producer up to the assign may read the variable */
     for (uint32_t j = (uint32_t)p; j < a && safe; j++) {
         int32_t code = hnn__op_code(&g->ops[j]);
@@ -309,12 +315,9 @@ static int read_place(hnn_ctx *c)
     int32_t o = c->out[0];
     int safe = !g->toff[o] && !is_subgraph_output(m, g, o);
     uint32_t last = i;
-    for (uint32_t j = i + 1; j < g->n_ops && safe; j++) {
-        const int32_t *in = op_inputs(m, &g->ops[j]);
-        for (uint32_t k = 0; k < g->ops[j].n_in; k++)
-            if (in[k] == o)
-                last = j;
-    }
+    for (uint32_t j = i + 1; j < g->n_ops && safe; j++)
+        if (op_reads(m, &g->ops[j], o))
+            last = j;
     for (uint32_t j = i + 1; j <= last && safe; j++) {
         int32_t code = hnn__op_code(&g->ops[j]);
         if (code == HNN_OP_CALL_ONCE ||

@@ -14,10 +14,11 @@
  *     guard only the stores with `if (c->data)`.
  *   eval(c) runs one invoke of the op. It must not fail on valid data
  *     except for truly runtime conditions; all checking belongs in prepare.
- *   place(c), optional, is called once per op after the op data is
- *     allocated and before the activations are planned: it may allocate
- *     more persistent memory (hnn_persist) and point tensors at memory the
- *     op owns, so the planner leaves them alone (graph-level ops only).
+ *   place(c), optional, is called once per op, in op order, after every
+ *     op's data is allocated and before the variable tensors, the scratch
+ *     and the activation plan: it may allocate more persistent memory
+ *     (hnn_persist) and point tensors at memory the op owns, which the
+ *     planner then leaves alone (graph-level ops only).
  *   reset(c), optional, puts the op's state back to its initial value, at
  *     load and on hnn_reset (variables, "has run" flags).
  *

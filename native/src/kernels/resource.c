@@ -235,6 +235,18 @@ static int assign_prepare(hnn_ctx *c)
     return HNN_OK;
 }
 
+/* The variable whose buffer op c may alias a tensor to, and its arena
+ * offset; -1 when there is none or HNN_PRESERVE_ALL keeps every tensor. */
+static int alias_target(const hnn_ctx *c, uint32_t *off)
+{
+    const hnn_model *m = c->m;
+    int id = variable_of_op(m, (uint32_t)c->subgraph, (uint32_t)c->op_index);
+    if ((m->flags & HNN_PRESERVE_ALL) || id < 0 || !table_of(m)->v[id].buf)
+        return -1;
+    *off = (uint32_t)(table_of(m)->v[id].buf - m->arena);
+    return id;
+}
+
 /* The op that computes a variable's next value (typically the STRIDED_SLICE
  * before ASSIGN_VARIABLE) can write straight into the variable when nothing
  * between it and the assign still needs the old value. */
@@ -243,10 +255,10 @@ static int assign_place(hnn_ctx *c)
     hnn_model *m = c->m;
     uint32_t s = (uint32_t)c->subgraph, a = (uint32_t)c->op_index;
     hnn_subgraph *g = &m->sub[s];
-    int id = variable_of_op(m, s, a);
-    if ((m->flags & HNN_PRESERVE_ALL) || id < 0 || !table_of(m)->v[id].buf)
+    uint32_t roff;
+    int id = alias_target(c, &roff);
+    if (id < 0)
         return HNN_OK;
-    uint32_t roff = (uint32_t)(table_of(m)->v[id].buf - m->arena);
     int32_t v = c->in[1];
     int p = v < 0 || g->toff[v] ? -1 : hnn__producer(m, s, v, a);
     int safe = p >= 0 && !is_subgraph_output(m, g, v);
@@ -309,8 +321,9 @@ static int read_place(hnn_ctx *c)
     hnn_model *m = c->m;
     uint32_t s = (uint32_t)c->subgraph, i = (uint32_t)c->op_index;
     hnn_subgraph *g = &m->sub[s];
-    int id = variable_of_op(m, s, i);
-    if ((m->flags & HNN_PRESERVE_ALL) || id < 0 || !table_of(m)->v[id].buf)
+    uint32_t roff;
+    int id = alias_target(c, &roff);
+    if (id < 0)
         return HNN_OK;
     int32_t o = c->out[0];
     int safe = !g->toff[o] && !is_subgraph_output(m, g, o);
@@ -325,7 +338,7 @@ static int read_place(hnn_ctx *c)
             safe = 0;
     }
     if (safe)
-        g->toff[o] = (uint32_t)(table_of(m)->v[id].buf - m->arena);
+        g->toff[o] = roff;
     return HNN_OK;
 }
 

@@ -1,24 +1,25 @@
 /*
- * interp.c - load, validate, plan and run a .tflite model in caller memory.
+ * interp.c - load, validate and run a .tflite model in caller memory.
  *
  * Arena layout (low -> high addresses), all 8-byte aligned:
  *   model struct | subgraph structs | tensor pointer tables | op tables |
- *   resource table | op data | resource buffers | variable tensors |
- *   scratch | activation plan
+ *   what ops allocate at prepare (the variable table) | op data |
+ *   what ops allocate at place (variable buffers) | variable tensors |
+ *   scratch | activation plan (planner.c)
  * The activation plan is computed in the space it will later occupy (the
  * planner's workspace is released before the plan is used), so the bytes
  * needed are persistent + max(plan, workspace): hnn_arena_used().
  */
 #include <string.h>
-#ifdef HNN_DEBUG_PLAN
-#include <stdio.h>
-#endif
 
 #include "interp.h"
 #include "planner.h"
 #include "put_text.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
+/* Graph-level state an op may keep besides its data (hnn_arena_bytes
+ * allowance: one variable-table entry, kernels/resource.c). */
+#define HNN_OP_STATE_BOUND 32u
 
 /* ---- failure detail ------------------------------------------------------ */
 
@@ -45,6 +46,11 @@ static int fail(const hnn_model *m, int err, const char *msg)
 {
     record(m, -1, -1, 0, msg);
     return err;
+}
+
+int hnn__fail(const hnn_model *m, int err, const char *msg)
+{
+    return fail(m, err, msg);
 }
 
 int hnn_fail(hnn_ctx *c, int err, const char *msg)
@@ -139,6 +145,15 @@ static void *palloc(hnn_model *m, size_t bytes, int *rc)
     return m->arena + at;
 }
 
+void *hnn_persist(hnn_ctx *c, size_t bytes)
+{
+    int rc = HNN_OK;
+    void *p = palloc(c->m, bytes, &rc);
+    if (rc)
+        hnn_fail(c, rc, "arena too small");
+    return p;
+}
+
 /* ---- tensor info ------------------------------------------------------------ */
 
 static int tensor_table(const hnn_model *m, uint32_t s, int32_t t, tfl_table *tt)
@@ -230,6 +245,11 @@ static int read_tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
         }
     }
     return HNN_OK;
+}
+
+int hnn__tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti)
+{
+    return read_tinfo(m, s, t, ti);
 }
 
 float hnn_tinfo_scale(const hnn_tinfo *t, int k)
@@ -487,7 +507,6 @@ static int load_structure(hnn_model *m)
     if (rc)
         return rc;
 
-    uint32_t var_handles = 0;
     for (uint32_t s = 0; s < subs.n; s++) {
         hnn_subgraph *g = &m->sub[s];
         tfl_table st;
@@ -517,8 +536,6 @@ static int load_structure(hnn_model *m)
                 return fail(m, rc, "operator table out of bounds");
             if ((rc = load_op(m, s, i, &ot)) != 0)
                 return rc;
-            if (hnn__op_code(&g->ops[i]) == HNN_OP_VAR_HANDLE)
-                var_handles++;
         }
         /* every tensor must be readable and of a supported type */
         for (uint32_t t = 0; t < g->n_tensors; t++) {
@@ -536,11 +553,7 @@ static int load_structure(hnn_model *m)
             if (g->toff[tfl_vec_i32(b, &g->inputs, k)] & HNN_TOFF_MODEL)
                 return fail(m, HNN_E_GRAPH, "a subgraph input is a constant tensor (remove its buffer)");
     }
-    if (var_handles > HNN_MAX_RESOURCES)
-        return fail(m, HNN_E_LIMIT, "too many resource variables");
-    m->max_res = var_handles;
-    m->res = palloc(m, sizeof(hnn_resource) * (var_handles ? var_handles : 1), &rc);
-    return rc;
+    return HNN_OK;
 }
 
 /* Data-flow check: every non-constant input must be written earlier in the
@@ -620,7 +633,8 @@ static int prepare_all(hnn_model *m, int pass)
     return HNN_OK;
 }
 
-/* Variable tensors (is_variable) and resources start at their zero point. */
+/* Variable tensors (is_variable) start at their zero point; ops with state
+ * reset it themselves (kernel reset hook). */
 static void reset_state(hnn_model *m)
 {
     for (uint32_t s = 0; s < m->n_sub; s++) {
@@ -633,239 +647,32 @@ static void reset_state(hnn_model *m)
             int v = ti.type == HNN_INT8 ? ti.zero_point : 0;
             memset(hnn__loc(m, g->toff[t]), v, (size_t)ti.bytes);
         }
-        for (uint32_t i = 0; i < g->n_ops; i++)
-            if (hnn__op_code(&g->ops[i]) == HNN_OP_CALL_ONCE && g->ops[i].data)
-                *(uint8_t *)hnn__op_data(m, &g->ops[i]) = 0;   /* has_run */
-    }
-    for (uint32_t r = 0; r < m->n_res; r++)
-        if (m->res[r].buf)
-            memset(m->res[r].buf, m->res[r].dflt, m->res[r].bytes);
-}
-
-/* ---- planning -------------------------------------------------------------- */
-
-static int find_buf(const hnn_plan_buf *w, uint32_t n, int32_t t)
-{
-    for (uint32_t k = 0; k < n; k++)
-        if (w[k].id == t)
-            return (int)k;
-    return -1;
-}
-
-/* RESHAPE keeps the bytes as they are, so its output can share its input's
- * memory whenever the input is a planned activation: follow such chains. */
-static int32_t plan_root(const hnn_model *m, uint32_t s, int32_t t, int preserve_all)
-{
-    const hnn_subgraph *g = &m->sub[s];
-    for (int guard = 0; !preserve_all && guard < 64; guard++) {
-        int p = hnn__producer(m, s, t, g->n_ops);
-        if (p < 0)
-            return t;
-        const hnn_op *op = &g->ops[p];
-        if (hnn__op_code(op) != HNN_OP_RESHAPE || op->n_in < 1)
-            return t;
-        int32_t in = ((const int32_t *)(const void *)(m->b.p + op->in_pos))[0];
-        if (in < 0 || g->toff[in])
-            return t;   /* constants and variables keep a copy */
-        t = in;
-    }
-    return t;
-}
-
-int hnn_plan_subgraph(hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
-                      int preserve_all, size_t *plan_bytes, size_t *work_bytes)
-{
-    hnn_subgraph *g = &m->sub[s];
-    hnn_plan_buf *w = (hnn_plan_buf *)(void *)mem;
-    uint32_t n = 0;
-    size_t cap = mem_size / sizeof(hnn_plan_buf);
-
-    *plan_bytes = 0;
-    *work_bytes = 0;
-    /* one entry per tensor that needs activation memory and is referenced */
-    for (uint32_t i = 0; i <= g->n_ops; i++) {
-        const int32_t *io[2];
-        uint32_t nio[2];
-        if (i < g->n_ops) {
-            io[0] = (const int32_t *)(const void *)(m->b.p + g->ops[i].in_pos);
-            nio[0] = g->ops[i].n_in;
-            io[1] = (const int32_t *)(const void *)(m->b.p + g->ops[i].out_pos);
-            nio[1] = g->ops[i].n_out;
-        } else { /* subgraph inputs and outputs */
-            io[0] = (const int32_t *)(const void *)(m->b.p + g->inputs.pos);
-            nio[0] = g->inputs.n;
-            io[1] = (const int32_t *)(const void *)(m->b.p + g->outputs.pos);
-            nio[1] = g->outputs.n;
-        }
-        for (int side = 0; side < 2; side++)
-            for (uint32_t k = 0; k < nio[side]; k++) {
-                int32_t t = io[side][k];
-                hnn_tinfo ti;
-                if (t < 0 || g->toff[t])
-                    continue;
-                t = plan_root(m, s, t, preserve_all);
-                if (g->toff[t] || find_buf(w, n, t) >= 0)
-                    continue;
-                if (read_tinfo(m, s, t, &ti) || ti.bytes == 0 || ti.type == HNN_RESOURCE)
-                    continue;
-                *work_bytes = (size_t)(n + 1) * sizeof(hnn_plan_buf);
-                if (n >= cap)
-                    return fail(m, HNN_E_ARENA, "arena too small");
-                w[n].id = t;
-                w[n].size = (uint32_t)ti.bytes;
-                w[n].first = 0xffffffffu;
-                w[n].last = 0;
-                w[n].off = 0;
-                n++;
-            }
-    }
-    /* lifetimes: written at its producer (or live from the start for inputs),
-     * alive through its last reader (or to the end for outputs) */
-    for (uint32_t i = 0; i < g->n_ops; i++) {
-        const hnn_op *op = &g->ops[i];
-        const int32_t *in = (const int32_t *)(const void *)(m->b.p + op->in_pos);
-        const int32_t *out = (const int32_t *)(const void *)(m->b.p + op->out_pos);
-        for (uint32_t k = 0; k < op->n_out; k++) {
-            int b = g->toff[out[k]] ? -1 : find_buf(w, n, plan_root(m, s, out[k], preserve_all));
-            if (b >= 0 && w[b].first > i)
-                w[b].first = i;
-            if (b >= 0 && w[b].last < i)
-                w[b].last = i;
-        }
-        for (uint32_t k = 0; k < op->n_in; k++) {
-            int b = in[k] < 0 || g->toff[in[k]] ? -1 : find_buf(w, n, plan_root(m, s, in[k], preserve_all));
-            if (b >= 0 && w[b].last < i)
-                w[b].last = i;
-        }
-    }
-    for (uint32_t k = 0; k < g->inputs.n; k++) {
-        int32_t t = tfl_vec_i32(&m->b, &g->inputs, k);
-        int b = g->toff[t] ? -1 : find_buf(w, n, plan_root(m, s, t, preserve_all));
-        if (b >= 0)
-            w[b].first = 0;
-    }
-    for (uint32_t k = 0; k < g->outputs.n; k++) {
-        int32_t t = tfl_vec_i32(&m->b, &g->outputs, k);
-        int b = g->toff[t] ? -1 : find_buf(w, n, plan_root(m, s, t, preserve_all));
-        if (b >= 0)
-            w[b].last = g->n_ops;
-    }
-    for (uint32_t k = 0; k < n; k++)
-        if (w[k].first == 0xffffffffu)
-            w[k].first = 0;
-
-    uint64_t total = preserve_all ? hnn_plan_linear(w, n, 8) : hnn_plan_greedy(w, n, 8);
-    if (total > mem_size)
-        return fail(m, HNN_E_ARENA, "arena too small for the activations");
-    *plan_bytes = (size_t)total;
-    for (uint32_t k = 0; k < n; k++)
-        g->toff[w[k].id] = (uint32_t)(mem - m->arena) + w[k].off;
-#ifdef HNN_DEBUG_PLAN
-    for (uint32_t k = 0; k < n; k++)
-        fprintf(stderr, "plan s%u t%d size %u life %u-%u off %u\n", s, w[k].id, w[k].size, w[k].first, w[k].last, w[k].off);
-#endif
-    /* reshape outputs share the bytes of the activation they reshape (the
-     * ones plan_root merged): follow chains until nothing changes */
-    uint32_t lo = (uint32_t)(mem - m->arena), hi = lo + (uint32_t)total;
-    for (int changed = !preserve_all; changed;) {
-        changed = 0;
-        for (uint32_t t = 0; t < g->n_tensors; t++) {
-            if (g->toff[t])
-                continue;
-            int p = hnn__producer(m, s, (int32_t)t, g->n_ops);
-            if (p < 0 || hnn__op_code(&g->ops[p]) != HNN_OP_RESHAPE || g->ops[p].n_in < 1)
-                continue;
-            int32_t in = ((const int32_t *)(const void *)(m->b.p + g->ops[p].in_pos))[0];
-            if (in >= 0 && g->toff[in] >= lo && g->toff[in] < hi) {
-                g->toff[t] = g->toff[in];
-                changed = 1;
-            }
-        }
-    }
-    return HNN_OK;
-}
-
-/* READ_VARIABLE copies a variable into a tensor that is read a few ops
- * later. When no op can change the variable before the last reader of that
- * tensor, the tensor can simply be the variable's buffer: no copy, no
- * activation bytes. (Not in HNN_PRESERVE_ALL mode, where the tensor must
- * keep the value as read for inspection.) */
-static void alias_reads(hnn_model *m)
-{
-    for (uint32_t s = 0; s < m->n_sub; s++) {
-        hnn_subgraph *g = &m->sub[s];
         for (uint32_t i = 0; i < g->n_ops; i++) {
-            if (hnn__op_code(&g->ops[i]) != HNN_OP_READ_VARIABLE || g->ops[i].n_out != 1)
-                continue;
-            int id = hnn__resource_for_op(m, s, i);
-            if (id < 0 || !m->res[id].buf)
-                continue;
-            int32_t o = ((const int32_t *)(const void *)(m->b.p + g->ops[i].out_pos))[0];
-            int safe = !g->toff[o];
-            for (uint32_t k = 0; k < g->outputs.n; k++)
-                if (tfl_vec_i32(&m->b, &g->outputs, k) == o)
-                    safe = 0;
-            uint32_t last = i;
-            for (uint32_t j = i + 1; j < g->n_ops && safe; j++) {
-                const int32_t *in = (const int32_t *)(const void *)(m->b.p + g->ops[j].in_pos);
-                for (uint32_t k = 0; k < g->ops[j].n_in; k++)
-                    if (in[k] == o)
-                        last = j;
+            const hnn_kernel *k = hnn_kernel_at(g->ops[i].kernel);
+            if (k->reset) {
+                hnn_ctx c;
+                make_ctx(m, s, i, &c);
+                k->reset(&c);
             }
-            for (uint32_t j = i + 1; j <= last && safe; j++) {
-                int32_t code = hnn__op_code(&g->ops[j]);
-                if (code == HNN_OP_CALL_ONCE ||
-                    (code == HNN_OP_ASSIGN_VARIABLE && hnn__resource_for_op(m, s, j) == id))
-                    safe = 0;
-            }
-            if (safe)
-                g->toff[o] = (uint32_t)(m->res[id].buf - m->arena);
         }
     }
 }
 
-/* The op that computes a variable's next value (typically the STRIDED_SLICE
- * before ASSIGN_VARIABLE) can write straight into the variable when nothing
- * between it and the assign still needs the old value. */
-static void alias_assigns(hnn_model *m)
+/* Kernel place hooks, in op order (see kernel.h). */
+static int place_all(hnn_model *m)
 {
-    for (uint32_t s = 0; s < m->n_sub; s++) {
-        hnn_subgraph *g = &m->sub[s];
-        for (uint32_t a = 0; a < g->n_ops; a++) {
-            if (hnn__op_code(&g->ops[a]) != HNN_OP_ASSIGN_VARIABLE || g->ops[a].n_in != 2)
+    for (uint32_t s = 0; s < m->n_sub; s++)
+        for (uint32_t i = 0; i < m->sub[s].n_ops; i++) {
+            const hnn_kernel *k = hnn_kernel_at(m->sub[s].ops[i].kernel);
+            if (!k->place)
                 continue;
-            int id = hnn__resource_for_op(m, s, a);
-            if (id < 0 || !m->res[id].buf)
-                continue;
-            uint32_t roff = (uint32_t)(m->res[id].buf - m->arena);
-            int32_t v = ((const int32_t *)(const void *)(m->b.p + g->ops[a].in_pos))[1];
-            int p = v < 0 || g->toff[v] ? -1 : hnn__producer(m, s, v, a);
-            int safe = p >= 0;
-            for (uint32_t k = 0; k < g->outputs.n && safe; k++)
-                if (tfl_vec_i32(&m->b, &g->outputs, k) == v)
-                    safe = 0;
-            /* v must have no reader but the assign */
-            for (uint32_t j = (uint32_t)(p + 1); j < g->n_ops && safe; j++) {
-                const int32_t *in = (const int32_t *)(const void *)(m->b.p + g->ops[j].in_pos);
-                for (uint32_t k = 0; k < g->ops[j].n_in; k++)
-                    if (in[k] == v && j != a)
-                        safe = 0;
-            }
-            /* nothing from the producer up to the assign may read the variable */
-            for (uint32_t j = (uint32_t)p; j < a && safe; j++) {
-                int32_t code = hnn__op_code(&g->ops[j]);
-                const int32_t *in = (const int32_t *)(const void *)(m->b.p + g->ops[j].in_pos);
-                if (code == HNN_OP_CALL_ONCE ||
-                    (code == HNN_OP_READ_VARIABLE && hnn__resource_for_op(m, s, j) == id))
-                    safe = 0;
-                for (uint32_t k = 0; k < g->ops[j].n_in && safe; k++)
-                    if (in[k] >= 0 && g->toff[in[k]] == roff)
-                        safe = 0;
-            }
-            if (safe)
-                g->toff[v] = roff;
+            hnn_ctx c;
+            make_ctx(m, s, i, &c);
+            int rc = k->place(&c);
+            if (rc)
+                return rc < 0 ? rc : HNN_E_RUNTIME;
         }
-    }
+    return HNN_OK;
 }
 
 static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
@@ -914,15 +721,11 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         if ((rc = check_dataflow(m, s, m->arena + ALIGN8(m->top))) != 0)
             return rc;
     }
-    for (uint32_t s = 1; s < m->n_sub; s++)
-        for (uint32_t i = 0; i < m->sub[s].n_ops; i++)
-            if (hnn__op_code(&m->sub[s].ops[i]) == HNN_OP_CALL_ONCE)
-                return fail(m, HNN_E_GRAPH, "CALL_ONCE outside the main subgraph");
 
     if ((rc = prepare_all(m, 1)) != 0)
         return rc;
 
-    /* persistent op data, then graph-level state (resource buffers) */
+    /* persistent op data, then what the ops place (variable buffers) */
     for (uint32_t s = 0; s < m->n_sub && !rc; s++)
         for (uint32_t i = 0; i < m->sub[s].n_ops && !rc; i++) {
             hnn_op *op = &m->sub[s].ops[i];
@@ -931,11 +734,8 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
                 op->data = p ? (uint32_t)(p - m->arena) : 0;
             }
         }
-    for (uint32_t r = 0; r < m->n_res && !rc; r++) {
-        if (!m->res[r].bytes)
-            continue;   /* never assigned: READ_VARIABLE refused it at prepare */
-        m->res[r].buf = palloc(m, m->res[r].bytes, &rc);
-    }
+    if (!rc)
+        rc = place_all(m);
     /* variable tensors keep their contents across invokes: persistent */
     for (uint32_t s = 0; s < m->n_sub && !rc; s++) {
         hnn_subgraph *g = &m->sub[s];
@@ -952,34 +752,14 @@ static int init(hnn_model **out, const uint8_t *buf, size_t len, void *arena,
         m->scratch = palloc(m, m->scratch_bytes, &rc);
     if (rc)
         return rc;
-    if (!(flags & HNN_PRESERVE_ALL)) {
-        alias_reads(m);
-        alias_assigns(m);
-    }
 
-    /* plan activations of each subgraph into the rest of the arena */
-    {
-        size_t base = ALIGN8(m->top);
-        size_t peak = base;
-        for (uint32_t s = 0; s < m->n_sub; s++) {
-            size_t plan_bytes = 0, work_bytes = 0;
-            if (base > arena_size)
-                return fail(m, HNN_E_ARENA, "arena too small");
-            rc = hnn_plan_subgraph(m, s, m->arena + base, arena_size - base,
-                                   (flags & HNN_PRESERVE_ALL) != 0, &plan_bytes, &work_bytes);
-            if (base + work_bytes > peak)
-                peak = base + work_bytes;
-            if (rc)
-                return rc;
-            base = ALIGN8(base + plan_bytes);
-            if (base > peak)
-                peak = base;
-        }
-        m->top = base;
-        m->used = peak > flow_peak ? peak : flow_peak;
-        if (m->used > arena_size)   /* each step checked its part; the whole, too */
-            return fail(m, HNN_E_ARENA, "arena too small");
-    }
+    /* activations of every subgraph in the rest of the arena */
+    size_t peak;
+    if ((rc = hnn_plan_model(m, &peak)) != 0)
+        return rc;
+    m->used = peak > flow_peak ? peak : flow_peak;
+    if (m->used > arena_size)   /* each step checked its part; the whole, too */
+        return fail(m, HNN_E_ARENA, "arena too small");
 
     if ((rc = prepare_all(m, 2)) != 0)
         return rc;
@@ -1032,7 +812,7 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
         total += (uint64_t)tensors.n * (sizeof(uint32_t) + 8 + HNN_PLAN_WORK_PER_TENSOR);
         /* op data is the kernels' business: allow a generous fixed amount per
          * op (lookup tables, parameters) on top of the per-tensor terms */
-        total += (uint64_t)ops.n * (sizeof(hnn_op) + sizeof(hnn_resource) + 2048);
+        total += (uint64_t)ops.n * (sizeof(hnn_op) + HNN_OP_STATE_BOUND + 2048);
         for (uint32_t t = 0; t < tensors.n; t++) {
             tfl_table tt;
             tfl_vec shape;
@@ -1062,7 +842,7 @@ int hnn_arena_bytes(const uint8_t *buf, size_t len, unsigned flags, size_t *out)
 
 /* ---- running -------------------------------------------------------------- */
 
-int hnn__run_subgraph(hnn_model *m, uint32_t s)
+static int run_subgraph(hnn_model *m, uint32_t s)
 {
     hnn_subgraph *g = &m->sub[s];
     hnn_ctx c;
@@ -1096,11 +876,23 @@ int hnn__run_subgraph(hnn_model *m, uint32_t s)
     return HNN_OK;
 }
 
+int hnn_run_subgraph(hnn_ctx *c, int32_t s)
+{
+    if (s < 0 || (uint32_t)s >= c->m->n_sub)
+        return hnn_fail(c, HNN_E_GRAPH, "subgraph index out of range");
+    return run_subgraph(c->m, (uint32_t)s);
+}
+
+int hnn_num_subgraphs(const hnn_ctx *c)
+{
+    return (int)c->m->n_sub;
+}
+
 int hnn_invoke(hnn_model *m)
 {
     if (!m)
         return HNN_E_ARG;
-    return hnn__run_subgraph(m, 0);
+    return run_subgraph(m, 0);
 }
 
 int hnn_reset(hnn_model *m)

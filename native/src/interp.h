@@ -1,6 +1,7 @@
 /*
  * interp.h - the interpreter's internal structures, shared with the
- * graph-level ops (kernels/resource.c) and the planner. Not a public header.
+ * graph-level ops (kernels/resource.c), the registry and the planner. Not a
+ * public header.
  */
 #ifndef HEARTH_INTERP_H
 #define HEARTH_INTERP_H
@@ -33,14 +34,6 @@ typedef struct {
     uint32_t n_tensors;
 } hnn_subgraph;
 
-typedef struct {
-    const char *container;   /* may be NULL (names live in the model) */
-    const char *shared_name;
-    uint8_t *buf;
-    uint32_t bytes;
-    int8_t dflt;             /* reset value (int8 zero point, as TFLM) */
-} hnn_resource;
-
 /* Why the last failure happened, formatted only on request (hnn_detail):
  * static text, op names or a custom op's name inside the model. */
 typedef struct {
@@ -61,21 +54,22 @@ struct hnn_model {
     tfl_vec opcodes;
     hnn_subgraph *sub;
     uint32_t n_sub;
-    hnn_resource *res;
-    uint32_t n_res, max_res;
+    void *vars;              /* the variable ops' table (kernels/resource.c) */
     void *scratch;
     size_t scratch_bytes;
 };
 
 static inline uint8_t *hnn__loc(const hnn_model *m, uint32_t off);
 
-/* Run every op of subgraph s once. */
-int hnn__run_subgraph(hnn_model *m, uint32_t s);
 /* The builtin code of the op producing tensor t in subgraph s before op
  * index `before`, and that op's index; -1 if none. */
 int hnn__producer(const hnn_model *m, uint32_t s, int32_t t, uint32_t before);
 /* Record a failure context ("op 12 CONV_2D: message") in m. */
 void hnn__detail(const hnn_model *m, int subgraph, int op, const char *opname, const char *msg);
+/* Record a failure about no particular op; returns err. */
+int hnn__fail(const hnn_model *m, int err, const char *msg);
+/* Read and validate tensor t of subgraph s. */
+int hnn__tinfo(const hnn_model *m, uint32_t s, int32_t t, hnn_tinfo *ti);
 
 static inline uint8_t *hnn__loc(const hnn_model *m, uint32_t off)
 {
@@ -91,8 +85,6 @@ static inline void *hnn__op_data(const hnn_model *m, const hnn_op *op)
     return op->data ? m->arena + op->data : 0;
 }
 
-/* Resource id used by READ/ASSIGN_VARIABLE op i of subgraph s, or -1. */
-int hnn__resource_for_op(const hnn_model *m, uint32_t s, uint32_t i);
 /* Builtin code of an op (via the registry). */
 int32_t hnn__op_code(const hnn_op *op);
 /* Builtin options table of op i of subgraph s (pos 0 if none). */

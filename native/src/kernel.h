@@ -1,7 +1,8 @@
 /*
  * kernel.h - the contract between the interpreter and each op kernel.
  *
- * A kernel is two functions:
+ * A kernel is two functions, plus two optional hooks for ops with state
+ * beyond one invoke (kernels/resource.c):
  *
  *   prepare(c) is called twice at load time. In the first pass c->data is
  *     NULL: validate types/shapes/quantization (return a negative hnn_status
@@ -13,6 +14,13 @@
  *     guard only the stores with `if (c->data)`.
  *   eval(c) runs one invoke of the op. It must not fail on valid data
  *     except for truly runtime conditions; all checking belongs in prepare.
+ *   place(c), optional, is called once per op, in op order, after every
+ *     op's data is allocated and before the variable tensors, the scratch
+ *     and the activation plan: it may allocate more persistent memory
+ *     (hnn_persist) and point tensors at memory the op owns, which the
+ *     planner then leaves alone (graph-level ops only).
+ *   reset(c), optional, puts the op's state back to its initial value, at
+ *     load and on hnn_reset (variables, "has run" flags).
  *
  * Tensors are referred to by index in the current subgraph. Constant
  * tensors live in the model buffer (read in place); everything else lives
@@ -33,6 +41,8 @@ typedef struct {
     const char *name;                 /* "CONV_2D" */
     int (*prepare)(hnn_ctx *c);
     int (*eval)(hnn_ctx *c);
+    int (*place)(hnn_ctx *c);         /* NULL: nothing to place */
+    void (*reset)(hnn_ctx *c);        /* NULL: no state across invokes */
 } hnn_kernel;
 
 /* A view of an options table inside the model buffer (validated at load:
@@ -114,6 +124,14 @@ static inline void *hnn_out_data(hnn_ctx *c, int i) { return hnn_tdata(c, c->out
 uint8_t hnn_opt_u8(const hnn_opts *o, int field, uint8_t def);
 int32_t hnn_opt_i32(const hnn_opts *o, int field, int32_t def);
 float hnn_opt_f32(const hnn_opts *o, int field, float def);
+
+/* Services of the interpreter for ops that manage graph-level state. */
+/* Zeroed, 8-byte aligned memory that lives as long as the model (at
+ * prepare and place only); NULL when the arena is too small (recorded). */
+void *hnn_persist(hnn_ctx *c, size_t bytes);
+/* Runs every op of subgraph s once (CALL_ONCE). */
+int hnn_run_subgraph(hnn_ctx *c, int32_t s);
+int hnn_num_subgraphs(const hnn_ctx *c);
 
 /* Record a load-time failure with a static message; returns err. */
 int hnn_fail(hnn_ctx *c, int err, const char *msg);

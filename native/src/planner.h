@@ -35,10 +35,11 @@ uint64_t hnn_plan_greedy(hnn_plan_buf *b, uint32_t n, uint32_t align);
 uint64_t hnn_plan_linear(hnn_plan_buf *b, uint32_t n, uint32_t align);
 
 struct hnn_model;
-/* Plan the activations of subgraph s into mem (size mem_size) and point the
- * tensors at them. *plan_bytes and *work_bytes report the space used by the
- * plan and by the planner's workspace (which overlaps it). */
-int hnn_plan_subgraph(struct hnn_model *m, uint32_t s, uint8_t *mem, size_t mem_size,
-                      int preserve_all, size_t *plan_bytes, size_t *work_bytes);
+/* Plan the activations of every subgraph into the arena past m->top (each
+ * subgraph its own region: CALL_ONCE runs one inside another's invoke) and
+ * point the tensors at them; m->top moves past the plan. *peak is the
+ * highest arena byte used, the planner's workspace included (it overlaps
+ * the plan while it is computed). */
+int hnn_plan_model(struct hnn_model *m, size_t *peak);
 
 #endif /* HEARTH_PLANNER_H */

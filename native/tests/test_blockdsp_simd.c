@@ -1,9 +1,10 @@
 /*
  * test_blockdsp_simd.c - the vector energy sum gives the plain C sum's bits.
  *
- * blockdsp.c is compiled into this test (its static functions are what is
- * compared); the static library's copy is then never linked in. On targets
- * without the AVX2 build there is nothing to compare and the test says so.
+ * blockdsp.c is compiled into this test (energy_plain is static; the
+ * static library's blockdsp.o is then never linked in), hbd_energy_avx2
+ * comes from the library (blockdsp_avx2.c). On targets without the AVX2
+ * build there is nothing to compare and the test says so.
  */
 #include "../src/blockdsp/blockdsp.c"
 
@@ -46,7 +47,7 @@ int main(void)
             w2[i] = (double)(rnd() % 1000003) / 1000003.0;
         }
         a = energy_plain(x, w2, n);
-        b = energy_avx2(x, w2, n);
+        b = hbd_energy_avx2(x, w2, n);
         CHECK(memcmp(&a, &b, sizeof a) == 0);
         compared++;
     }

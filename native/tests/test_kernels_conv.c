@@ -11,7 +11,8 @@
 
 #include "golden_ops.h"
 #include "hearth/nn.h"
-#include "kernels/conv_util.h"
+#include "kernels/arith.h"
+#include "kernels/vec.h"
 
 /* ---- the vector primitives against plain C (SIMD paths included) ---------- */
 
@@ -42,7 +43,7 @@ static void test_gemv(void)
         for (size_t i = 0; i < (size_t)rows * ldw; i++)
             w[i] = (int8_t)(iter % 7 == 0 ? -128 : rnd_range(-128, 127));
         int32_t xoff = iter % 5 == 0 ? 0 : rnd_range(-127, 128);
-        hnn_ka_gemv(x, w, ldw, n, rows, xoff, out);
+        hnn_vec_gemv(x, w, ldw, n, rows, xoff, out);
         for (int32_t r = 0; r < rows; r++) {
             int32_t want = 0;
             for (int32_t i = 0; i < n; i++)
@@ -74,14 +75,14 @@ static void test_depthwise_accum(void)
         for (int32_t t = 0; t < taps; t++)
             for (int32_t j = 0; j < n; j++)
                 want[j] += (xt[t] ? xt[t][coff + (size_t)j] - zp : 0) * wt[(size_t)t * 80 + (size_t)j];
-        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, -zp, n, 1);
+        hnn_vec_dw_accum(acc, xt, coff, wt, 80, taps, -zp, n, 1);
         for (int32_t j = 0; j < n; j++)
             bad += acc[j] != want[j];
         /* the non-accumulating form ignores what acc held */
         int32_t init[80];
         for (int32_t j = 0; j < n; j++)
             init[j] = want[j] - acc0[j];
-        hnn_ka_dw_accum(acc, xt, coff, wt, 80, taps, -zp, n, 0);
+        hnn_vec_dw_accum(acc, xt, coff, wt, 80, taps, -zp, n, 0);
         for (int32_t j = 0; j < n; j++)
             bad += acc[j] != init[j];
     }
@@ -109,12 +110,12 @@ static void test_requant(void)
                     : rnd_range(1 << 30, INT32_MAX);
             shift[j] = (int8_t)rnd_range(-31, 30);
         }
-        hnn_ka_requant_block(acc, use_bias ? bias : NULL, mult, shift, per_channel, n, zp, lo,
-                             hi, y);
+        hnn_vec_requant(acc, use_bias ? bias : NULL, mult, shift, per_channel, n, zp, lo,
+                        hi, y);
         for (int32_t j = 0; j < n; j++) {
             int32_t k = per_channel ? j : 0;
             int32_t a = use_bias ? acc[j] + bias[j] : acc[j];
-            bad += y[j] != hnn_ka_requant(a, mult[k], shift[k], zp, lo, hi);
+            bad += y[j] != hnn_requant_i8(a, mult[k], shift[k], zp, lo, hi);
         }
     }
     CHECK_EQ_INT(bad, 0);

@@ -6,6 +6,7 @@
  * statistics on the blocks the health check looks at.
  */
 #include "hearth/blockdsp.h"
+#include "energy.h"
 
 int hbd_init(hbd_state *st, const hbd_config *cfg)
 {
@@ -104,19 +105,6 @@ static void ratios(const hbd_state *st, const int16_t *x, double energy, double 
     }
 }
 
-/* The partial sums folded in a fixed order, then the samples past the last
- * multiple of eight. */
-static double energy_tail(const double *a, const int16_t *x, const double *w2, int rest)
-{
-    double e = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    int i;
-    for (i = 0; i < rest; i++) {
-        int32_t v = x[i];
-        e += (double)(v * v) * w2[i];
-    }
-    return e;
-}
-
 /* sum x^2 w^2 over one frame. x^2 is exact in int32 (at most 2^30), so
  * converting it instead of x gives the same products and lets the compiler
  * use packed conversions. Eight partial sums a[j] (sample 8k + j goes to
@@ -135,38 +123,13 @@ static double energy_plain(const int16_t *x, const double *w2, int n)
             int32_t v = x[j];
             a[j] += (double)(v * v) * w2[j];
         }
-    return energy_tail(a, x, w2, n & 7);
+    return hbd_energy_tail(a, x, w2, n & 7);
 }
 
-#if !defined(HNN_NO_SIMD) && defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-/* The same eight partial sums, a[0..3] and a[4..7] as two AVX registers:
- * every product and every sum is the plain version's (no FMA: each rounds
- * on its own), so the two give identical bits. The appliance runs this on
- * every frame of every block; the compiler's own vectors for the plain
- * loop are two lanes wide. */
-__attribute__((target("avx2"))) static double energy_avx2(const int16_t *x, const double *w2, int n)
-{
-    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-    double a[8];
-    const int16_t *end8 = x + (n & ~7);
-    for (; x < end8; x += 8, w2 += 8) {
-        __m256i v = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(const void *)x));
-        __m256i sq = _mm256_mullo_epi32(v, v);
-        lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(sq)),
-                                             _mm256_loadu_pd(w2)));
-        hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(sq, 1)),
-                                             _mm256_loadu_pd(w2 + 4)));
-    }
-    _mm256_storeu_pd(a, lo);
-    _mm256_storeu_pd(a + 4, hi);
-    return energy_tail(a, x, w2, n & 7);
-}
-
+#ifdef HBD_AVX2
 static double energy(const int16_t *x, const double *w2, int n)
 {
-    return __builtin_cpu_supports("avx2") ? energy_avx2(x, w2, n) : energy_plain(x, w2, n);
+    return __builtin_cpu_supports("avx2") ? hbd_energy_avx2(x, w2, n) : energy_plain(x, w2, n);
 }
 #else
 #define energy(x, w2, n) energy_plain(x, w2, n)

@@ -7,7 +7,8 @@
  * recurses (decimation in time); here the same butterflies run level by
  * level, innermost first, in a self-sorting (Stockham) order so that every
  * butterfly loop walks contiguous runs of separate real/imaginary arrays,
- * eight lanes at a time with SSE2 or NEON (plain C elsewhere):
+ * eight lanes at a time with SSE2 or NEON (fe_fft_sse2.h, fe_fft_neon.h;
+ * plain C elsewhere):
  *
  * Level l splits the transform into s = radix^l interleaved sub-transforms
  * (offset o < s) of length n = radix * m. Its butterfly (o, k), k < m, reads
@@ -193,126 +194,12 @@ int fe_fft_init(fe_fft *f, int nfft, void *mem)
  * [-8192, 8191], so a Q15 complex product is within +-11586 and fits int16
  * before any truncation; twiddles are never -32768. */
 #if defined(__SSE2__)
-#include <emmintrin.h>
 #define FE_SIMD 8
 #define FE_SIMD_SSE2 1
-#define VEC __m128i
-
-/* (x * k + 2^14) >> 15 per int16 lane (KISS sround(x * k)), exactly: with
- * P = x*k = hi*2^16 + lo (lo unsigned), the result is 2*hi + bit15(lo) +
- * bit14(lo). */
-static inline __m128i q15_mulk(__m128i x, __m128i k)
-{
-    const __m128i hi = _mm_mulhi_epi16(x, k), lo = _mm_mullo_epi16(x, k);
-    const __m128i one = _mm_set1_epi16(1);
-    return _mm_add_epi16(_mm_add_epi16(hi, hi),
-                         _mm_add_epi16(_mm_srli_epi16(lo, 15),
-                                       _mm_and_si128(_mm_srli_epi16(lo, 14), one)));
-}
-
-/* KISS C_MUL on 8 lanes: pmaddwd forms the exact int32 sums
- * ar*wr - ai*wi and ar*wi + ai*wr from the interleaved pairs. */
-static inline void q15_cmul(__m128i ar, __m128i ai, const int16_t *wa, const int16_t *wb,
-                            __m128i *r, __m128i *i)
-{
-    const __m128i lo = _mm_unpacklo_epi16(ar, ai), hi = _mm_unpackhi_epi16(ar, ai);
-    const __m128i rnd = _mm_set1_epi32(1 << 14);
-    const __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)wa);
-    const __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(wa + 8));
-    const __m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)wb);
-    const __m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + 8));
-    const __m128i rl = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, a0), rnd), 15);
-    const __m128i rh = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, a1), rnd), 15);
-    const __m128i il = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, b0), rnd), 15);
-    const __m128i ih = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, b1), rnd), 15);
-    *r = _mm_packs_epi32(rl, rh);
-    *i = _mm_packs_epi32(il, ih);
-}
-
-/* C_MUL whose result may leave int16: truncate like KISS's cast instead of
- * saturating (split twiddles are plain (re, im) arrays here). */
-static inline void q15_cmul_wrap(__m128i ar, __m128i ai, const int16_t *wr, const int16_t *wi,
-                                 __m128i *r, __m128i *i)
-{
-    const __m128i br = _mm_loadu_si128((const __m128i *)(const void *)wr);
-    const __m128i bi = _mm_loadu_si128((const __m128i *)(const void *)wi);
-    const __m128i nbi = _mm_sub_epi16(_mm_setzero_si128(), bi);   /* never -32768 */
-    const __m128i lo = _mm_unpacklo_epi16(ar, ai), hi = _mm_unpackhi_epi16(ar, ai);
-    const __m128i rnd = _mm_set1_epi32(1 << 14);
-    const __m128i a0 = _mm_unpacklo_epi16(br, nbi), a1 = _mm_unpackhi_epi16(br, nbi);
-    const __m128i b0 = _mm_unpacklo_epi16(bi, br), b1 = _mm_unpackhi_epi16(bi, br);
-    __m128i rl = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, a0), rnd), 15);
-    __m128i rh = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, a1), rnd), 15);
-    __m128i il = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(lo, b0), rnd), 15);
-    __m128i ih = _mm_srai_epi32(_mm_add_epi32(_mm_madd_epi16(hi, b1), rnd), 15);
-    /* keep the low 16 bits, sign-extended, so the saturating pack is exact */
-    rl = _mm_srai_epi32(_mm_slli_epi32(rl, 16), 16);
-    rh = _mm_srai_epi32(_mm_slli_epi32(rh, 16), 16);
-    il = _mm_srai_epi32(_mm_slli_epi32(il, 16), 16);
-    ih = _mm_srai_epi32(_mm_slli_epi32(ih, 16), 16);
-    *r = _mm_packs_epi32(rl, rh);
-    *i = _mm_packs_epi32(il, ih);
-}
-
-#define SRA1(v) _mm_srai_epi16((v), 1)
-#define AND _mm_and_si128
-#define ANDNOT _mm_andnot_si128     /* (~a) & b */
-#define LD(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
-#define ST(p, v) _mm_storeu_si128((__m128i *)(void *)(p), (v))
-#define ADD _mm_add_epi16
-#define SUB _mm_sub_epi16
-#define KCONST(k) _mm_set1_epi16(k)
-
+#include "fe_fft_sse2.h"
 #elif defined(__ARM_NEON) || defined(__ARM_NEON__)
-#include <arm_neon.h>
 #define FE_SIMD 8
-#define VEC int16x8_t
-
-/* vqrdmulh: sat((2*x*k + 2^15) >> 16) == (x*k + 2^14) >> 15 for k > 0 */
-static inline int16x8_t q15_mulk(int16x8_t x, int16x8_t k)
-{
-    return vqrdmulhq_s16(x, k);
-}
-
-/* KISS C_MUL on 8 lanes: widening multiply-accumulate, then the rounding
- * narrowing shift (truncating like the int16 cast; never saturating). */
-static inline void q15_cmul_v(int16x8_t ar, int16x8_t ai, int16x8_t wr, int16x8_t wi,
-                              int16x8_t *r, int16x8_t *i)
-{
-    int32x4_t rl = vmull_s16(vget_low_s16(ar), vget_low_s16(wr));
-    int32x4_t rh = vmull_s16(vget_high_s16(ar), vget_high_s16(wr));
-    int32x4_t il = vmull_s16(vget_low_s16(ar), vget_low_s16(wi));
-    int32x4_t ih = vmull_s16(vget_high_s16(ar), vget_high_s16(wi));
-    rl = vmlsl_s16(rl, vget_low_s16(ai), vget_low_s16(wi));
-    rh = vmlsl_s16(rh, vget_high_s16(ai), vget_high_s16(wi));
-    il = vmlal_s16(il, vget_low_s16(ai), vget_low_s16(wr));
-    ih = vmlal_s16(ih, vget_high_s16(ai), vget_high_s16(wr));
-    *r = vcombine_s16(vrshrn_n_s32(rl, 15), vrshrn_n_s32(rh, 15));
-    *i = vcombine_s16(vrshrn_n_s32(il, 15), vrshrn_n_s32(ih, 15));
-}
-
-/* twiddles as the interleaved (wr, -wi) and (wi, wr) pairs: every other lane */
-static inline void q15_cmul(int16x8_t ar, int16x8_t ai, const int16_t *wa, const int16_t *wb,
-                            int16x8_t *r, int16x8_t *i)
-{
-    q15_cmul_v(ar, ai, vld2q_s16(wa).val[0], vld2q_s16(wb).val[0], r, i);
-}
-
-/* split twiddles: plain (re, im) arrays */
-static inline void q15_cmul_wrap(int16x8_t ar, int16x8_t ai, const int16_t *pwr,
-                                 const int16_t *pwi, int16x8_t *r, int16x8_t *i)
-{
-    q15_cmul_v(ar, ai, vld1q_s16(pwr), vld1q_s16(pwi), r, i);
-}
-
-#define SRA1(v) vshrq_n_s16((v), 1)
-#define AND vandq_s16
-#define ANDNOT(a, b) vbicq_s16((b), (a))  /* (~a) & b */
-#define LD(p) vld1q_s16(p)
-#define ST(p, v) vst1q_s16((p), (v))
-#define ADD vaddq_s16
-#define SUB vsubq_s16
-#define KCONST(k) vdupq_n_s16(k)
+#include "fe_fft_neon.h"
 #endif
 
 static void bfly4_run(int n,
@@ -422,32 +309,7 @@ static void run_level(const fe_fft_level *lv, int16_t *const src[2], int16_t *co
 static void transpose16(const int16_t *RESTRICT src, int16_t *RESTRICT dst)
 {
 #ifdef FE_SIMD_SSE2
-    /* four 8x8 blocks, each by three rounds of interleaving */
-    int br, bc, k;
-    for (br = 0; br < 16; br += 8)
-        for (bc = 0; bc < 16; bc += 8) {
-            __m128i r[8], t[8];
-            for (k = 0; k < 8; k++)
-                r[k] = LD(src + (br + k) * 16 + bc);
-            for (k = 0; k < 4; k++) {
-                t[2 * k] = _mm_unpacklo_epi16(r[2 * k], r[2 * k + 1]);
-                t[2 * k + 1] = _mm_unpackhi_epi16(r[2 * k], r[2 * k + 1]);
-            }
-            for (k = 0; k < 2; k++) {
-                r[4 * k] = _mm_unpacklo_epi32(t[4 * k], t[4 * k + 2]);
-                r[4 * k + 1] = _mm_unpackhi_epi32(t[4 * k], t[4 * k + 2]);
-                r[4 * k + 2] = _mm_unpacklo_epi32(t[4 * k + 1], t[4 * k + 3]);
-                r[4 * k + 3] = _mm_unpackhi_epi32(t[4 * k + 1], t[4 * k + 3]);
-            }
-            ST(dst + (bc + 0) * 16 + br, _mm_unpacklo_epi64(r[0], r[4]));
-            ST(dst + (bc + 1) * 16 + br, _mm_unpackhi_epi64(r[0], r[4]));
-            ST(dst + (bc + 2) * 16 + br, _mm_unpacklo_epi64(r[1], r[5]));
-            ST(dst + (bc + 3) * 16 + br, _mm_unpackhi_epi64(r[1], r[5]));
-            ST(dst + (bc + 4) * 16 + br, _mm_unpacklo_epi64(r[2], r[6]));
-            ST(dst + (bc + 5) * 16 + br, _mm_unpackhi_epi64(r[2], r[6]));
-            ST(dst + (bc + 6) * 16 + br, _mm_unpacklo_epi64(r[3], r[7]));
-            ST(dst + (bc + 7) * 16 + br, _mm_unpackhi_epi64(r[3], r[7]));
-        }
+    fe_transpose16_sse2(src, dst);
 #else
     int r, c;
     for (r = 0; r < 16; r++)
@@ -531,16 +393,7 @@ static void deinterleave_shift(int nc, const int16_t *RESTRICT in, int shift,
 {
     int i = 0;
 #ifdef FE_SIMD_SSE2
-    const __m128i cnt = _mm_cvtsi32_si128(shift);
-    for (; i + 8 <= nc; i += 8) {
-        /* even lanes: shift left then arithmetic right 16 to sign-extend */
-        const __m128i a = _mm_sll_epi16(LD(in + 2 * i), cnt);
-        const __m128i b = _mm_sll_epi16(LD(in + 2 * i + 8), cnt);
-        const __m128i ae = _mm_srai_epi32(_mm_slli_epi32(a, 16), 16);
-        const __m128i be = _mm_srai_epi32(_mm_slli_epi32(b, 16), 16);
-        ST(re + i, _mm_packs_epi32(ae, be));
-        ST(im + i, _mm_packs_epi32(_mm_srai_epi32(a, 16), _mm_srai_epi32(b, 16)));
-    }
+    i = fe_deinterleave_shift_sse2(nc, in, shift, re, im);
 #endif
     for (; i < nc; i++) {
         re[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)in[2 * i] << shift);

@@ -5,7 +5,9 @@
  * rescaled to twice the larger input scale, summed, then rescaled to the
  * output (add_common.cc).
  */
-#include "conv_util.h"
+#include "arith.h"
+#include "broadcast.h"
+#include "operands.h"
 
 #define LEFT_SHIFT 20   /* TFLM's left_shift for int8 outputs */
 
@@ -16,7 +18,7 @@ typedef struct {
     int8_t pad_;
     int16_t zp_out, lo, hi;
     int16_t pad2_;
-    hnn_ka_bcast bc;
+    hnn_bcast bc;
 } add_data;
 
 /* QuantizeMultiplierSmallerThanOneExp: TFLM aborts unless 0 < real < 1
@@ -40,7 +42,7 @@ static int add_prepare(hnn_ctx *c)
 
     add_data tmp, *d = c->data ? (add_data *)c->data : &tmp;
     int act;
-    if ((rc = hnn_ka_binary_prepare(c, 6, &a, &b, &y, &act, &d->bc)) != HNN_OK)
+    if ((rc = hnn_binary_prepare(c, 6, &a, &b, &y, &act, &d->bc)) != HNN_OK)
         return rc;
 
     double twice_max = 2.0 * (double)(a.scale > b.scale ? a.scale : b.scale);
@@ -50,7 +52,7 @@ static int add_prepare(hnn_ctx *c)
                                &d->mo, &d->so)))
         return rc;
     int32_t lo, hi;
-    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+    if ((rc = hnn_act_range_q8(c, act, &y, &lo, &hi)) != HNN_OK)
         return rc;
 
     c->data_bytes = sizeof(add_data);
@@ -69,20 +71,20 @@ static inline int8_t add1(const add_data *d, int8_t x1, int8_t x2)
     int32_t a = (x1 + d->off1) * (1 << LEFT_SHIFT);
     int32_t b = (x2 + d->off2) * (1 << LEFT_SHIFT);
     int32_t sum = hnn_mbqm(a, d->m1, d->s1) + hnn_mbqm(b, d->m2, d->s2);
-    int32_t v = hnn_ka_add_wrap(hnn_mbqm(sum, d->mo, d->so), d->zp_out);
+    int32_t v = hnn_add_wrap(hnn_mbqm(sum, d->mo, d->so), d->zp_out);
     v = v < d->lo ? d->lo : v;
     v = v > d->hi ? d->hi : v;
     return (int8_t)v;
 }
 
-HNN_KA_BINARY_ROW(add_row, add_data, add1)
+HNN_BINARY_ROW(add_row, add_data, add1)
 
 static int add_eval(hnn_ctx *c)
 {
     const add_data *d = (const add_data *)c->data;
-    hnn_ka_bcast_run(&d->bc, d, add_row, (const int8_t *)hnn_in_data(c, 0),
-                     (const int8_t *)hnn_in_data(c, 1), (int8_t *)hnn_out_data(c, 0));
+    hnn_bcast_run(&d->bc, d, add_row, (const int8_t *)hnn_in_data(c, 0),
+                  (const int8_t *)hnn_in_data(c, 1), (int8_t *)hnn_out_data(c, 0));
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_add = {"ADD", add_prepare, add_eval};
+const hnn_kernel hnn_k_add = {.name = "ADD", .prepare = add_prepare, .eval = add_eval};

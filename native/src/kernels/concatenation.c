@@ -87,4 +87,5 @@ static int cat_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_concatenation = {"CONCATENATION", cat_prepare, cat_eval};
+const hnn_kernel hnn_k_concatenation = {.name = "CONCATENATION", .prepare = cat_prepare,
+                                        .eval = cat_eval};

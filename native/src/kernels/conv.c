@@ -1,11 +1,13 @@
 /*
  * conv.c - CONV_2D, int8 activations and weights (per-tensor or per-channel),
  * int32 bias. Bit-exact with TFLM's reference_integer_ops::ConvPerChannel
- * (grouped convolution included); see conv_util.h for the input offset.
+ * (grouped convolution included); see vec.h for the input offset.
  */
 #include <string.h>
 
-#include "conv_util.h"
+#include "operands.h"
+#include "vec.h"
+#include "window.h"
 
 typedef struct {
     int32_t n, h, w, ic;           /* input NHWC */
@@ -28,7 +30,7 @@ static int conv_prepare(hnn_ctx *c)
     hnn_tinfo x, w, b, y;
     int rc;
 
-    if ((rc = hnn_ka_filter_operands(c, "filter", &x, &w, &y)) != HNN_OK)
+    if ((rc = hnn_operands_filtered(c, "filter", &x, &w, &y)) != HNN_OK)
         return rc;
     HNN_CHECK(c, x.ndim == 4 && w.ndim == 4 && y.ndim == 4, HNN_E_SHAPE,
               "input, filter and output must be 4-D (NHWC, OHWI)");
@@ -42,14 +44,14 @@ static int conv_prepare(hnn_ctx *c)
     int32_t oc = w.dims[0], kh = w.dims[1], kw = w.dims[2], fic = w.dims[3];
     HNN_CHECK(c, n > 0 && h > 0 && wd > 0 && ic > 0 && oc > 0 && kh > 0 && kw > 0 && fic > 0,
               HNN_E_SHAPE, "empty input or filter");
-    HNN_CHECK(c, kh <= HNN_KA_MAX_DIM && kw <= HNN_KA_MAX_DIM, HNN_E_LIMIT, "filter too large");
+    HNN_CHECK(c, kh <= HNN_WINDOW_MAX_DIM && kw <= HNN_WINDOW_MAX_DIM, HNN_E_LIMIT, "filter too large");
     HNN_CHECK(c, ic % fic == 0, HNN_E_SHAPE, "input depth is not a multiple of the filter depth");
     int32_t groups = ic / fic;
     HNN_CHECK(c, oc % groups == 0, HNN_E_SHAPE, "output channels not divisible by groups");
     HNN_CHECK(c, (int64_t)kh * kw * fic <= 0x7fffffff, HNN_E_LIMIT, "filter too large");
 
-    hnn_ka_geom g;
-    if ((rc = hnn_ka_window(c, pad, h, wd, kh, kw, sh, sw, dh, dw, &g)) != HNN_OK)
+    hnn_window_geom g;
+    if ((rc = hnn_window(c, pad, h, wd, kh, kw, sh, sw, dh, dw, &g)) != HNN_OK)
         return rc;
     int32_t oh = g.oh, ow = g.ow, ph = g.ph, pw = g.pw;
     HNN_CHECK(c, y.dims[0] == n && y.dims[1] == oh && y.dims[2] == ow && y.dims[3] == oc,
@@ -60,11 +62,11 @@ static int conv_prepare(hnn_ctx *c)
                   "per-channel filter scales must run along dimension 0, one per output channel");
     }
     int has_bias;
-    if ((rc = hnn_ka_bias_operand(c, oc, &b, &has_bias)) != HNN_OK)
+    if ((rc = hnn_operand_bias(c, oc, &b, &has_bias)) != HNN_OK)
         return rc;
 
     int32_t lo, hi;
-    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+    if ((rc = hnn_act_range_q8(c, act, &y, &lo, &hi)) != HNN_OK)
         return rc;
 
     /* a full window is a single run of the input when the filter rows are
@@ -74,14 +76,14 @@ static int conv_prepare(hnn_ctx *c)
     int all_full = (int64_t)(oh - 1) * sh + (int64_t)(kh - 1) * dh + 1 - ph <= h &&
                    (int64_t)(ow - 1) * sw + (int64_t)(kw - 1) * dw + 1 - pw <= wd &&
                    ph == 0 && pw == 0;
-    size_t head = hnn_ka_align4(sizeof(conv_data));
+    size_t head = hnn_align4(sizeof(conv_data));
     c->data_bytes = head + (size_t)oc * (4 + 1);
     c->scratch_bytes = contiguous && all_full ? 0 : (size_t)kh * kw * fic;
 
     conv_data *d = (conv_data *)c->data;
     int32_t *mult = d ? (int32_t *)((uint8_t *)d + head) : NULL;
     int8_t *shift = d ? (int8_t *)(mult + oc) : NULL;
-    if ((rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
+    if ((rc = hnn_requant_channels(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
         return rc;
     if (!d)
         return HNN_OK;
@@ -103,7 +105,7 @@ static int conv_prepare(hnn_ctx *c)
 
 /* Gathers the window of one output pixel (group g) into patch, in filter
  * order [ky][kx][channel]; taps outside the image read as the input zero
- * point (see conv_util.h). */
+ * point (see vec.h). */
 static void gather(const conv_data *d, const int8_t *xb, int32_t iy0, int32_t ix0, int32_t g,
                    int8_t *patch, int full)
 {
@@ -132,7 +134,7 @@ static void gather(const conv_data *d, const int8_t *xb, int32_t iy0, int32_t ix
 static int conv_eval(hnn_ctx *c)
 {
     const conv_data *d = (const conv_data *)c->data;
-    size_t head = hnn_ka_align4(sizeof(conv_data));
+    size_t head = hnn_align4(sizeof(conv_data));
     const int32_t *mult = (const int32_t *)((const uint8_t *)d + head);
     const int8_t *shift = (const int8_t *)(mult + d->oc);
     const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
@@ -143,16 +145,16 @@ static int conv_eval(hnn_ctx *c)
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
     int8_t *patch = (int8_t *)c->scratch;
     const int32_t taps = d->kh * d->kw * d->fic;
-    int32_t acc[HNN_KA_BLOCK];
+    int32_t acc[HNN_VEC_BLOCK];
 
     for (int32_t b = 0; b < d->n; b++) {
         const int8_t *xb = x + (size_t)b * d->h * d->w * d->ic;
         for (int32_t oy = 0; oy < d->oh; oy++) {
             int32_t iy0 = oy * d->sh - d->ph, ky_lo, ky_hi;
-            hnn_ka_valid_taps(iy0, d->dh, d->kh, d->h, &ky_lo, &ky_hi);
+            hnn_window_taps(iy0, d->dh, d->kh, d->h, &ky_lo, &ky_hi);
             for (int32_t ox = 0; ox < d->ow; ox++) {
                 int32_t ix0 = ox * d->sw - d->pw, kx_lo, kx_hi;
-                hnn_ka_valid_taps(ix0, d->dw, d->kw, d->w, &kx_lo, &kx_hi);
+                hnn_window_taps(ix0, d->dw, d->kw, d->w, &kx_lo, &kx_hi);
                 int full = d->all_full ||
                            (ky_lo == 0 && ky_hi == d->kh && kx_lo == 0 && kx_hi == d->kw);
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * d->oc;
@@ -165,11 +167,11 @@ static int conv_eval(hnn_ctx *c)
                         win = patch;
                     }
                     int32_t o_end = (g + 1) * d->oc_per_group;
-                    for (int32_t o0 = g * d->oc_per_group; o0 < o_end; o0 += HNN_KA_BLOCK) {
-                        int32_t nb = o_end - o0 < HNN_KA_BLOCK ? o_end - o0 : HNN_KA_BLOCK;
-                        hnn_ka_gemv(win, w + (size_t)o0 * taps, (size_t)taps, taps, nb, xoff, acc);
-                        hnn_ka_requant_block(acc, bias ? bias + o0 : NULL, mult + o0, shift + o0, 1, nb,
-                                             d->zp_out, d->lo, d->hi, yp + o0);
+                    for (int32_t o0 = g * d->oc_per_group; o0 < o_end; o0 += HNN_VEC_BLOCK) {
+                        int32_t nb = o_end - o0 < HNN_VEC_BLOCK ? o_end - o0 : HNN_VEC_BLOCK;
+                        hnn_vec_gemv(win, w + (size_t)o0 * taps, (size_t)taps, taps, nb, xoff, acc);
+                        hnn_vec_requant(acc, bias ? bias + o0 : NULL, mult + o0, shift + o0, 1, nb,
+                                        d->zp_out, d->lo, d->hi, yp + o0);
                     }
                 }
             }
@@ -178,4 +180,4 @@ static int conv_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_conv_2d = {"CONV_2D", conv_prepare, conv_eval};
+const hnn_kernel hnn_k_conv_2d = {.name = "CONV_2D", .prepare = conv_prepare, .eval = conv_eval};

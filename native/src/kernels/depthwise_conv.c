@@ -5,11 +5,13 @@
  *
  * Channels are the innermost loop (NHWC keeps them contiguous in input,
  * filter and output), accumulated in a block on the stack with the vector
- * primitives of conv_util.
+ * primitives of vec.h.
  */
 #include <string.h>
 
-#include "conv_util.h"
+#include "operands.h"
+#include "vec.h"
+#include "window.h"
 
 typedef struct {
     int32_t n, h, w, ic;
@@ -29,7 +31,7 @@ static int dw_prepare(hnn_ctx *c)
     hnn_tinfo x, w, b, y;
     int rc;
 
-    if ((rc = hnn_ka_filter_operands(c, "filter", &x, &w, &y)) != HNN_OK)
+    if ((rc = hnn_operands_filtered(c, "filter", &x, &w, &y)) != HNN_OK)
         return rc;
     HNN_CHECK(c, x.ndim == 4 && w.ndim == 4 && y.ndim == 4, HNN_E_SHAPE,
               "input, filter and output must be 4-D (NHWC, 1HWO)");
@@ -45,12 +47,12 @@ static int dw_prepare(hnn_ctx *c)
     HNN_CHECK(c, n > 0 && h > 0 && wd > 0 && ic > 0 && oc > 0 && kh > 0 && kw > 0,
               HNN_E_SHAPE, "empty input or filter");
     HNN_CHECK(c, w.dims[0] == 1, HNN_E_SHAPE, "depthwise filter must be [1, kh, kw, channels]");
-    HNN_CHECK(c, kh <= HNN_KA_MAX_DIM && kw <= HNN_KA_MAX_DIM, HNN_E_LIMIT, "filter too large");
+    HNN_CHECK(c, kh <= HNN_WINDOW_MAX_DIM && kw <= HNN_WINDOW_MAX_DIM, HNN_E_LIMIT, "filter too large");
     HNN_CHECK(c, dm >= 1 && (int64_t)ic * dm == oc, HNN_E_SHAPE,
               "filter channels must equal input channels x depth_multiplier");
 
-    hnn_ka_geom g;
-    if ((rc = hnn_ka_window(c, pad, h, wd, kh, kw, sh, sw, dh, dw, &g)) != HNN_OK)
+    hnn_window_geom g;
+    if ((rc = hnn_window(c, pad, h, wd, kh, kw, sh, sw, dh, dw, &g)) != HNN_OK)
         return rc;
     int32_t oh = g.oh, ow = g.ow, ph = g.ph, pw = g.pw;
     HNN_CHECK(c, y.dims[0] == n && y.dims[1] == oh && y.dims[2] == ow && y.dims[3] == oc,
@@ -62,21 +64,21 @@ static int dw_prepare(hnn_ctx *c)
     /* TFLM insists on as many zero points as scales for depthwise filters */
     HNN_CHECK(c, w.nzp == w.nq, HNN_E_QUANT, "filter needs as many zero points as scales");
     int has_bias;
-    if ((rc = hnn_ka_bias_operand(c, oc, &b, &has_bias)) != HNN_OK)
+    if ((rc = hnn_operand_bias(c, oc, &b, &has_bias)) != HNN_OK)
         return rc;
 
     int32_t lo, hi;
-    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+    if ((rc = hnn_act_range_q8(c, act, &y, &lo, &hi)) != HNN_OK)
         return rc;
 
-    size_t head = hnn_ka_align4(sizeof(dw_data));
+    size_t head = hnn_align4(sizeof(dw_data));
     c->data_bytes = head + (size_t)oc * (4 + 1);
     c->scratch_bytes = 0;
 
     dw_data *d = (dw_data *)c->data;
     int32_t *mult = d ? (int32_t *)((uint8_t *)d + head) : NULL;
     int8_t *shift = d ? (int8_t *)(mult + oc) : NULL;
-    if ((rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
+    if ((rc = hnn_requant_channels(c, x.scale, &w, y.scale, oc, mult, shift)) != HNN_OK)
         return rc;
     if (!d)
         return HNN_OK;
@@ -98,7 +100,7 @@ static int dw_prepare(hnn_ctx *c)
 static int dw_eval(hnn_ctx *c)
 {
     const dw_data *d = (const dw_data *)c->data;
-    size_t head = hnn_ka_align4(sizeof(dw_data));
+    size_t head = hnn_align4(sizeof(dw_data));
     const int32_t *mult = (const int32_t *)((const uint8_t *)d + head);
     const int8_t *shift = (const int8_t *)(mult + d->oc);
     const int8_t *x = (const int8_t *)hnn_in_data(c, IN_X);
@@ -112,7 +114,7 @@ static int dw_eval(hnn_ctx *c)
     const int64_t step_x = (int64_t)DW * IC;
     /* from past the last tap of a filter row to the first of the next */
     const int64_t step_y = ((int64_t)d->dh * W - (int64_t)KW * DW) * IC;
-    int32_t acc[HNN_KA_BLOCK];
+    int32_t acc[HNN_VEC_BLOCK];
     const int8_t *xt[TAPS];
 
     for (int32_t b = 0; b < d->n; b++) {
@@ -124,8 +126,8 @@ static int dw_eval(hnn_ctx *c)
                 int full = iy0 >= 0 && iy0 + (d->kh - 1) * d->dh < H && ix0 >= 0 &&
                            ix0 + (KW - 1) * DW < W;
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * oc;
-                for (int32_t c0 = 0; c0 < oc; c0 += HNN_KA_BLOCK) {
-                    int32_t nb = oc - c0 < HNN_KA_BLOCK ? oc - c0 : HNN_KA_BLOCK;
+                for (int32_t c0 = 0; c0 < oc; c0 += HNN_VEC_BLOCK) {
+                    int32_t nb = oc - c0 < HNN_VEC_BLOCK ? oc - c0 : HNN_VEC_BLOCK;
                     for (int32_t t0 = 0; t0 < taps; t0 += TAPS) {
                         int32_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
                         /* input pixel of each tap; NULL outside the image */
@@ -161,8 +163,8 @@ static int dw_eval(hnn_ctx *c)
                         }
                         const int8_t *wt = w + (size_t)t0 * oc + c0;
                         if (dm == 1) {
-                            hnn_ka_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, xoff, nb,
-                                            t0 > 0);
+                            hnn_vec_dw_accum(acc, xt, (size_t)c0, wt, (size_t)oc, nt, xoff, nb,
+                                             t0 > 0);
                             continue;
                         }
                         if (t0 == 0)
@@ -172,8 +174,8 @@ static int dw_eval(hnn_ctx *c)
                             for (int32_t j = 0; j < nb; j++)
                                 acc[j] += (xt[t] ? xt[t][(c0 + j) / dm] + xoff : 0) * wt[j];
                     }
-                    hnn_ka_requant_block(acc, bias ? bias + c0 : NULL, mult + c0, shift + c0, 1, nb,
-                                         d->zp_out, d->lo, d->hi, yp + c0);
+                    hnn_vec_requant(acc, bias ? bias + c0 : NULL, mult + c0, shift + c0, 1, nb,
+                                    d->zp_out, d->lo, d->hi, yp + c0);
                 }
             }
         }
@@ -181,4 +183,5 @@ static int dw_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_depthwise_conv_2d = {"DEPTHWISE_CONV_2D", dw_prepare, dw_eval};
+const hnn_kernel hnn_k_depthwise_conv_2d = {.name = "DEPTHWISE_CONV_2D", .prepare = dw_prepare,
+                                            .eval = dw_eval};

@@ -11,7 +11,9 @@
  */
 #include <string.h>
 
-#include "conv_util.h"
+#include "arith.h"
+#include "operands.h"
+#include "vec.h"
 
 typedef struct {
     int32_t batches, accum, units;
@@ -35,7 +37,7 @@ static int fc_prepare(hnn_ctx *c)
     hnn_tinfo x, w, b, y;
     int rc;
 
-    if ((rc = hnn_ka_filter_operands(c, "weights", &x, &w, &y)) != HNN_OK)
+    if ((rc = hnn_operands_filtered(c, "weights", &x, &w, &y)) != HNN_OK)
         return rc;
 
     int act = hnn_opt_u8(&c->opts, 0, HNN_ACT_NONE);
@@ -56,7 +58,7 @@ static int fc_prepare(hnn_ctx *c)
         HNN_CHECK(c, w.nq == units && w.qdim == 0, HNN_E_QUANT,
                   "per-channel weight scales must run along dimension 0, one per unit");
     int has_bias;
-    if ((rc = hnn_ka_bias_operand(c, units, &b, &has_bias)) != HNN_OK)
+    if ((rc = hnn_operand_bias(c, units, &b, &has_bias)) != HNN_OK)
         return rc;
 
     int32_t pt_mult = 0;
@@ -73,15 +75,15 @@ static int fc_prepare(hnn_ctx *c)
         }
         /* ... and the multiplier uses the float product of the two scales */
         float ips_f = x.scale * w.scale;
-        if ((rc = hnn_ka_multiplier(c, (double)ips_f / (double)y.scale, &pt_mult, &pt_shift)))
+        if ((rc = hnn_requant_multiplier(c, (double)ips_f / (double)y.scale, &pt_mult, &pt_shift)))
             return rc;
     }
 
     int32_t lo, hi;
-    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+    if ((rc = hnn_act_range_q8(c, act, &y, &lo, &hi)) != HNN_OK)
         return rc;
 
-    size_t head = hnn_ka_align4(sizeof(fc_data));
+    size_t head = hnn_align4(sizeof(fc_data));
     c->data_bytes = head + (size_t)units * (per_channel ? 4 + 4 + 1 : 4);
     c->scratch_bytes = 0;
 
@@ -90,7 +92,7 @@ static int fc_prepare(hnn_ctx *c)
     int32_t *mult = d && per_channel ? bias_eff + units : NULL;
     int8_t *shift = d && per_channel ? (int8_t *)(mult + units) : NULL;
     if (per_channel &&
-        (rc = hnn_ka_channel_multipliers(c, x.scale, &w, y.scale, units, mult, shift)))
+        (rc = hnn_requant_channels(c, x.scale, &w, y.scale, units, mult, shift)))
         return rc;
     if (!d)
         return HNN_OK;
@@ -108,13 +110,13 @@ static int fc_prepare(hnn_ctx *c)
     for (int32_t u = 0; u < units; u++) {
         int64_t v = (int64_t)accum * d->w_off * d->x_off;
         if (wt)
-            v += (int64_t)d->x_off * hnn_ka_sum(wt + (size_t)u * accum, accum);
+            v += (int64_t)d->x_off * hnn_sum_i8(wt + (size_t)u * accum, accum);
         if (has_bias && b.const_data) {
             int32_t bv;
             memcpy(&bv, (const uint8_t *)b.const_data + 4 * (size_t)u, 4);
             v += bv;
         }
-        bias_eff[u] = hnn_ka_wrap(v);
+        bias_eff[u] = hnn_wrap32(v);
     }
     return HNN_OK;
 }
@@ -122,7 +124,7 @@ static int fc_prepare(hnn_ctx *c)
 static int fc_eval(hnn_ctx *c)
 {
     const fc_data *d = (const fc_data *)c->data;
-    size_t head = hnn_ka_align4(sizeof(fc_data));
+    size_t head = hnn_align4(sizeof(fc_data));
     const int32_t units = d->units, accum = d->accum;
     const int32_t *bias_eff = (const int32_t *)((const uint8_t *)d + head);
     const int32_t *mult = d->per_channel ? bias_eff + units : &d->mult;
@@ -131,30 +133,31 @@ static int fc_eval(hnn_ctx *c)
     const int8_t *w = (const int8_t *)hnn_in_data(c, IN_W);
     const int32_t *bias_rt = d->bias_at_eval ? (const int32_t *)hnn_in_data(c, IN_B) : NULL;
     int8_t *y = (int8_t *)hnn_out_data(c, 0);
-    int32_t acc[HNN_KA_BLOCK];
+    int32_t acc[HNN_VEC_BLOCK];
 
     for (int32_t bt = 0; bt < d->batches; bt++) {
         const int8_t *xr = x + (size_t)bt * accum;
         int8_t *yr = y + (size_t)bt * units;
-        int32_t xsum = d->w_off ? d->w_off * hnn_ka_sum(xr, accum) : 0;
-        for (int32_t u0 = 0; u0 < units; u0 += HNN_KA_BLOCK) {
-            int32_t nb = units - u0 < HNN_KA_BLOCK ? units - u0 : HNN_KA_BLOCK;
+        int32_t xsum = d->w_off ? d->w_off * hnn_sum_i8(xr, accum) : 0;
+        for (int32_t u0 = 0; u0 < units; u0 += HNN_VEC_BLOCK) {
+            int32_t nb = units - u0 < HNN_VEC_BLOCK ? units - u0 : HNN_VEC_BLOCK;
             const int8_t *wb = w + (size_t)u0 * accum;
-            hnn_ka_gemv(xr, wb, (size_t)accum, accum, nb, 0, acc);
+            hnn_vec_gemv(xr, wb, (size_t)accum, accum, nb, 0, acc);
             for (int32_t j = 0; j < nb; j++) {
-                acc[j] = hnn_ka_add_wrap(acc[j], xsum);
+                acc[j] = hnn_add_wrap(acc[j], xsum);
                 if (d->w_at_eval)
-                    acc[j] = hnn_ka_add_wrap(acc[j], hnn_ka_wrap((int64_t)d->x_off *
-                                                   hnn_ka_sum(wb + (size_t)j * accum, accum)));
+                    acc[j] = hnn_add_wrap(acc[j], hnn_wrap32((int64_t)d->x_off *
+                                                   hnn_sum_i8(wb + (size_t)j * accum, accum)));
                 if (bias_rt)
-                    acc[j] = hnn_ka_add_wrap(acc[j], bias_rt[u0 + j]);
+                    acc[j] = hnn_add_wrap(acc[j], bias_rt[u0 + j]);
             }
-            hnn_ka_requant_block(acc, bias_eff + u0, d->per_channel ? mult + u0 : mult,
-                                 d->per_channel ? shift + u0 : shift, d->per_channel, nb,
-                                 d->zp_out, d->lo, d->hi, yr + u0);
+            hnn_vec_requant(acc, bias_eff + u0, d->per_channel ? mult + u0 : mult,
+                            d->per_channel ? shift + u0 : shift, d->per_channel, nb,
+                            d->zp_out, d->lo, d->hi, yr + u0);
         }
     }
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_fully_connected = {"FULLY_CONNECTED", fc_prepare, fc_eval};
+const hnn_kernel hnn_k_fully_connected = {.name = "FULLY_CONNECTED", .prepare = fc_prepare,
+                                          .eval = fc_eval};

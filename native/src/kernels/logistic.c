@@ -11,6 +11,8 @@
  */
 #include "../kernel.h"
 #include "../quant.h"
+#include "arith.h"
+#include "operands.h"
 #include "fixedpoint.h"
 #include <math.h>
 #include <string.h>
@@ -47,7 +49,7 @@ static int8_t logistic_one(const lg_data *d, int32_t v)
         return 127;
     int32_t q4 = hnn_mbqm(in, d->mult, d->shift);
     int32_t out = hnn_rdbypot(fx_logistic_q4(q4), 23) - 128;
-    return (int8_t)(out < -128 ? -128 : out > 127 ? 127 : out);
+    return hnn_sat_i8(out);
 }
 
 static int lg_prepare(hnn_ctx *c)
@@ -62,7 +64,7 @@ static int lg_prepare(hnn_ctx *c)
     HNN_CHECK(c, in.elems == out.elems, HNN_E_SHAPE, "LOGISTIC: input and output sizes differ");
     HNN_CHECK(c, in.nq >= 1 && out.nq >= 1, HNN_E_QUANT, "LOGISTIC: tensors must be quantized");
     HNN_CHECK(c, out.zero_point == -128, HNN_E_QUANT, "LOGISTIC: output zero point must be -128");
-    HNN_CHECK(c, in.scale > 0.0f && isfinite(in.scale), HNN_E_QUANT, "LOGISTIC: bad input scale");
+    HNN_CHECK(c, hnn_scale_ok(in.scale), HNN_E_QUANT, "LOGISTIC: bad input scale");
     HNN_CHECK(c, in.zero_point >= -128 && in.zero_point <= 127, HNN_E_QUANT,
               "LOGISTIC: input zero point out of range");
     /* PrepareLogisticInt8: input_scale * 2^27 split by frexp (not
@@ -107,4 +109,4 @@ static int lg_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_logistic = {"LOGISTIC", lg_prepare, lg_eval};
+const hnn_kernel hnn_k_logistic = {.name = "LOGISTIC", .prepare = lg_prepare, .eval = lg_eval};

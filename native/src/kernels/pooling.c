@@ -7,7 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "conv_util.h"
+#include "operands.h"
+#include "window.h"
 
 #define BLOCK 64    /* channels accumulated at once (average) */
 
@@ -25,7 +26,7 @@ static int pool_prepare(hnn_ctx *c)
     HNN_CHECK(c, c->n_in == 1 && c->n_out == 1, HNN_E_GRAPH, "pooling takes one input and one output");
     if ((rc = hnn_in_info(c, 0, &x)) || (rc = hnn_out_info(c, 0, &y)))
         return rc;
-    if ((rc = hnn_ka_check_q8(c, &x, "input")) || (rc = hnn_ka_check_q8(c, &y, "output")))
+    if ((rc = hnn_operand_q8(c, &x, "input")) || (rc = hnn_operand_q8(c, &y, "output")))
         return rc;
     HNN_CHECK(c, x.ndim == 4 && y.ndim == 4, HNN_E_SHAPE, "pooling needs 4-D NHWC tensors");
     /* TFLM: the op may not requantize */
@@ -36,13 +37,13 @@ static int pool_prepare(hnn_ctx *c)
     int32_t sw = hnn_opt_i32(&c->opts, 1, 0), sh = hnn_opt_i32(&c->opts, 2, 0);
     int32_t fw = hnn_opt_i32(&c->opts, 3, 0), fh = hnn_opt_i32(&c->opts, 4, 0);
     int act = hnn_opt_u8(&c->opts, 5, HNN_ACT_NONE);
-    HNN_CHECK(c, fw >= 1 && fh >= 1 && fw <= HNN_KA_MAX_DIM && fh <= HNN_KA_MAX_DIM,
+    HNN_CHECK(c, fw >= 1 && fh >= 1 && fw <= HNN_WINDOW_MAX_DIM && fh <= HNN_WINDOW_MAX_DIM,
               HNN_E_SHAPE, "filter size must be in [1, 32767]");
 
     int32_t n = x.dims[0], h = x.dims[1], wd = x.dims[2], ch = x.dims[3];
     HNN_CHECK(c, n > 0 && h > 0 && wd > 0 && ch > 0, HNN_E_SHAPE, "empty input");
-    hnn_ka_geom g;
-    if ((rc = hnn_ka_window(c, pad, h, wd, fh, fw, sh, sw, 1, 1, &g)) != HNN_OK)
+    hnn_window_geom g;
+    if ((rc = hnn_window(c, pad, h, wd, fh, fw, sh, sw, 1, 1, &g)) != HNN_OK)
         return rc;
     int32_t oh = g.oh, ow = g.ow, ph = g.ph, pw = g.pw;
     HNN_CHECK(c, y.dims[0] == n && y.dims[1] == oh && y.dims[2] == ow && y.dims[3] == ch,
@@ -52,7 +53,7 @@ static int pool_prepare(hnn_ctx *c)
     HNN_CHECK(c, ph < fh && pw < fw, HNN_E_SHAPE, "padding swallows a whole window");
 
     int32_t lo, hi;
-    if ((rc = hnn_ka_act_range(c, act, &y, &lo, &hi)) != HNN_OK)
+    if ((rc = hnn_act_range_q8(c, act, &y, &lo, &hi)) != HNN_OK)
         return rc;
 
     c->data_bytes = sizeof(pool_data);
@@ -78,10 +79,10 @@ static int pool_eval_avg(hnn_ctx *c)
         const int8_t *xb = x + (size_t)b * d->h * d->w * ch;
         for (int32_t oy = 0; oy < d->oh; oy++) {
             int32_t iy0 = oy * d->sh - d->ph, ky_lo, ky_hi;
-            hnn_ka_valid_taps(iy0, 1, d->kh, d->h, &ky_lo, &ky_hi);
+            hnn_window_taps(iy0, 1, d->kh, d->h, &ky_lo, &ky_hi);
             for (int32_t ox = 0; ox < d->ow; ox++) {
                 int32_t ix0 = ox * d->sw - d->pw, kx_lo, kx_hi;
-                hnn_ka_valid_taps(ix0, 1, d->kw, d->w, &kx_lo, &kx_hi);
+                hnn_window_taps(ix0, 1, d->kw, d->w, &kx_lo, &kx_hi);
                 int32_t count = (ky_hi - ky_lo) * (kx_hi - kx_lo);
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * ch;
                 for (int32_t c0 = 0; c0 < ch; c0 += BLOCK) {
@@ -124,10 +125,10 @@ static int pool_eval_max(hnn_ctx *c)
         const int8_t *xb = x + (size_t)b * d->h * d->w * ch;
         for (int32_t oy = 0; oy < d->oh; oy++) {
             int32_t iy0 = oy * d->sh - d->ph, ky_lo, ky_hi;
-            hnn_ka_valid_taps(iy0, 1, d->kh, d->h, &ky_lo, &ky_hi);
+            hnn_window_taps(iy0, 1, d->kh, d->h, &ky_lo, &ky_hi);
             for (int32_t ox = 0; ox < d->ow; ox++) {
                 int32_t ix0 = ox * d->sw - d->pw, kx_lo, kx_hi;
-                hnn_ka_valid_taps(ix0, 1, d->kw, d->w, &kx_lo, &kx_hi);
+                hnn_window_taps(ix0, 1, d->kw, d->w, &kx_lo, &kx_hi);
                 int8_t *yp = y + (((size_t)b * d->oh + oy) * d->ow + ox) * ch;
                 /* the output pixel itself is the running maximum; the
                  * input is a different tensor, so no aliasing */
@@ -149,5 +150,7 @@ static int pool_eval_max(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_average_pool_2d = {"AVERAGE_POOL_2D", pool_prepare, pool_eval_avg};
-const hnn_kernel hnn_k_max_pool_2d = {"MAX_POOL_2D", pool_prepare, pool_eval_max};
+const hnn_kernel hnn_k_average_pool_2d = {.name = "AVERAGE_POOL_2D", .prepare = pool_prepare,
+                                          .eval = pool_eval_avg};
+const hnn_kernel hnn_k_max_pool_2d = {.name = "MAX_POOL_2D", .prepare = pool_prepare,
+                                      .eval = pool_eval_max};

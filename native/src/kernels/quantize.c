@@ -13,6 +13,8 @@
  */
 #include "../kernel.h"
 #include "../quant.h"
+#include "arith.h"
+#include "operands.h"
 #include <math.h>
 #include <string.h>
 
@@ -67,16 +69,12 @@ static int32_t type_max(int t)
 static int32_t requant_one(const q_data *d, int32_t v)
 {
     const int32_t lo = type_min(d->out_type), hi = type_max(d->out_type);
-    int32_t in = (int32_t)((uint32_t)v - (uint32_t)d->izp);   /* wraps like the oracle */
+    int32_t in = hnn_sub_wrap(v, d->izp);   /* wraps like the oracle */
     int32_t r = d->identity ? in : hnn_mbqm(in, d->mult, d->shift);
     int64_t w = (int64_t)r + d->ozp;
     return (int32_t)(w < lo ? lo : w > hi ? hi : w);
 }
 
-static int scale_ok(float s)
-{
-    return s > 0.0f && isfinite(s);
-}
 
 static int q_prepare(hnn_ctx *c)
 {
@@ -91,7 +89,7 @@ static int q_prepare(hnn_ctx *c)
     HNN_CHECK(c, ok, HNN_E_UNSUPPORTED_TYPE, "QUANTIZE: input/output type pair not supported");
     HNN_CHECK(c, in.elems == out.elems, HNN_E_SHAPE, "QUANTIZE: input and output sizes differ");
     /* TFLM: per-layer affine quantization of the output only */
-    HNN_CHECK(c, out.nq == 1 && scale_ok(out.scale), HNN_E_QUANT,
+    HNN_CHECK(c, out.nq == 1 && hnn_scale_ok(out.scale), HNN_E_QUANT,
               "QUANTIZE: output needs one positive scale");
     q_data d;
     memset(&d, 0, sizeof d);
@@ -104,7 +102,7 @@ static int q_prepare(hnn_ctx *c)
     if (in.type == HNN_FLOAT32) {
         d.scale = out.scale;
     } else {
-        HNN_CHECK(c, in.nq >= 1 && scale_ok(in.scale), HNN_E_QUANT,
+        HNN_CHECK(c, in.nq >= 1 && hnn_scale_ok(in.scale), HNN_E_QUANT,
                   "QUANTIZE: quantized input needs a positive scale");
         d.izp = in.zero_point;
         HNN_CHECK(c, d.izp >= type_min(in.type) && d.izp <= type_max(in.type), HNN_E_QUANT,
@@ -148,7 +146,7 @@ static int32_t affine_one(const q_data *d, float f, int32_t lo, int32_t hi)
 {
     /* TFLM: int32(round(val / float(scale))) + zp, in float */
     int32_t q = f2i_x86(roundf(f / d->scale));
-    int32_t v = (int32_t)((uint32_t)q + (uint32_t)d->ozp);   /* wraps like the oracle */
+    int32_t v = hnn_add_wrap(q, d->ozp);   /* wraps like the oracle */
     return v < lo ? lo : v > hi ? hi : v;
 }
 
@@ -287,5 +285,5 @@ static int dq_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_quantize = {"QUANTIZE", q_prepare, q_eval};
-const hnn_kernel hnn_k_dequantize = {"DEQUANTIZE", dq_prepare, dq_eval};
+const hnn_kernel hnn_k_quantize = {.name = "QUANTIZE", .prepare = q_prepare, .eval = q_eval};
+const hnn_kernel hnn_k_dequantize = {.name = "DEQUANTIZE", .prepare = dq_prepare, .eval = dq_eval};

@@ -19,6 +19,8 @@
  */
 #include "../kernel.h"
 #include "../quant.h"
+#include "arith.h"
+#include "operands.h"
 #include <math.h>
 #include <string.h>
 
@@ -51,7 +53,7 @@ static int mean_prepare(hnn_ctx *c)
     HNN_CHECK(c, ax.type == HNN_INT32, HNN_E_UNSUPPORTED_TYPE, "MEAN: axis must be int32");
     HNN_CHECK(c, ax.const_data != NULL, HNN_E_UNSUPPORTED_OP, "MEAN: axis must be a constant");
     HNN_CHECK(c, in.nq >= 1 && out.nq >= 1, HNN_E_QUANT, "MEAN: tensors must be quantized");
-    HNN_CHECK(c, in.scale > 0.0f && isfinite(in.scale) && out.scale > 0.0f && isfinite(out.scale),
+    HNN_CHECK(c, hnn_scale_ok(in.scale) && hnn_scale_ok(out.scale),
               HNN_E_QUANT, "MEAN: scales must be positive");
     const int32_t lo = in.type == HNN_INT8 ? -128 : -32768, hi = -lo - 1;
     HNN_CHECK(c, in.zero_point >= lo && in.zero_point <= hi && out.zero_point >= lo &&
@@ -103,7 +105,7 @@ static int mean_prepare(hnn_ctx *c)
     }
     d.mult = mult;
     d.shift = (int8_t)shift;
-    d.izp_n = (int32_t)(uint32_t)((uint64_t)(int64_t)in.zero_point * (uint64_t)n);
+    d.izp_n = hnn_wrap32((int64_t)in.zero_point * n);
 
     /* merge dims into runs: drop size-1 dims, join neighbours alike */
     int ns = 0;
@@ -129,7 +131,7 @@ static int mean_prepare(hnn_ctx *c)
 static int32_t finish(const mean_data *d, uint32_t sum, int32_t lo, int32_t hi)
 {
     /* (int32)(sum - zp_in * N), requantized with 1/N folded in */
-    int32_t s = (int32_t)(sum - (uint32_t)d->izp_n);
+    int32_t s = hnn_sub_wrap((int32_t)sum, d->izp_n);
     int64_t v = (int64_t)hnn_mbqm(s, d->mult, d->shift) + d->ozp;
     return (int32_t)(v < lo ? lo : v > hi ? hi : v);
 }
@@ -240,4 +242,4 @@ static int mean_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_mean = {"MEAN", mean_prepare, mean_eval};
+const hnn_kernel hnn_k_mean = {.name = "MEAN", .prepare = mean_prepare, .eval = mean_eval};

@@ -31,4 +31,5 @@ static int reshape_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_reshape = {"RESHAPE", reshape_prepare, reshape_eval};
+const hnn_kernel hnn_k_reshape = {.name = "RESHAPE", .prepare = reshape_prepare,
+                                  .eval = reshape_eval};

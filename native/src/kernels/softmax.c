@@ -11,6 +11,8 @@
  */
 #include "../kernel.h"
 #include "../quant.h"
+#include "arith.h"
+#include "operands.h"
 #include "fixedpoint.h"
 #include <math.h>
 #include <string.h>
@@ -82,7 +84,7 @@ static int sm_prepare(hnn_ctx *c)
                   fabsf(out.scale - 1.0f / 65536) <= 0.001f * 1.0f / 65536, HNN_E_QUANT,
                   "SOFTMAX: int16 output must have scale 1/65536, zero point -32768");
     }
-    HNN_CHECK(c, in.scale > 0.0f && isfinite(in.scale), HNN_E_QUANT, "SOFTMAX: bad input scale");
+    HNN_CHECK(c, hnn_scale_ok(in.scale), HNN_E_QUANT, "SOFTMAX: bad input scale");
     const int32_t depth = in.dims[in.ndim - 1];
     HNN_CHECK(c, depth <= SOFTMAX_MAX_DEPTH, HNN_E_LIMIT, "SOFTMAX: last dimension above 4095");
     /* absent options mean beta 0 (schema default), which TFLM cannot run */
@@ -166,11 +168,11 @@ static int sm_eval(hnn_ctx *c)
                 y16[i * depth + k] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
             } else {
                 v -= 128;
-                y8[i * depth + k] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
+                y8[i * depth + k] = hnn_sat_i8(v);
             }
         }
     }
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_softmax = {"SOFTMAX", sm_prepare, sm_eval};
+const hnn_kernel hnn_k_softmax = {.name = "SOFTMAX", .prepare = sm_prepare, .eval = sm_eval};

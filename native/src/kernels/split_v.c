@@ -123,4 +123,4 @@ static int split_eval(hnn_ctx *c)
     return HNN_OK;
 }
 
-const hnn_kernel hnn_k_split_v = {"SPLIT_V", split_prepare, split_eval};
+const hnn_kernel hnn_k_split_v = {.name = "SPLIT_V", .prepare = split_prepare, .eval = split_eval};

@@ -271,4 +271,5 @@ static int ss_eval(hnn_ctx *c)
     }
 }
 
-const hnn_kernel hnn_k_strided_slice = {"STRIDED_SLICE", ss_prepare, ss_eval};
+const hnn_kernel hnn_k_strided_slice = {.name = "STRIDED_SLICE", .prepare = ss_prepare,
+                                        .eval = ss_eval};

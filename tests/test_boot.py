@@ -400,6 +400,39 @@ def test_downgrade_needs_allow_downgrade(env, tmp_path):
     assert L.status()["pending"] == "a"
 
 
+def test_a_refused_install_leaves_no_partial_image(env, tmp_path):
+    """Whatever refuses an install after bytes were received (the launcher's
+    checks, the image itself, the source failing mid-stream), boot/incoming.img
+    does not keep up to a slot's worth of space."""
+    import io
+    L = device(env, tmp_path)
+    install_confirm(L, env.images["v2"])
+    with pytest.raises(S.StateError):
+        L.install(env.images["v105"])                # a downgrade, refused after the whole image arrived
+    assert not L.st.exists(S.INCOMING)
+    with open(env.images["v2b"], "rb") as f:
+        good = f.read()
+    bad = bytearray(good)
+    bad[-1] ^= 0x01                                  # the signature no longer verifies
+    with pytest.raises(ImageError):
+        L.install(bytes(bad))
+    assert not L.st.exists(S.INCOMING)
+
+    class Dies(io.RawIOBase):
+        def __init__(self, data):
+            self.data, self.pos = data, 0
+
+        def read(self, n=-1):
+            if self.pos > len(self.data) // 2:
+                raise OSError(5, "link lost")
+            b = self.data[self.pos:self.pos + 4096]
+            self.pos += len(b)
+            return b
+    with pytest.raises(OSError):
+        L.install(Dies(good))
+    assert not L.st.exists(S.INCOMING)
+
+
 def test_rollback_target_limits_install(env, tmp_path):
     L = device(env, tmp_path)
     install_confirm(L, env.images["v2b"])            # 1.2.0, rollback_target 1.1.0

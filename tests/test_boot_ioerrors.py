@@ -200,6 +200,25 @@ def test_unreadable_state_record_boots_from_the_slots(env, err):
     check_run_dir(st, d)
 
 
+@pytest.mark.parametrize("name", S.STATE_COPIES + (S.CONFIRMED,))
+@pytest.mark.parametrize("err", ERRNOS, ids=errno.errorcode.get)
+def test_any_one_unreadable_state_file_loses_nothing(env, err, name):
+    """Each of the three state files may fail for good: the other two carry
+    the state, the confirmed image boots, nothing is refused."""
+    st = SimStorage(env.bases["two"])
+    L = Launcher(st)
+    before = L.status()
+    st.fail("read", None, err, name=name)
+    L = Launcher(st)
+    d = boot(L)
+    assert not d.recovery and not d.trial, d.describe()
+    assert d.verified.version == before["version"]
+    check_run_dir(st, d)
+    after = L.status()
+    assert after["security_counter"] == before["security_counter"]
+    assert after["version"] == before["version"]
+
+
 @pytest.mark.parametrize("err", ERRNOS, ids=errno.errorcode.get)
 def test_unreadable_device_record_enters_recovery(env, err):
     st = SimStorage(env.bases["two"])

@@ -226,6 +226,21 @@ def test_boot_no_run_changes_no_state(dev, tmp_path):
     assert not os.path.exists(os.path.join(st, "boot", "run")) or not os.listdir(os.path.join(st, "boot", "run"))
 
 
+def test_app_json_failure_prints_a_json_object(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "hearth", "--board", "nosuch", "--json", "--storage",
+                        str(tmp_path / "st")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == exitcodes.USAGE and r.stderr.count("\n") == 1, r.stderr
+    d = json.loads(r.stdout)
+    assert d["ok"] is False and d["exit_code"] == exitcodes.USAGE and "nosuch" in d["error"]
+
+
+def test_boot_no_run_on_storage_never_initialized_writes_nothing(tmp_path):
+    st = tmp_path / "typo"
+    rc, out, err = boot_cli("boot", "--no-run", "--storage", str(st))
+    assert rc == exitcodes.FAILURE and "not initialized" in err and err.count("\n") == 1, (rc, err)
+    assert not st.exists()                           # not even boot/.lock
+
+
 def test_boot_no_run_reports_recovery_without_the_console(dev, tmp_path):
     st = provisioned(dev, tmp_path / "st")
     rc, out, err = boot_cli("boot", "--no-run", "--storage", st, stdin="install %s\nboot\n" % dev.image)

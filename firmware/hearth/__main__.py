@@ -58,6 +58,16 @@ def _parser():
     return p
 
 
+def _fail(args, message, code=EXIT_USAGE):
+    """One line on stderr; with --json the failure object on stdout too (docs/CLI.md)."""
+    from .cliargs import failure
+    message = str(message)
+    sys.stderr.write("hearth: error: %s\n" % message)
+    if args.json:
+        _say(args, failure(message, code), "")
+    return code
+
+
 def _say(args, obj, text):
     sys.stdout.write((json.dumps(obj, sort_keys=True) if args.json else text) + "\n")
     sys.stdout.flush()
@@ -104,17 +114,15 @@ def main(argv=None):
             raise board_mod.BoardError("%s: board %s, but storage %s was provisioned for board %s"
                                        % (b.path, b.name, args.storage, device))
     except Exception as e:          # BoardError, or hearth.boot refusing an unreadable device record
-        sys.stderr.write("hearth: error: %s\n" % e)
-        return EXIT_USAGE
+        return _fail(args, e)
     models = os.path.join(run_dir, "models") if run_dir and os.path.isdir(os.path.join(run_dir, "models")) else None
     hold = b.get("detector.health_check_s", 30.0)
     deadline = 3.0 * hold if args.trial_deadline is None else (args.trial_deadline or None)
     try:
         app = build(b, audio=args.audio, realtime=(b.kind == "sim" and not args.fast), models_dir=models,
-                    trial_deadline_s=deadline)
+                    trial_deadline_s=deadline, record_outputs=True)
     except (AudioError, WiringError) as e:
-        sys.stderr.write("hearth: error: %s\n" % e)
-        return EXIT_USAGE
+        return _fail(args, e)
 
     from .console import PtyConsole, make_shell
     from .services import ConsoleService

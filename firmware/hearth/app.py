@@ -272,6 +272,7 @@ class App:
             block = self._silence       # time goes on; the audio health check sees silence
             if not self.clock.realtime:
                 time.sleep(self.dt)     # no capture to block on: keep to real time
+                c0 = timer()            # the pause is pacing, not a late turn (the fault is reported)
         if block is None:
             self.running = False
             self.flush_metrics()

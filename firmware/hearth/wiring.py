@@ -20,8 +20,13 @@ class WiringError(ValueError):
     """A setting the ports cannot be built from (the message says which)."""
 
 
-def sim_ports(board, audio_spec=None, realtime=False):
-    """Ports for the sim board: in-process oven, room noise or a file, SoC file."""
+def sim_ports(board, audio_spec=None, realtime=False, record_outputs=False):
+    """Ports for the sim board: in-process oven, room noise or a file, SoC file.
+
+    record_outputs: the outputs port also writes each relay change to the
+    board's output record (a file write in the actuate stage: `python -m
+    hearth` turns it on so the state it leaves survives the process; the
+    benchmarks and in-process users leave it off)."""
     from .ports import audio as audio_mod
     from .ports.clock import MonotonicClock, VirtualClock
     from .ports.sensors import SysfsTemperature, write_millidegrees
@@ -35,7 +40,7 @@ def sim_ports(board, audio_spec=None, realtime=False):
         "oven": oven,
         "audio": audio_mod.Mixer(src, board.get("audio.rate")),
         "inputs": SimInputs(oven),
-        "outputs": SimOutputs(oven, record=sim_output_record(board)),
+        "outputs": SimOutputs(oven, record=sim_output_record(board) if record_outputs else None),
         "soc": SysfsTemperature(zone),
         "clock": MonotonicClock() if realtime else VirtualClock(),
     }
@@ -90,14 +95,15 @@ def _sim_wall(app, env):
 
 def build(board, storage=None, audio=None, realtime=False, detector="auto",
           detector_factory=None, models_dir=None, boot="auto", log=None, watchdog=None,
-          trial_deadline_s=None, env=None, services=()):
+          trial_deadline_s=None, env=None, services=(), record_outputs=False):
     """An App for `board` (a hearth.board.Board) with the right ports."""
     from .boot.storage import DirStorage
     from .ports.watchdog import SdNotify
 
     st = DirStorage(storage or board.storage_root)
     st.ensure_dir()
-    ports = sim_ports(board, audio, realtime) if board.kind == "sim" else linux_ports(board, audio)
+    ports = (sim_ports(board, audio, realtime, record_outputs) if board.kind == "sim"
+             else linux_ports(board, audio))
     app = App(board, ports["audio"], ports["inputs"], ports["outputs"], ports["soc"], ports["clock"], st,
               watchdog=watchdog if watchdog is not None else SdNotify(),
               detector=detector, detector_factory=detector_factory,

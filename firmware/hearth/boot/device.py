@@ -11,12 +11,13 @@ __all__ = ["ARCHES", "BoardError", "host_arch", "load_board"]
 
 
 def load_board(path):
-    """Board TOML -> {"name", "arch", "slot_bytes", "storage_root"}.
+    """Board TOML -> {"name", "kind", "arch", "slot_bytes", "storage_root"}.
 
     Raises BoardError (a ValueError) naming the file and the bad key."""
     b = load(path)
     return {
         "name": b.name,
+        "kind": b.kind,
         "arch": b.arch,
         "slot_bytes": b.get("storage.slot_bytes"),
         "storage_root": b.get("storage.root"),

@@ -29,6 +29,7 @@ directory cannot be extracted, else returns a recovery decision naming the
 error; install/confirm/revert/status refuse with StateError("io-error").
 tests/test_boot_ioerrors.py injects each errno at each storage operation.
 """
+import contextlib
 import functools
 import hashlib
 
@@ -108,17 +109,21 @@ def _io_reason(e):
 
 def _refuse_io_errors(op, partial=None):
     """A storage error during `op` becomes a one-line refusal, not a traceback;
-    `partial` (a file the operation was writing) is removed so it keeps no space."""
+    `partial` (a file the operation was writing) is removed whatever refused
+    the operation (storage, a bad image, the source), so it keeps no space."""
     @functools.wraps(op)
     def wrapper(self, *args, **kwargs):
         try:
             return op(self, *args, **kwargs)
-        except OSError as e:
+        except BaseException as e:
             if partial is not None:
                 try:
-                    self.st.remove(partial)
+                    if self.st.exists(partial):
+                        self.st.remove(partial)
                 except OSError:
                     pass
+            if not isinstance(e, OSError):
+                raise
             raise StateError("io-error", "%s failed on the storage: %s; check the storage medium "
                              "(kernel log) and its free space, then retry" % (op.__name__, _io_reason(e))) from None
     return wrapper
@@ -397,10 +402,14 @@ class Launcher:
 
     def select(self, dry_run=False):
         """The boot decision. Counts trial attempts and reverts; returns a Decision.
-        dry_run: decide the same way but write nothing (`boot --no-run`)."""
+        dry_run: decide the same way but write nothing (`boot --no-run`): not
+        even the lock file, and storage that was never initialized is refused
+        as such instead of being reported as recovery."""
         st = self.st
         save = (lambda state: None) if dry_run else (lambda state: S.save_state(st, state))
-        with st.lock():
+        if dry_run:
+            self.device                 # refuses "not-initialized" (the record is only read)
+        with (contextlib.nullcontext() if dry_run else st.lock()):
             state, dirty = self._load()
             reasons = []
             event = None

@@ -223,7 +223,7 @@ def load_confirmed(st):
         return None
     try:
         rec = _unwrap(st.read(CONFIRMED), CONFIRMED)
-    except ValueError:
+    except (ValueError, OSError):   # corrupt or unreadable (EIO, EACCES, EISDIR): as if lost
         return None
     if not (isinstance(rec, dict) and rec.get("format") == FORMAT and isinstance(rec.get("security_counter"), int)
             and not isinstance(rec["security_counter"], bool) and rec["security_counter"] >= 0

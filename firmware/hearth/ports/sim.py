@@ -119,9 +119,9 @@ class SimInputs:
 
 
 class SimOutputs:
-    """The relays and the light ring. With `record` (a file path), every change
-    is also written there as JSON {"heater", "fan", "lamp", "buzzer", "ring",
-    "t"}: the sim board's output record, which outlives the process (so a test
+    """The relays and the light ring. With `record` (a file path), every relay
+    change is also written there as JSON {"heater", "fan", "lamp", "buzzer",
+    "ring", "t"}: the sim board's output record, which outlives the process (so a test
     can read what the outputs were left at after the app exited)."""
 
     def __init__(self, oven, record=None):
@@ -136,10 +136,7 @@ class SimOutputs:
     def write(self, outputs, ring, now):
         """Returns None: nothing here needs a write before the outputs change."""
         if outputs == self.state:
-            if ring != self.ring:
-                self.ring = ring
-                if self.record:
-                    self._save(now)
+            self.ring = ring            # the record follows the relays, not the light ring
             return None
         self.ring = ring
         if outputs["heater"] != self.state["heater"]:

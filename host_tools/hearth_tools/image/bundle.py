@@ -23,7 +23,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 
 from hearth.image.manifest import MANIFEST_NAME, FORMAT, format_version, parse_version
 
@@ -138,15 +137,6 @@ def model_files(models_dir):
     return files, models, schema, quantization
 
 
-def board_kind(board_bytes):
-    """The [board] kind of a board file's bytes (None when it has none)."""
-    try:
-        kind = tomllib.loads(board_bytes.decode("utf-8")).get("board", {}).get("kind")
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise BundleError("board file is not valid TOML: %s" % e) from None
-    return kind if isinstance(kind, str) else None
-
-
 def _package_version(init_py):
     m = re.search(rb'^__version__\s*=\s*["\']([^"\']+)["\']', init_py, re.M)
     return m.group(1).decode() if m else None
@@ -163,7 +153,7 @@ def make_bundle(board, board_bytes, version, security_counter, native=None, root
     version = format_version(parse_version(version))
     files = {"board.toml": board_bytes}
     if include_firmware:
-        sources = firmware_files(root, board_kind(board_bytes))
+        sources = firmware_files(root, board["kind"])     # the strict loader's reading (hearth.board)
         for rel, path in sources:
             with open(path, "rb") as f:
                 files[rel] = f.read()

@@ -1,0 +1,63 @@
+"""Base readers for the applier: the base is only ever read by offset."""
+import os
+
+from .errors import DeltaError
+
+CHUNK = 1 << 16
+
+
+class BytesBase:
+    def __init__(self, data):
+        self._view = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        self.size = len(self._view)
+
+    def read_at(self, offset, n):
+        return bytes(self._view[offset:offset + n])
+
+    def close(self):
+        pass
+
+
+class FileBase:
+    """A binary file (or a path) read with seek + read; owns the file only when it opened it."""
+
+    def __init__(self, f, owned=False):
+        self._f = f
+        self._owned = owned
+        f.seek(0, os.SEEK_END)
+        self.size = f.tell()
+
+    @classmethod
+    def open(cls, path):
+        return cls(open(path, "rb"), owned=True)
+
+    def read_at(self, offset, n):
+        self._f.seek(offset)
+        b = self._f.read(n)
+        if len(b) != n:
+            raise DeltaError("base-changed", "the base file shrank while the patch was applied "
+                             "(read %d of %d bytes at offset %d)" % (len(b), n, offset))
+        return b
+
+    def close(self):
+        if self._owned:
+            self._f.close()
+
+
+def as_base(base):
+    """bytes-like, a path, a binary file, or an object with size + read_at."""
+    if hasattr(base, "read_at") and hasattr(base, "size"):
+        return base
+    if isinstance(base, (bytes, bytearray, memoryview)):
+        return BytesBase(base)
+    if isinstance(base, (str, os.PathLike)):
+        return FileBase.open(base)
+    if hasattr(base, "seek") and hasattr(base, "read"):
+        return FileBase(base)
+    raise TypeError("base must be bytes, a path, a binary file or have size and read_at(), not %s"
+                    % type(base).__name__)
+
+
+def base_chunks(base, chunk=CHUNK):
+    for off in range(0, base.size, chunk):
+        yield base.read_at(off, min(chunk, base.size - off))

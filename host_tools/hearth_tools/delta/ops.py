@@ -1,0 +1,176 @@
+"""Instruction lists and their encoding into segments.
+
+An op is one of
+    ("C", base_off, n)        copy n base bytes
+    ("A", base_off, diff)     add diff bytewise to base[base_off:]
+    ("L", data)               literal bytes
+    ("D",)                    the image's SHA-256 (32 bytes, computed by the applier)
+"""
+import lzma
+import re
+import zlib
+
+from hearth.delta import format as F
+
+TARGET_SEGMENT = 1 << 20          # output per segment: resume granularity and zstd/LZMA window
+ZERO_RUN = 32                     # a run of unchanged bytes this long becomes a COPY inside an ADD
+_ZEROS = re.compile(b"\x00{%d,}" % ZERO_RUN)
+
+# LZMA2 keeps lc/lp/pb in its chunk headers, so the encoder may pick them per
+# segment while the decoder only knows the dictionary size.
+LZMA_VARIANTS = ({"lc": 3, "lp": 0, "pb": 2}, {"lc": 0, "lp": 2, "pb": 2}, {"lc": 1, "lp": 0, "pb": 0},
+                 {"lc": 4, "lp": 0, "pb": 0})
+
+
+def out_len(op):
+    k = op[0]
+    if k == "Z":
+        return len(op[3])
+    return op[2] if k == "C" else len(op[2]) if k == "A" else len(op[1]) if k == "L" else 32
+
+
+def add_op(base_off, diff, ops):
+    """An ADD split around long zero runs (unchanged bytes) into COPYs."""
+    pos = 0
+    for m in _ZEROS.finditer(diff):
+        if m.start() > pos:
+            ops.append(("A", base_off + pos, diff[pos:m.start()]))
+        ops.append(("C", base_off + m.start(), m.end() - m.start()))
+        pos = m.end()
+    if pos < len(diff):
+        ops.append(("A", base_off + pos, diff[pos:]))
+
+
+def merged(ops):
+    """Adjacent literals and contiguous copies joined."""
+    out = []
+    for op in ops:
+        if out and op[0] == "L" and out[-1][0] == "L":
+            out[-1] = ("L", out[-1][1] + op[1])
+        elif out and op[0] == "C" and out[-1][0] == "C" and out[-1][1] + out[-1][2] == op[1]:
+            out[-1] = ("C", out[-1][1], out[-1][2] + op[2])
+        elif out_len(op):
+            out.append(op)
+    return out
+
+
+def split(ops, target=TARGET_SEGMENT):
+    """Groups of ops, each producing at most `target` bytes (ops cut where needed)."""
+    groups, cur, size = [], [], 0
+    for op in ops:
+        while size + out_len(op) > target:
+            room = target - size
+            if op[0] == "D" or room == 0:
+                if cur:
+                    groups.append(cur)
+                cur, size = [], 0
+                continue
+            if op[0] == "C":
+                head, op = ("C", op[1], room), ("C", op[1] + room, op[2] - room)
+            elif op[0] == "A":
+                head, op = ("A", op[1], op[2][:room]), ("A", op[1] + room, op[2][room:])
+            else:
+                head, op = ("L", op[1][:room]), ("L", op[1][room:])
+            cur.append(head)
+            groups.append(cur)
+            cur, size = [], 0
+        cur.append(op)
+        size += out_len(op)
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def serialize(ops, cursor):
+    out = bytearray()
+    for op in ops:
+        k = op[0]
+        if k == "L":
+            out.append(F.OP_LITERAL)
+            out += F.varint(len(op[1]))
+            out += op[1]
+        elif k == "D":
+            out.append(F.OP_DIGEST)
+        else:
+            n = op[2] if k == "C" else len(op[2])
+            out.append(F.OP_COPY if k == "C" else F.OP_ADD)
+            out += F.varint(F.zigzag(op[1] - cursor))
+            out += F.varint(n)
+            if k == "A":
+                out += op[2]
+            cursor = op[1] + n
+    return bytes(out)
+
+
+def lzma_body(raw):
+    best = None
+    for v in LZMA_VARIANTS:
+        filt = [dict(v, id=lzma.FILTER_LZMA2, dict_size=F.LZMA_DICT, preset=9 | lzma.PRESET_EXTREME)]
+        b = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=filt)
+        if best is None or len(b) < len(best):
+            best = b
+    return best
+
+
+def zstd_body(raw, dictionary=None):
+    import zstandard
+    params = zstandard.ZstdCompressionParameters.from_level(22, window_log=20, source_size=len(raw),
+                                                            write_content_size=True, write_checksum=False)
+    kw = {"compression_params": params}
+    if dictionary is not None:
+        kw["dict_data"] = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    return zstandard.ZstdCompressor(**kw).compress(raw)
+
+
+def window(ops, base_size):
+    lo, hi = base_size, 0
+    for op in ops:
+        if op[0] in "CA":
+            n = op[2] if op[0] == "C" else len(op[2])
+            lo, hi = min(lo, op[1]), max(hi, op[1] + n)
+    return (0, 0) if hi == 0 else (lo, hi - lo)
+
+
+def stream_segment(ops, result_bytes, base_size, codecs=("stored", "lzma", "zstd")):
+    """(segment bytes, codec name): the instruction stream in its smallest encoding."""
+    off, length = window(ops, base_size)
+    raw = serialize(ops, off)
+    crc = zlib.crc32(result_bytes)
+    cands = []
+    if "stored" in codecs:
+        cands.append((raw, F.C_STORED))
+    if "lzma" in codecs:
+        cands.append((lzma_body(raw), F.C_LZMA))
+    if "zstd" in codecs:
+        cands.append((zstd_body(raw), F.C_ZSTD))
+    body, codec = min(cands, key=lambda c: (len(c[0]), c[1]))
+    seg = F.pack_segment(F.M_STREAM, codec, len(body), len(result_bytes), off, length, crc) + body
+    return seg, F.CODECS[codec]
+
+
+def zdict_segment(dict_off, dictionary, result_bytes):
+    body = zstd_body(result_bytes, dictionary)
+    return F.pack_segment(F.M_ZDICT, F.C_ZSTD, len(body), len(result_bytes), dict_off, len(dictionary),
+                          zlib.crc32(result_bytes)) + body
+
+
+def render(ops, base):
+    """The output the ops produce (the creator checks its own work)."""
+    out = bytearray()
+    for op in ops:
+        k = op[0]
+        if k == "C":
+            out += base[op[1]:op[1] + op[2]]
+        elif k == "A":
+            b = base[op[1]:op[1] + len(op[2])]
+            out += bytes((x + y) & 0xFF for x, y in zip(b, op[2])) if len(op[2]) < 64 else _add(b, op[2])
+        elif k == "L":
+            out += op[1]
+        else:
+            raise ValueError("render() does not know the digest")
+    return bytes(out)
+
+
+def _add(b, d):
+    from hearth.delta.applier import add_bytes
+    return add_bytes(bytes(b), bytes(d))

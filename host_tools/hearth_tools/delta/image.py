@@ -51,6 +51,37 @@ def _same_size_delta(old, old_off, new, ops):
         ops.append(("L", bytes(new)))
 
 
+def _zero_run(old, lo):
+    """(offset, length) of the old archive's end marker and padding: zeros to copy from."""
+    end = lo.payload_off + lo.img.img_size
+    start = end
+    while start > lo.payload_off and old[start - 1] == 0:
+        start -= 1
+    return (start, end - start)
+
+
+def _zeros(new, start, end, pad_src, zeros, ops):
+    """new[start:end] (padding, the end marker): copied from the old image's zeros."""
+    gap = new[start:end]
+    if not gap:
+        return
+    if any(gap):
+        ops.append(("L", bytes(gap)))
+        return
+    n = len(gap)
+    if pad_src is not None and pad_src[1] >= n:
+        ops.append(("C", pad_src[0], n))
+        return
+    z_off, z_len = zeros
+    if not z_len:
+        ops.append(("L", bytes(gap)))
+        return
+    while n:
+        k = min(n, z_len)
+        ops.append(("C", z_off, k))
+        n -= k
+
+
 def image_ops(old, new, entry_plan=None):
     """(ops, digest_at) or None. entry_plan: {path: "zdict"} marks entries the
     caller encodes as their own zstd-dictionary segment (an ("Z", path) op)."""
@@ -65,11 +96,13 @@ def image_ops(old, new, entry_plan=None):
         if e.kind == archive.REGULAR:
             by_content.setdefault(hashlib.sha256(lo.entry_data(e)).digest(), e)
             by_name.setdefault(posixpath.basename(e.path), e)
+    zeros = _zero_run(old, lo)
     pos = ln.payload_off
+    pad_src = None                 # where the old image has the padding that follows the previous entry
     for e in ln.entries:
         hdr_at = ln.payload_off + e.offset - archive.BLOCK
-        if hdr_at > pos:
-            ops.append(("L", new[pos:hdr_at]))
+        _zeros(new, pos, hdr_at, pad_src, zeros, ops)
+        pad_src = None
         oe = lo.by_path.get(e.path) or (lo.entries[0] if lo.entries else None)
         if oe is not None:
             o_hdr = lo.payload_off + oe.offset - archive.BLOCK
@@ -78,9 +111,12 @@ def image_ops(old, new, entry_plan=None):
             ops.append(("L", new[hdr_at:hdr_at + archive.BLOCK]))
         data = ln.entry_data(e)
         pos = ln.payload_off + e.offset + e.size
+        same = lo.by_path.get(e.path)
+        if same is not None:
+            end = lo.payload_off + same.offset + same.size
+            pad_src = (end, -same.size % archive.BLOCK)
         if not data:
             continue
-        same = lo.by_path.get(e.path)
         if same is not None and same.kind == archive.REGULAR and lo.entry_data(same) == data:
             ops.append(("C", lo.payload_off + same.offset, e.size))
             continue
@@ -96,8 +132,7 @@ def image_ops(old, new, entry_plan=None):
         else:
             ops.append(("L", bytes(data)))
     tlv_at = ln.img.hdr_size + ln.img.img_size
-    if tlv_at > pos:
-        ops.append(("L", new[pos:tlv_at]))
+    _zeros(new, pos, tlv_at, pad_src, zeros, ops)
     # TLVs: protected area, then the unprotected one with the digest derived
     o_tlv = lo.img.hdr_size + lo.img.img_size
     _same_size_delta(old[o_tlv:lo.hashed_end], o_tlv, new[tlv_at:ln.hashed_end], ops)

@@ -28,7 +28,7 @@ def _read(x):
     return bytes(x)
 
 
-def _segments(ops, old, new):
+def _segments(ops, old, new, target=O.TARGET_SEGMENT):
     """Encoded segments for ops (ZDICT ops become their own segment). Returns
     [(bytes, method/codec, out_len)]."""
     out = []
@@ -37,7 +37,7 @@ def _segments(ops, old, new):
 
     def flush():
         nonlocal pos
-        for g in O.split(run):
+        for g in O.split(run, target):
             n = sum(O.out_len(op) for op in g)
             seg, codec = O.stream_segment(g, new[pos:pos + n], len(old))
             out.append((seg, "stream/" + codec, n))
@@ -62,12 +62,12 @@ def _assemble(kind, old, new, segs, digest_at):
     return head + b"".join(s for s, _c, _n in segs)
 
 
-def plan_plain(old, new):
+def plan_plain(old, new, segment_size=O.TARGET_SEGMENT):
     ops = match.diff_ops(old, new)
-    return _assemble(F.KIND_PLAIN, old, new, _segments(ops, old, new), 0)
+    return _assemble(F.KIND_PLAIN, old, new, _segments(ops, old, new, segment_size), 0)
 
 
-def plan_image(old, new):
+def plan_image(old, new, segment_size=O.TARGET_SEGMENT):
     """Structure-aware patch, or None when old/new are not both Hearth images.
 
     Each changed entry above ZDICT_MIN is tried both ways (bsdiff ops in the
@@ -77,14 +77,14 @@ def plan_image(old, new):
     if got is None:
         return None
     ops, digest_at, _ln = got
-    best = _assemble(F.KIND_IMAGE, old, new, _segments(ops, old, new), digest_at)
+    best = _assemble(F.KIND_IMAGE, old, new, _segments(ops, old, new, segment_size), digest_at)
     candidates = _changed_entries(old, new)
     plan = {}
     for path in candidates:
         trial = dict(plan, **{path: "zdict"})
         t_ops, t_at, _ = _image.image_ops(old, new, trial)
         try:
-            patch = _assemble(F.KIND_IMAGE, old, new, _segments(t_ops, old, new), t_at)
+            patch = _assemble(F.KIND_IMAGE, old, new, _segments(t_ops, old, new, segment_size), t_at)
         except ValueError:
             continue
         if len(patch) < len(best):
@@ -104,13 +104,16 @@ def _changed_entries(old, new):
     return out
 
 
-def create(old, new, structure=True):
+def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
     """A patch that turns `old` into `new` (bytes). The smallest of the plain and,
-    for two Hearth images, the structure-aware encoding."""
+    for two Hearth images, the structure-aware encoding. segment_size: output per
+    segment (what a resume after a power cut may have to redo)."""
+    if not 0 < segment_size <= F.MAX_SEGMENT_OUT:
+        raise ValueError("segment_size must be 1..%d bytes" % F.MAX_SEGMENT_OUT)
     old, new = _read(old), _read(new)
-    cands = [plan_plain(old, new)]
+    cands = [plan_plain(old, new, segment_size)]
     if structure:
-        p = plan_image(old, new)
+        p = plan_image(old, new, segment_size)
         if p is not None:
             cands.append(p)
     patch = min(cands, key=len)

@@ -13,10 +13,6 @@ from .decode import Decoded, PatchReader, Body, Zstd, decoder
 from .errors import DeltaError
 from .io import CHUNK, as_base, base_chunks
 
-# Instruction dispatch: tag (low 2 bits) -> what the op reads after the tag
-#   COPY/ADD: offset + length; LITERAL: length; DIGEST: nothing
-_OPS = {F.OP_COPY: "copy", F.OP_ADD: "add", F.OP_LITERAL: "literal", F.OP_DIGEST: "digest"}
-_LOW7 = None
 
 
 class Summary:
@@ -92,6 +88,8 @@ class _Out:
         self.crc = 0
         self.prefix_digest = None
         self.limit = 0               # end of the current segment
+        self._pending = []
+        self._pending_n = 0
 
     def _hash(self, b):
         at = self.h.digest_at
@@ -113,7 +111,20 @@ class _Out:
             raise DeltaError("out-of-range", "segment writes past its declared output at byte %d" % self.pos)
         self._hash(b)
         self.crc = zlib.crc32(b, self.crc)
-        self.w.write(b)
+        # small pieces are gathered into CHUNK-sized writes (fewer storage operations)
+        if self._pending or len(b) < CHUNK:
+            self._pending.append(b)
+            self._pending_n += len(b)
+            if self._pending_n >= CHUNK:
+                self.flush()
+        else:
+            self.w.write(b)
+
+    def flush(self):
+        if self._pending:
+            self.w.write(b"".join(self._pending))
+            self._pending = []
+            self._pending_n = 0
 
 
 def _check_range(seg, off, n, left, base_size):
@@ -215,6 +226,7 @@ def apply(base_reader, patch_stream, out_writer, checkpoint=None, max_result=Non
             _run_zdict(seg, body, base, out)
         else:
             _run_stream(seg, Decoded(decoder(seg.codec, body)), base, out, header)
+        out.flush()
         if body.left:
             raise DeltaError("overrun", "segment body has %d bytes its instructions do not use" % body.left)
         if out.crc != seg.out_crc:

@@ -135,19 +135,34 @@ def decoder(codec, body):
 
 
 class Decoded:
-    """Exact reads and varints over a decoder."""
+    """Exact reads and varints over a decoder, through one small look-ahead buffer."""
 
     def __init__(self, dec):
         self._d = dec
         self._buf = b""
+        self._pos = 0
+
+    def _fill(self):
+        b = self._d.read(FEED)
+        if not b:
+            return False
+        self._buf = self._buf[self._pos:] + b
+        self._pos = 0
+        return True
 
     def read_upto(self, n):
-        if self._buf:
-            b, self._buf = self._buf[:n], self._buf[n:]
-            return b
-        return self._d.read(n)
+        if self._pos >= len(self._buf) and not self._fill():
+            return b""
+        p = self._pos
+        b = self._buf[p:p + n]
+        self._pos = p + len(b)
+        return b
 
     def read_exact(self, n):
+        p = self._pos
+        if p + n <= len(self._buf):
+            self._pos = p + n
+            return self._buf[p:p + n]
         parts = []
         while n:
             b = self.read_upto(n)
@@ -158,7 +173,11 @@ class Decoded:
         return b"".join(parts)
 
     def byte(self):
-        return self.read_exact(1)[0]
+        if self._pos >= len(self._buf) and not self._fill():
+            raise DeltaError("truncated", "segment instructions end early: the patch is damaged")
+        c = self._buf[self._pos]
+        self._pos += 1
+        return c
 
     def varint(self):
         n = shift = 0
@@ -171,4 +190,4 @@ class Decoded:
         raise DeltaError("corrupt", "varint longer than 10 bytes in a segment: the patch is damaged")
 
     def at_end(self):
-        return not self._buf and not self._d.read(1) and self._d.finished()
+        return self._pos >= len(self._buf) and not self._d.read(1) and self._d.finished()

@@ -26,14 +26,21 @@ class FileBase:
         self._owned = owned
         f.seek(0, os.SEEK_END)
         self.size = f.tell()
+        try:
+            self._fd = f.fileno() if hasattr(os, "pread") else None
+        except (OSError, AttributeError, ValueError):
+            self._fd = None         # a file object without a descriptor (BytesIO)
 
     @classmethod
     def open(cls, path):
         return cls(open(path, "rb"), owned=True)
 
     def read_at(self, offset, n):
-        self._f.seek(offset)
-        b = self._f.read(n)
+        if self._fd is not None:
+            b = os.pread(self._fd, n, offset)
+        else:
+            self._f.seek(offset)
+            b = self._f.read(n)
         if len(b) != n:
             raise DeltaError("base-changed", "the base file shrank while the patch was applied "
                              "(read %d of %d bytes at offset %d)" % (len(b), n, offset))

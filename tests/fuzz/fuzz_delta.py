@@ -83,7 +83,7 @@ def check_one(data):
     by_sha, bases, _p = _seeds()
     base = bases[0]
     if len(data) >= D.HEADER_SIZE:
-        base = by_sha.get(data[16:48], base)
+        base = by_sha.get(data[10:42], base)     # the header's base SHA-256
     out = _Sink()
     try:
         s = D.apply(base, io.BytesIO(data), out, max_result=_LIMIT)

@@ -5,6 +5,7 @@ dictionary or zstd window, a zstd dictionary of at most 1 MiB), not by the
 size of the base, the result or the patch. Progress can be checkpointed at
 every segment boundary (see docs/DELTA.md "Resume").
 """
+import binascii
 import hashlib
 import zlib
 
@@ -140,10 +141,19 @@ def _run_stream(seg, src, base, out, header):
     left = seg.out_len
     cursor = seg.base_off
     while left:
-        tag = src.byte()
-        op = tag & 3
-        if tag >> 2:
-            raise DeltaError("corrupt", "unknown instruction tag 0x%02x: the patch is damaged" % tag)
+        op = src.byte()
+        if op > F.OP_HEX:
+            raise DeltaError("corrupt", "unknown instruction 0x%02x: the patch is damaged" % op)
+        if op == F.OP_HEX:
+            n = src.varint()
+            if n & 1 or not 0 < n <= left:
+                raise DeltaError("out-of-range", "hex run of %d characters where %d bytes remain" % (n, left))
+            left -= n
+            while n:
+                k = min(n, CHUNK)
+                out.emit(binascii.hexlify(src.read_exact(k // 2)))
+                n -= k
+            continue
         if op == F.OP_DIGEST:
             if not header.digest_at or out.prefix_digest is None or left < 32:
                 raise DeltaError("corrupt", "digest instruction before the image's hashed area is complete")

@@ -1,9 +1,9 @@
 """The Hearth delta patch format, version 1 (docs/DELTA.md).
 
-    header   104 bytes: magic "HDLT", version, kind, flags, base size + SHA-256,
+    header   90 bytes: magic "HDLT", version, kind, base size + SHA-256,
              result size + SHA-256, digest_at, segment count, CRC32 of the header
-    segment  30-byte header (method, codec, body length, output length, base
-             window, CRC32 of the output, CRC32 of the segment header) + body
+    segment  25-byte header (method << 4 | codec, body length, output length,
+             base window, CRC32 of the output, CRC32 of the segment header) + body
 
 Every field is untrusted: parse_header/parse_segment check them against the
 limits below and against each other before the applier acts on one.
@@ -39,8 +39,9 @@ CODECS = {C_STORED: "stored", C_LZMA: "lzma", C_ZSTD: "zstd"}
 #   ADD      zigzag(off - cursor), n, n bytes d   out += (base[off+i] + d[i]) & 0xff
 #   LITERAL  n, n bytes                   out += bytes
 #   DIGEST                                out += SHA-256 of out[0:digest_at] (the image's SHA256 TLV)
+#   HEX      n, n/2 bytes                 out += their lowercase hex (n even): the manifest's hashes
 # After COPY/ADD the cursor is off + n (bsdiff's relative seeks compress well).
-OP_COPY, OP_ADD, OP_LITERAL, OP_DIGEST = 0, 1, 2, 3
+OP_COPY, OP_ADD, OP_LITERAL, OP_DIGEST, OP_HEX = 0, 1, 2, 3, 4
 
 # Limits: what keeps decode memory small and bounded, whatever the patch says.
 MAX_SEGMENT_OUT = 4 << 20       # output of one segment (the resume granularity)
@@ -50,9 +51,9 @@ MAX_ZDICT = 1 << 20             # zstd dictionary (a base entry) held in memory
 MAX_SEGMENTS = 1 << 20
 MAX_VARINT_BYTES = 10
 
-_HDR = struct.Struct("<4sBBHQ32sQ32sQI")      # + CRC32
+_HDR = struct.Struct("<4sBBI32sI32sII")       # + CRC32
 HEADER_SIZE = _HDR.size + 4
-_SEG = struct.Struct("<BBIIQII")              # + CRC32
+_SEG = struct.Struct("<BIIIII")               # + CRC32
 SEGMENT_HEADER_SIZE = _SEG.size + 4
 
 
@@ -72,8 +73,7 @@ class Segment:
 
 
 def pack_header(kind, base_size, base_sha, result_size, result_sha, digest_at, segments):
-    raw = _HDR.pack(MAGIC, VERSION, kind, 0, base_size, base_sha, result_size, result_sha,
-                    digest_at, segments)
+    raw = _HDR.pack(MAGIC, VERSION, kind, base_size, base_sha, result_size, result_sha, digest_at, segments)
     return raw + struct.pack("<I", zlib.crc32(raw))
 
 
@@ -84,15 +84,16 @@ def parse_header(raw):
     if raw[:4] != MAGIC:
         raise DeltaError("bad-magic", "not a Hearth delta patch (make one with `hearth delta create`)")
     h = Header()
-    (_m, h.version, h.kind, h.flags, h.base_size, h.base_sha256, h.result_size, h.result_sha256,
+    (_m, h.version, h.kind, h.base_size, h.base_sha256, h.result_size, h.result_sha256,
      h.digest_at, h.segments) = _HDR.unpack(raw[:_HDR.size])
+    h.flags = 0
     if h.version != VERSION:
         raise DeltaError("bad-version", "patch format %d; this applier reads format %d: "
                          "make the patch with a matching `hearth delta create`" % (h.version, VERSION))
     if struct.unpack("<I", raw[_HDR.size:])[0] != zlib.crc32(raw[:_HDR.size]):
         raise DeltaError("bad-header", "patch header checksum mismatch: the patch is damaged, download it again")
-    if h.kind not in KINDS or h.flags:
-        raise DeltaError("bad-header", "patch header has unknown kind %d or flags 0x%x" % (h.kind, h.flags))
+    if h.kind not in KINDS:
+        raise DeltaError("bad-header", "patch header has unknown kind %d" % h.kind)
     if h.digest_at and h.digest_at + 32 > h.result_size:
         raise DeltaError("bad-header", "patch digest position %d is past the result" % h.digest_at)
     if h.segments > MAX_SEGMENTS or (h.segments == 0) != (h.result_size == 0):
@@ -106,7 +107,7 @@ def parse_header(raw):
 
 
 def pack_segment(method, codec, body_len, out_len, base_off, base_len, out_crc):
-    raw = _SEG.pack(method, codec, body_len, out_len, base_off, base_len, out_crc)
+    raw = _SEG.pack(method << 4 | codec, body_len, out_len, base_off, base_len, out_crc)
     return raw + struct.pack("<I", zlib.crc32(raw))
 
 
@@ -119,7 +120,8 @@ def parse_segment(raw, header, out_done):
         raise DeltaError("bad-segment", "segment header checksum mismatch at output byte %d: "
                          "the patch is damaged, download it again" % out_done)
     s = Segment()
-    s.method, s.codec, s.body_len, s.out_len, s.base_off, s.base_len, s.out_crc = _SEG.unpack(raw[:_SEG.size])
+    mc, s.body_len, s.out_len, s.base_off, s.base_len, s.out_crc = _SEG.unpack(raw[:_SEG.size])
+    s.method, s.codec = mc >> 4, mc & 15
     if s.method not in METHODS:
         raise DeltaError("bad-segment", "unknown segment method %d" % s.method)
     if s.codec not in CODECS or (s.method == M_ZDICT and s.codec != C_ZSTD):

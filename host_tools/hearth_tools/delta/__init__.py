@@ -62,27 +62,29 @@ def _assemble(kind, old, new, segs, digest_at):
     return head + b"".join(s for s, _c, _n in segs)
 
 
-def plan_plain(old, new, segment_size=O.TARGET_SEGMENT):
-    ops = match.diff_ops(old, new)
+def plan_plain(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0]):
+    ops = match.diff_ops(old, new, zero_run=zero_run)
     return _assemble(F.KIND_PLAIN, old, new, _segments(ops, old, new, segment_size), 0)
 
 
-def plan_image(old, new, segment_size=O.TARGET_SEGMENT):
+def plan_image(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0]):
     """Structure-aware patch, or None when old/new are not both Hearth images.
 
     Each changed entry above ZDICT_MIN is tried both ways (bsdiff ops in the
     shared stream, or a zstd segment with the old entry as dictionary) and
     the patch keeps whichever made it smaller."""
-    got = _image.image_ops(old, new)
+    got = _image.image_ops(old, new, zero_run=zero_run)
     if got is None:
         return None
     ops, digest_at, _ln = got
+    ops = O.hexified(ops)
     best = _assemble(F.KIND_IMAGE, old, new, _segments(ops, old, new, segment_size), digest_at)
     candidates = _changed_entries(old, new)
     plan = {}
     for path in candidates:
         trial = dict(plan, **{path: "zdict"})
-        t_ops, t_at, _ = _image.image_ops(old, new, trial)
+        t_ops, t_at, _ = _image.image_ops(old, new, trial, zero_run)
+        t_ops = O.hexified(t_ops)
         try:
             patch = _assemble(F.KIND_IMAGE, old, new, _segments(t_ops, old, new, segment_size), t_at)
         except ValueError:
@@ -111,11 +113,13 @@ def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
     if not 0 < segment_size <= F.MAX_SEGMENT_OUT:
         raise ValueError("segment_size must be 1..%d bytes" % F.MAX_SEGMENT_OUT)
     old, new = _read(old), _read(new)
-    cands = [plan_plain(old, new, segment_size)]
-    if structure:
-        p = plan_image(old, new, segment_size)
-        if p is not None:
-            cands.append(p)
+    cands = []
+    for z in O.ZERO_RUNS:
+        cands.append(plan_plain(old, new, segment_size, z))
+        if structure:
+            p = plan_image(old, new, segment_size, z)
+            if p is not None:
+                cands.append(p)
     patch = min(cands, key=len)
     check(old, patch, new)
     return patch

@@ -43,12 +43,25 @@ def layout(data):
         return None
 
 
-def _same_size_delta(old, old_off, new, ops):
+def _same_size_delta(old, old_off, new, ops, zero_run=O.ZERO_RUNS[0]):
     """ADD of equal-length ranges, else a literal."""
     if len(old) == len(new) and new:
-        O.add_op(old_off, bytes((b - a) & 0xFF for a, b in zip(old, new)), ops)
+        O.add_op(0, bytes((b - a) & 0xFF for a, b in zip(old, new)), _Shift(ops, old_off), old, zero_run)
     elif new:
         ops.append(("L", bytes(new)))
+
+
+class _Shift(list):
+    """ops appended relative to a slice of the base, stored with absolute offsets."""
+
+    def __init__(self, ops, off):
+        super().__init__()
+        self._ops, self._off = ops, off
+
+    def append(self, op):
+        if op[0] in "CA":
+            op = (op[0], op[1] + self._off) + op[2:]
+        self._ops.append(op)
 
 
 def _zero_run(old, lo):
@@ -82,7 +95,7 @@ def _zeros(new, start, end, pad_src, zeros, ops):
         n -= k
 
 
-def image_ops(old, new, entry_plan=None):
+def image_ops(old, new, entry_plan=None, zero_run=O.ZERO_RUNS[0]):
     """(ops, digest_at) or None. entry_plan: {path: "zdict"} marks entries the
     caller encodes as their own zstd-dictionary segment (an ("Z", path) op)."""
     lo, ln = layout(old), layout(new)
@@ -128,7 +141,7 @@ def image_ops(old, new, entry_plan=None):
         if entry_plan and entry_plan.get(e.path) == "zdict" and ref is not None:
             ops.append(("Z", lo.payload_off + ref.offset, ref.size, data))
         elif ref is not None and ref.size:
-            ops += match.diff_ops(lo.entry_data(ref), data, lo.payload_off + ref.offset)
+            ops += match.diff_ops(lo.entry_data(ref), data, lo.payload_off + ref.offset, zero_run)
         else:
             ops.append(("L", bytes(data)))
     tlv_at = ln.img.hdr_size + ln.img.img_size

@@ -18,26 +18,37 @@ WINDOW = 4 << 20
 SLACK = 1 << 20
 
 
-def diff_ops(old, new, base_off=0):
+def diff_ops(old, new, base_off=0, zero_run=O.ZERO_RUNS[0]):
     """ops that make `new` from `old`, with base offsets shifted by base_off."""
     if not new:
         return []
     if not old:
         return [("L", bytes(new))]
     if len(old) > BSDIFF_MAX or len(new) > BSDIFF_MAX:
-        return _windowed(old, new, base_off)
+        return _windowed(old, new, base_off, zero_run)
     bctrl, bdiff, bextra = bsdiff4.core.diff(bytes(old), bytes(new))
     out = []
     op, dp, ep = 0, 0, 0
     for x, y, z in _controls(bctrl):
         if x:
-            O.add_op(base_off + op, bdiff[dp:dp + x], out)
+            O.add_op(op, bdiff[dp:dp + x], _Shift(out, base_off), old, zero_run)
             dp += x
         if y:
             out.append(("L", bextra[ep:ep + y]))
             ep += y
         op += x + z
     return O.merged(out)
+
+
+class _Shift(list):
+    def __init__(self, ops, off):
+        super().__init__()
+        self._ops, self._off = ops, off
+
+    def append(self, op):
+        if op[0] in "CA":
+            op = (op[0], op[1] + self._off) + op[2:]
+        self._ops.append(op)
 
 
 def _controls(bctrl):
@@ -50,12 +61,12 @@ def _controls(bctrl):
     return zip(vals[0::3], vals[1::3], vals[2::3])
 
 
-def _windowed(old, new, base_off):
+def _windowed(old, new, base_off, zero_run):
     out = []
     ratio = len(old) / len(new)
     for i in range(0, len(new), WINDOW):
         w = new[i:i + WINDOW]
         lo = max(0, int(i * ratio) - SLACK)
         hi = min(len(old), int((i + len(w)) * ratio) + SLACK)
-        out += diff_ops(old[lo:hi], w, base_off + lo)
+        out += diff_ops(old[lo:hi], w, base_off + lo, zero_run)
     return O.merged(out)

@@ -5,6 +5,7 @@ An op is one of
     ("A", base_off, diff)     add diff bytewise to base[base_off:]
     ("L", data)               literal bytes
     ("D",)                    the image's SHA-256 (32 bytes, computed by the applier)
+    ("H", text)               lowercase hex text, sent as its bytes
 """
 import lzma
 import re
@@ -13,8 +14,17 @@ import zlib
 from hearth.delta import format as F
 
 TARGET_SEGMENT = 1 << 20          # output per segment: resume granularity and zstd/LZMA window
-ZERO_RUN = 32                     # a run of unchanged bytes this long becomes a COPY inside an ADD
-_ZEROS = re.compile(b"\x00{%d,}" % ZERO_RUN)
+# A run of unchanged bytes at least this long becomes a COPY inside an ADD.
+# Short runs suit text and headers, long ones native code (where a COPY per
+# relocated pointer costs more than its zeros); create() measures both.
+ZERO_RUNS = (32, 256)
+_ZEROS = {}
+
+
+def _zeros(n):
+    if n not in _ZEROS:
+        _ZEROS[n] = re.compile(b"\x00{%d,}" % n)
+    return _ZEROS[n]
 
 # LZMA2 keeps lc/lp/pb in its chunk headers, so the encoder may pick them per
 # segment while the decoder only knows the dictionary size.
@@ -26,19 +36,54 @@ def out_len(op):
     k = op[0]
     if k == "Z":
         return len(op[3])
-    return op[2] if k == "C" else len(op[2]) if k == "A" else len(op[1]) if k == "L" else 32
+    return op[2] if k == "C" else len(op[2]) if k == "A" else len(op[1]) if k in "LH" else 32
 
 
-def add_op(base_off, diff, ops):
-    """An ADD split around long zero runs (unchanged bytes) into COPYs."""
+DENSE = 0.9       # a piece of ADD with more changed bytes than this is sent as its new bytes
+
+
+def add_op(base_off, diff, ops, base=None, zero_run=ZERO_RUNS[0]):
+    """An ADD split around long zero runs (unchanged bytes) into COPYs. With
+    `base` (the bytes base_off indexes), a dense piece (a new hash, a
+    signature) becomes a literal: new bytes compress better than their
+    differences when nothing about them is unchanged."""
     pos = 0
-    for m in _ZEROS.finditer(diff):
+    for m in _zeros(zero_run).finditer(diff):
         if m.start() > pos:
-            ops.append(("A", base_off + pos, diff[pos:m.start()]))
+            _piece(base_off, pos, diff[pos:m.start()], ops, base)
         ops.append(("C", base_off + m.start(), m.end() - m.start()))
         pos = m.end()
     if pos < len(diff):
-        ops.append(("A", base_off + pos, diff[pos:]))
+        _piece(base_off, pos, diff[pos:], ops, base)
+
+
+def _piece(base_off, pos, d, ops, base):
+    if base is not None and len(d) >= 8 and d.count(0) < (1 - DENSE) * len(d):
+        ops.append(("L", _add(base[base_off + pos:base_off + pos + len(d)], d)))
+    else:
+        ops.append(("A", base_off + pos, d))
+
+
+HEX_RUN = re.compile(b"[0-9a-f]{32,}")
+
+
+def hexified(ops):
+    """Literal runs of lowercase hex (SHA-256s in the manifest) become HEX ops."""
+    out = []
+    for op in ops:
+        if op[0] != "L":
+            out.append(op)
+            continue
+        data, pos = op[1], 0
+        for m in HEX_RUN.finditer(data):
+            a, b = m.start(), m.end() - (m.end() - m.start()) % 2
+            if a > pos:
+                out.append(("L", data[pos:a]))
+            out.append(("H", data[a:b]))
+            pos = b
+        if pos < len(data):
+            out.append(("L", data[pos:]))
+    return out
 
 
 def merged(ops):
@@ -58,9 +103,11 @@ def split(ops, target=TARGET_SEGMENT):
     """Groups of ops, each producing at most `target` bytes (ops cut where needed)."""
     groups, cur, size = [], [], 0
     for op in ops:
+        if op[0] == "H" and len(op[1]) > target:
+            op = ("L", op[1])                    # a hex run never spans segments
         while size + out_len(op) > target:
             room = target - size
-            if op[0] == "D" or room == 0:
+            if op[0] in "DH" or room == 0:
                 if cur:
                     groups.append(cur)
                 cur, size = [], 0
@@ -91,6 +138,10 @@ def serialize(ops, cursor):
             out += op[1]
         elif k == "D":
             out.append(F.OP_DIGEST)
+        elif k == "H":
+            out.append(F.OP_HEX)
+            out += F.varint(len(op[1]))
+            out += bytes.fromhex(op[1].decode())
         else:
             n = op[2] if k == "C" else len(op[2])
             out.append(F.OP_COPY if k == "C" else F.OP_ADD)

@@ -189,7 +189,12 @@ def _run_stream(seg, src, base, out, header):
 
 
 def _run_zdict(seg, body, base, out):
-    dictionary = base.read_at(seg.base_off, seg.base_len) if seg.base_len else None
+    dictionary = None
+    if seg.base_len:
+        dictionary = bytearray()
+        for off in range(seg.base_off, seg.base_off + seg.base_len, CHUNK):
+            dictionary += base.read_at(off, min(CHUNK, seg.base_off + seg.base_len - off))
+        dictionary = bytes(dictionary)
     dec = Zstd(body, dictionary)
     left = seg.out_len
     while left:

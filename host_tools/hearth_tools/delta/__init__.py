@@ -18,7 +18,6 @@ from . import image as _image
 from . import match
 from . import ops as O
 
-ZDICT_MIN = 4096          # smaller changed entries stay in the shared stream
 
 
 def _read(x):
@@ -29,30 +28,14 @@ def _read(x):
 
 
 def _segments(ops, old, new, target=O.TARGET_SEGMENT):
-    """Encoded segments for ops (ZDICT ops become their own segment). Returns
+    """Encoded stream segments of at most `target` output bytes each:
     [(bytes, method/codec, out_len)]."""
-    out = []
-    pos = 0
-    run = []
-
-    def flush():
-        nonlocal pos
-        for g in O.split(run, target):
-            n = sum(O.out_len(op) for op in g)
-            seg, codec = O.stream_segment(g, new[pos:pos + n], len(old))
-            out.append((seg, "stream/" + codec, n))
-            pos += n
-        run.clear()
-
-    for op in ops:
-        if op[0] == "Z":
-            flush()
-            _t, off, size, data = op
-            out.append((O.zdict_segment(off, old[off:off + size], data), "zdict", len(data)))
-            pos += len(data)
-        else:
-            run.append(op)
-    flush()
+    out, pos = [], 0
+    for g in O.split(ops, target):
+        n = sum(O.out_len(op) for op in g)
+        seg, codec = O.stream_segment(g, new[pos:pos + n], len(old))
+        out.append((seg, "stream/" + codec, n))
+        pos += n
     return out
 
 
@@ -67,43 +50,123 @@ def plan_plain(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0])
     return _assemble(F.KIND_PLAIN, old, new, _segments(ops, old, new, segment_size), 0)
 
 
-def plan_image(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0]):
+def plan_image(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0], _cache=None):
     """Structure-aware patch, or None when old/new are not both Hearth images.
 
-    Each changed entry above ZDICT_MIN is tried both ways (bsdiff ops in the
-    shared stream, or a zstd segment with the old entry as dictionary) and
-    the patch keeps whichever made it smaller."""
+    The ops (image.image_ops) are cut into segments at archive-entry
+    boundaries; each segment is sent as the smallest of its instruction
+    stream (stored / LZMA2 / zstd) and a zstd frame with an old window of at
+    most MAX_ZDICT bytes as dictionary (the window the segment's matches point
+    into, or the aligned one). Both segment sizes of SEGMENT_SIZES are tried."""
     got = _image.image_ops(old, new, zero_run=zero_run)
     if got is None:
         return None
-    ops, digest_at, _ln = got
+    ops, digest_at, ln = got
     ops = O.hexified(ops)
-    best = _assemble(F.KIND_IMAGE, old, new, _segments(ops, old, new, segment_size), digest_at)
-    candidates = _changed_entries(old, new)
-    plan = {}
-    for path in candidates:
-        trial = dict(plan, **{path: "zdict"})
-        t_ops, t_at, _ = _image.image_ops(old, new, trial, zero_run)
-        t_ops = O.hexified(t_ops)
-        try:
-            patch = _assemble(F.KIND_IMAGE, old, new, _segments(t_ops, old, new, segment_size), t_at)
-        except ValueError:
-            continue
-        if len(patch) < len(best):
-            best, plan = patch, trial
+    cache = {} if _cache is None else _cache
+    best = None
+    lo = _image.layout(old)
+    plans = [_entry_cuts(ln, len(new), min(segment_size, s)) for s in SEGMENT_SIZES]
+    plans.append(_change_cuts(lo, ln, new, min(segment_size, SEGMENT_SIZES[-1])))
+    for cuts in plans:
+        segs = [_best_segment(g, old, new, a, b, cache) for (a, b), g in O.slice_ops(ops, cuts)]
+        patch = _assemble(F.KIND_IMAGE, old, new, segs, digest_at)
+        if best is None or len(patch) < len(best):
+            best = patch
     return best
 
 
-def _changed_entries(old, new):
-    lo, ln = _image.layout(old), _image.layout(new)
-    out = []
-    for e in ln.entries:
+SEGMENT_SIZES = (256 << 10, O.TARGET_SEGMENT)
+ZDICT_WORTH = 0.001       # a stream segment under 0.1 % of its output (copies) is not worth a zstd trial
+
+
+def _entry_cuts(ln, total, size):
+    """Segment boundaries: archive-entry starts, at most `size` apart (a hard cut
+    inside an entry only when one entry alone is larger)."""
+    marks = sorted({ln.payload_off + e.offset - 512 for e in ln.entries} | {ln.img.hdr_size + ln.img.img_size})
+    cuts, prev = [0], 0
+    for c in [m for m in marks if 0 < m < total] + [total]:
+        while c - cuts[-1] > size:
+            cuts.append(prev if prev > cuts[-1] else cuts[-1] + size)
+        prev = c
+    if cuts[-1] != total:
+        cuts.append(total)
+    return cuts
+
+
+GAP = 256 << 10          # unchanged entries shorter than this stay inside a changed run
+
+
+def _change_cuts(lo, ln, new, size):
+    """Segment boundaries around what changed: runs of changed entries (with
+    the short unchanged gaps between them) in one segment each, so related
+    changes share one compression context; unchanged runs in their own."""
+    total = len(new)
+    units = []                      # (start, end, changed)
+    tlv_at = ln.img.hdr_size + ln.img.img_size
+    starts = [ln.payload_off + e.offset - 512 for e in ln.entries]
+    for i, e in enumerate(ln.entries):
+        end = starts[i + 1] if i + 1 < len(starts) else tlv_at
         o = lo.by_path.get(e.path)
-        if (e.kind == "file" and e.size >= ZDICT_MIN and o is not None and o.kind == "file"
-                and 0 < o.size <= F.MAX_ZDICT and lo.entry_data(o) != ln.entry_data(e)
-                and e.size <= F.MAX_SEGMENT_OUT):
-            out.append(e.path)
-    return out
+        changed = o is None or o.size != e.size or lo.entry_data(o) != ln.entry_data(e)
+        units.append((starts[i], end, changed))
+    units = [(0, starts[0] if starts else tlv_at, True)] + units + [(tlv_at, total, True)]
+    runs = []
+    for a, b, c in units:
+        if b <= a:
+            continue
+        if runs and runs[-1][2] == c:
+            runs[-1] = (runs[-1][0], b, c)
+        else:
+            runs.append((a, b, c))
+    merged = []
+    for i, r in enumerate(runs):
+        inner = 0 < i < len(runs) - 1
+        if not r[2] and inner and r[1] - r[0] < GAP:
+            r = (r[0], r[1], True)
+        if merged and merged[-1][2] == r[2]:
+            merged[-1] = (merged[-1][0], r[1], r[2])
+        else:
+            merged.append(r)
+    cuts = [0]
+    marks = sorted(set(starts) | {tlv_at})
+    for a, b, _c in merged:
+        while b - cuts[-1] > size:
+            inside = [m for m in marks if cuts[-1] < m <= cuts[-1] + size]
+            cuts.append(inside[-1] if inside else cuts[-1] + size)
+        if b != cuts[-1]:
+            cuts.append(b)
+    return cuts
+
+
+def _best_segment(group, old, new, a, b, cache):
+    out = new[a:b]
+    seg, codec = O.stream_segment(group, out, len(old))
+    best = (seg, "stream/" + codec, b - a)
+    if any(op[0] == "D" for op in group) or len(seg) <= ZDICT_WORTH * (b - a) or not old:
+        return best
+    for lo, n in _windows(group, old, new, a):
+        key = (a, b, lo, n)
+        if key not in cache:
+            cache[key] = O.zdict_segment(lo, old[lo:lo + n], out)
+        if len(cache[key]) < len(best[0]):
+            best = (cache[key], "zdict", b - a)
+    return best
+
+
+def _windows(group, old, new, a):
+    """Old windows (offset, length) to try as the zstd dictionary of a segment."""
+    n = min(F.MAX_ZDICT, len(old))
+    refs = [(op[1], op[1] + (op[2] if op[0] == "C" else len(op[2]))) for op in group if op[0] in "CA"]
+    wins = set()
+    if refs:
+        lo, hi = min(r[0] for r in refs), max(r[1] for r in refs)
+        wins.add(max(0, min(lo, len(old) - n)))
+        wins.add(max(0, min(hi - n, len(old) - n)))
+    centre = int(a * len(old) / max(1, len(new)))
+    for back in (0, n // 4, n // 2, 3 * n // 4):
+        wins.add(max(0, min(centre - back, len(old) - n)))
+    return sorted((w, n) for w in wins)
 
 
 def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
@@ -114,10 +177,11 @@ def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
         raise ValueError("segment_size must be 1..%d bytes" % F.MAX_SEGMENT_OUT)
     old, new = _read(old), _read(new)
     cands = []
+    cache = {}
     for z in O.ZERO_RUNS:
         cands.append(plan_plain(old, new, segment_size, z))
         if structure:
-            p = plan_image(old, new, segment_size, z)
+            p = plan_image(old, new, segment_size, z, cache)
             if p is not None:
                 cands.append(p)
     patch = min(cands, key=len)

@@ -95,9 +95,8 @@ def _zeros(new, start, end, pad_src, zeros, ops):
         n -= k
 
 
-def image_ops(old, new, entry_plan=None, zero_run=O.ZERO_RUNS[0]):
-    """(ops, digest_at) or None. entry_plan: {path: "zdict"} marks entries the
-    caller encodes as their own zstd-dictionary segment (an ("Z", path) op)."""
+def image_ops(old, new, zero_run=O.ZERO_RUNS[0]):
+    """(ops, digest_at, new Layout) or None when either is not a Hearth image."""
     lo, ln = layout(old), layout(new)
     if lo is None or ln is None:
         return None
@@ -138,9 +137,7 @@ def image_ops(old, new, entry_plan=None, zero_run=O.ZERO_RUNS[0]):
             ops.append(("C", lo.payload_off + twin.offset, e.size))
             continue
         ref = same if same is not None and same.kind == archive.REGULAR else by_name.get(posixpath.basename(e.path))
-        if entry_plan and entry_plan.get(e.path) == "zdict" and ref is not None:
-            ops.append(("Z", lo.payload_off + ref.offset, ref.size, data))
-        elif ref is not None and ref.size:
+        if ref is not None and ref.size:
             ops += match.diff_ops(lo.entry_data(ref), data, lo.payload_off + ref.offset, zero_run)
         else:
             ops.append(("L", bytes(data)))

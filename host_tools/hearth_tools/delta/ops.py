@@ -34,8 +34,6 @@ LZMA_VARIANTS = ({"lc": 3, "lp": 0, "pb": 2}, {"lc": 0, "lp": 2, "pb": 2}, {"lc"
 
 def out_len(op):
     k = op[0]
-    if k == "Z":
-        return len(op[3])
     return op[2] if k == "C" else len(op[2]) if k == "A" else len(op[1]) if k in "LH" else 32
 
 
@@ -128,6 +126,41 @@ def split(ops, target=TARGET_SEGMENT):
     return groups
 
 
+def _cut(op, k):
+    """(head, tail) of op at output byte k (0 < k < out_len(op))."""
+    t = op[0]
+    if t == "C":
+        return ("C", op[1], k), ("C", op[1] + k, op[2] - k)
+    if t == "A":
+        return ("A", op[1], op[2][:k]), ("A", op[1] + k, op[2][k:])
+    return ("L", op[1][:k]), ("L", op[1][k:])        # L, or H cut into literals
+
+
+def slice_ops(ops, cuts):
+    """[((start, end), ops)] for the output ranges between consecutive cuts. A
+    cut inside a DIGEST moves to its end."""
+    out, cur, pos, ci = [], [], 0, 1
+    start = 0
+    for op in ops:
+        while ci < len(cuts) and pos + out_len(op) > cuts[ci] > pos and op[0] != "D":
+            head, op = _cut(op, cuts[ci] - pos)
+            cur.append(head)
+            pos = cuts[ci]
+            out.append(((start, pos), cur))
+            cur, start = [], pos
+            ci += 1
+        cur.append(op)
+        pos += out_len(op)
+        while ci < len(cuts) and cuts[ci] <= pos:
+            if cur:
+                out.append(((start, pos), cur))
+                cur, start = [], pos
+            ci += 1
+    if cur:
+        out.append(((start, pos), cur))
+    return out
+
+
 def serialize(ops, cursor):
     out = bytearray()
     for op in ops:
@@ -165,8 +198,12 @@ def lzma_body(raw):
 
 def zstd_body(raw, dictionary=None):
     import zstandard
-    params = zstandard.ZstdCompressionParameters.from_level(22, window_log=20, source_size=len(raw),
-                                                            write_content_size=True, write_checksum=False)
+    # level 22 with a deeper search than its defaults (measured: 8 % smaller
+    # patches of Python sources against a 1 MiB dictionary); the decoder
+    # needs nothing of this, only the window (= the segment's output)
+    params = zstandard.ZstdCompressionParameters.from_level(
+        22, window_log=20, source_size=len(raw), write_content_size=True, write_checksum=False,
+        hash_log=22, chain_log=22, search_log=22, target_length=4096)
     kw = {"compression_params": params}
     if dictionary is not None:
         kw["dict_data"] = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)

@@ -194,8 +194,8 @@ def _run_zdict(seg, body, base, out):
         dictionary = bytearray()
         for off in range(seg.base_off, seg.base_off + seg.base_len, CHUNK):
             dictionary += base.read_at(off, min(CHUNK, seg.base_off + seg.base_len - off))
-        dictionary = bytes(dictionary)
     dec = Zstd(body, dictionary)
+    dictionary = None                  # zstd holds its own copy: drop ours before decoding
     left = seg.out_len
     while left:
         b = dec.read(min(left, CHUNK))

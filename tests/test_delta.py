@@ -176,3 +176,20 @@ def test_cli_refuses_in_one_line(tmp_path, images):
     assert rc == 2 and "no such file" in err
     rc, out, err = run_hearth("--json", "delta", "apply", o, o, "-o", r)   # not a patch
     assert rc == 1 and "bad-magic" in err and json.loads(out)["ok"] is False
+
+
+def test_device_cli_applies_without_host_tools(tmp_path, images):
+    """python -m hearth.delta apply: a fresh interpreter that must not import hearth_tools."""
+    import subprocess
+    import sys
+    o, p, r = (str(tmp_path / x) for x in ("old.img", "p.hdlt", "r.img"))
+    open(o, "wb").write(images["old"])
+    open(p, "wb").write(delta.create(images["old"], images["new"]))
+    code = ("import sys, runpy; sys.argv = ['hearth.delta', '--json', 'apply', %r, %r, '-o', %r]\n"
+            "try:\n    runpy.run_module('hearth.delta', run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "assert not [m for m in sys.modules if m.startswith(('hearth_tools', 'bsdiff4'))]\n" % (o, p, r))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["result_size"] == len(images["new"])
+    assert open(r, "rb").read() == images["new"]

@@ -68,29 +68,20 @@ TARGET_ROW = {"name": "delta_patch", "kind": "python", "seeds": delta_seeds, "se
               "what": "delta patch parser + streaming applier (hearth.delta)"}
 
 
-class _Sink:
-    def __init__(self):
-        self.h = hashlib.sha256()
-        self.n = 0
-
-    def write(self, b):
-        self.h.update(b)
-        self.n += len(b)
-
-
 def check_one(data):
     from hearth import delta as D
     by_sha, bases, _p = _seeds()
     base = bases[0]
     if len(data) >= D.HEADER_SIZE:
         base = by_sha.get(data[10:42], base)     # the header's base SHA-256
-    out = _Sink()
+    from hearth.delta.io import HashSink
+    out = HashSink()
     try:
         s = D.apply(base, io.BytesIO(data), out, max_result=_LIMIT)
     except D.DeltaError as e:
         assert e.code and str(e)
         return
-    assert out.n == s.result_size and out.h.hexdigest() == s.result_sha256
+    assert out.size == s.result_size and out.sha.hexdigest() == s.result_sha256
 
 
 def main(argv):

@@ -12,7 +12,7 @@ import zlib
 from . import format as F
 from .decode import Decoded, PatchReader, Body, Zstd, decoder
 from .errors import DeltaError
-from .io import CHUNK, as_base, base_chunks
+from .io import CHUNK, as_base, atomic_file, base_chunks
 
 
 
@@ -260,31 +260,11 @@ def apply(base_reader, patch_stream, out_writer, checkpoint=None, max_result=Non
     return Summary(header, resumed_from)
 
 
-class _FileOut:
-    def __init__(self, f):
-        self.f = f
-
-    def write(self, b):
-        self.f.write(b)
-
-
 def apply_file(old_path, patch_path, out_path, max_result=None):
     """Apply PATCH to OLD into OUT: written to OUT.tmp, fsynced, renamed (a failed apply leaves no OUT)."""
-    import os
-    tmp = out_path + ".tmp"
     base = as_base(old_path)
     try:
-        with open(patch_path, "rb") as p, open(tmp, "wb") as f:
-            s = apply(base, p, _FileOut(f), max_result=max_result)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_path)
-        return s
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        with open(patch_path, "rb") as p, atomic_file(out_path) as f:
+            return apply(base, p, f, max_result=max_result)
     finally:
         base.close()

@@ -1,4 +1,6 @@
 """Base readers for the applier: the base is only ever read by offset."""
+import contextlib
+import hashlib
 import os
 
 from .errors import DeltaError
@@ -68,3 +70,34 @@ def as_base(base):
 def base_chunks(base, chunk=CHUNK):
     for off in range(0, base.size, chunk):
         yield base.read_at(off, min(chunk, base.size - off))
+
+
+class HashSink:
+    """An out_writer that keeps only the SHA-256 and the length of what it got."""
+
+    def __init__(self):
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, b):
+        self.sha.update(b)
+        self.size += len(b)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """A binary file written as path.tmp, fsynced and renamed to path on success;
+    removed on any failure, so path is either absent or complete."""
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

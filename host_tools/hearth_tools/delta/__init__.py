@@ -13,6 +13,7 @@ import os
 from hearth.delta import applier as _apply
 from hearth.delta import format as F
 from hearth.delta.errors import DeltaError
+from hearth.delta.io import HashSink, atomic_file
 
 from . import image as _image
 from . import match
@@ -189,24 +190,14 @@ def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
     return patch
 
 
-class _Collect:
-    def __init__(self):
-        self.h = hashlib.sha256()
-        self.n = 0
-
-    def write(self, b):
-        self.h.update(b)
-        self.n += len(b)
-
-
 def check(old, patch, new):
     """Apply `patch` with the device applier and compare with `new`."""
-    c = _Collect()
+    c = HashSink()
     try:
         _apply.apply(old, io.BytesIO(patch), c)
     except DeltaError as e:
         raise RuntimeError("internal error: the patch does not apply (%s)" % e) from None
-    if c.n != len(new) or c.h.digest() != hashlib.sha256(new).digest():
+    if c.size != len(new) or c.sha.digest() != hashlib.sha256(new).digest():
         raise RuntimeError("internal error: the patch does not reproduce NEW")
 
 
@@ -217,19 +208,8 @@ def create_file(old_path, new_path, out_path, structure=True):
     with open(new_path, "rb") as f:
         new = f.read()
     patch = create(old, new, structure=structure)
-    tmp = out_path + ".tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(patch)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_file(out_path) as f:
+        f.write(patch)
     return {"patch": out_path, "size": len(patch), "old_size": len(old), "new_size": len(new),
             "ratio": (len(patch) / len(new)) if new else 0.0,
             "kind": "image" if patch[5] == F.KIND_IMAGE else "plain"}

@@ -46,22 +46,9 @@ def layout(data):
 def _same_size_delta(old, old_off, new, ops, zero_run=O.ZERO_RUNS[0]):
     """ADD of equal-length ranges, else a literal."""
     if len(old) == len(new) and new:
-        O.add_op(0, bytes((b - a) & 0xFF for a, b in zip(old, new)), _Shift(ops, old_off), old, zero_run)
+        O.add_op(0, bytes((b - a) & 0xFF for a, b in zip(old, new)), O.Shifted(ops, old_off), old, zero_run)
     elif new:
         ops.append(("L", bytes(new)))
-
-
-class _Shift(list):
-    """ops appended relative to a slice of the base, stored with absolute offsets."""
-
-    def __init__(self, ops, off):
-        super().__init__()
-        self._ops, self._off = ops, off
-
-    def append(self, op):
-        if op[0] in "CA":
-            op = (op[0], op[1] + self._off) + op[2:]
-        self._ops.append(op)
 
 
 def _zero_run(old, lo):

@@ -31,24 +31,13 @@ def diff_ops(old, new, base_off=0, zero_run=O.ZERO_RUNS[0]):
     op, dp, ep = 0, 0, 0
     for x, y, z in _controls(bctrl):
         if x:
-            O.add_op(op, bdiff[dp:dp + x], _Shift(out, base_off), old, zero_run)
+            O.add_op(op, bdiff[dp:dp + x], O.Shifted(out, base_off), old, zero_run)
             dp += x
         if y:
             out.append(("L", bextra[ep:ep + y]))
             ep += y
         op += x + z
     return O.merged(out)
-
-
-class _Shift(list):
-    def __init__(self, ops, off):
-        super().__init__()
-        self._ops, self._off = ops, off
-
-    def append(self, op):
-        if op[0] in "CA":
-            op = (op[0], op[1] + self._off) + op[2:]
-        self._ops.append(op)
 
 
 def _controls(bctrl):

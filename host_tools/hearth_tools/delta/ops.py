@@ -32,6 +32,20 @@ LZMA_VARIANTS = ({"lc": 3, "lp": 0, "pb": 2}, {"lc": 0, "lp": 2, "pb": 2}, {"lc"
                  {"lc": 4, "lp": 0, "pb": 0})
 
 
+class Shifted(list):
+    """An op list view: ops appended with base offsets relative to a slice of the
+    base go into `ops` with absolute offsets."""
+
+    def __init__(self, ops, off):
+        super().__init__()
+        self._ops, self._off = ops, off
+
+    def append(self, op):
+        if op[0] in "CA":
+            op = (op[0], op[1] + self._off) + op[2:]
+        self._ops.append(op)
+
+
 def out_len(op):
     k = op[0]
     return op[2] if k == "C" else len(op[2]) if k == "A" else len(op[1]) if k in "LH" else 32

@@ -116,3 +116,20 @@ def test_cut_during_the_resume_too(env):
                 runs += 1
     assert runs > 0
     print("delta powercut, cut during the resume: %d runs, 0 failures" % runs)
+
+
+def test_progress_of_another_patch_is_not_reused(env):
+    """A cut-off install of one patch, then another patch for the same base: the
+    second must not build on the first one's segments."""
+    from hearth import delta as D
+    other_new = bytearray(env["v2"])
+    st, cut = cut_run(env["base"], env["discard"] - 1, env["patch"])
+    assert cut
+    st = st.crash("keep")
+    assert st.exists(PROGRESS)
+    # a second patch to a different result (the same image, re-made with another segment size)
+    other = delta.create(env["v1"], bytes(other_new), segment_size=4096)
+    assert D.header_id(D.read_header(io.BytesIO(other))) != D.header_id(D.read_header(io.BytesIO(env["patch"])))
+    r = Launcher(st).install_delta(io.BytesIO(other))
+    assert r["delta"]["resumed_from"] == 0
+    assert st.read(S.slot_file("b")) == env["v2"]

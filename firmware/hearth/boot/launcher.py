@@ -460,6 +460,9 @@ class Launcher:
                 raise ImageError("missing", "slot %s has no image file" % a) from None
             try:
                 applier.check_base(header, base)        # refused here: nothing written yet
+                done = out.load()
+                if done is not None and done.get("header") != applier.header_id(header):
+                    out.discard()                        # a cut-off apply of another patch
                 target = self._target(state)
                 if state["trial"] == target or state["slots"][target] is not None or dirty:
                     if state["trial"] == target:

@@ -231,6 +231,8 @@ def apply(base_reader, patch_stream, out_writer, checkpoint=None, max_result=Non
             raise DeltaError("bad-checkpoint", "the checkpoint says %d bytes were written, storage holds %d: "
                              "remove the partial update and apply again" % (progress["out_offset"], out.pos))
         first = progress["segment"]
+    elif progress and hasattr(checkpoint, "discard"):
+        checkpoint.discard()             # progress of another patch: start from nothing
     resumed_from = out.pos
     for i in range(first, header.segments):
         seg = F.parse_segment(r.read_exact(F.SEGMENT_HEADER_SIZE, "a segment header"), header, out.pos)

@@ -48,6 +48,8 @@ class StorageOutput:
     def load(self):
         """The recorded progress when every segment it names is intact, else None."""
         name = "%s/%s" % (self.dir, PROGRESS)
+        self.close()
+        self.segments, self._seg, self.progress = [], 0, None
         if not self.st.exists(name):
             return None
         try:

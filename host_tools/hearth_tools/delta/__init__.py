@@ -179,12 +179,13 @@ def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
     old, new = _read(old), _read(new)
     cands = []
     cache = {}
-    for z in O.ZERO_RUNS:
-        cands.append(plan_plain(old, new, segment_size, z))
-        if structure:
-            p = plan_image(old, new, segment_size, z, cache)
-            if p is not None:
-                cands.append(p)
+    with match.cached():
+        for z in O.ZERO_RUNS:
+            cands.append(plan_plain(old, new, segment_size, z))
+            if structure:
+                p = plan_image(old, new, segment_size, z, cache)
+                if p is not None:
+                    cands.append(p)
     patch = min(cands, key=len)
     check(old, patch, new)
     return patch

@@ -7,6 +7,8 @@ ADD/LITERAL ops; the entropy coding is ours (one LZMA2 or zstd stream).
 Files past BSDIFF_MAX are matched window by window so host memory stays
 reasonable (bsdiff needs ~16 bytes per base byte).
 """
+import contextlib
+import hashlib
 import struct
 
 import bsdiff4.core
@@ -26,7 +28,7 @@ def diff_ops(old, new, base_off=0, zero_run=O.ZERO_RUNS[0]):
         return [("L", bytes(new))]
     if len(old) > BSDIFF_MAX or len(new) > BSDIFF_MAX:
         return _windowed(old, new, base_off, zero_run)
-    bctrl, bdiff, bextra = bsdiff4.core.diff(bytes(old), bytes(new))
+    bctrl, bdiff, bextra = _bsdiff(old, new)
     out = []
     op, dp, ep = 0, 0, 0
     for x, y, z in _controls(bctrl):
@@ -38,6 +40,31 @@ def diff_ops(old, new, base_off=0, zero_run=O.ZERO_RUNS[0]):
             ep += y
         op += x + z
     return O.merged(out)
+
+
+_CACHE = None
+
+
+@contextlib.contextmanager
+def cached():
+    """Within: each (old, new) pair is diffed once, whatever else varies (create()
+    encodes the same matches with several zero-run thresholds)."""
+    global _CACHE
+    _CACHE = {}
+    try:
+        yield
+    finally:
+        _CACHE = None
+
+
+def _bsdiff(old, new):
+    old, new = bytes(old), bytes(new)
+    if _CACHE is None:
+        return bsdiff4.core.diff(old, new)
+    key = (hashlib.sha256(old).digest(), hashlib.sha256(new).digest())
+    if key not in _CACHE:
+        _CACHE[key] = bsdiff4.core.diff(old, new)
+    return _CACHE[key]
 
 
 def _controls(bctrl):

@@ -20,7 +20,6 @@ from . import match
 from . import ops as O
 
 
-
 def _read(x):
     if isinstance(x, (str, os.PathLike)):
         with open(x, "rb") as f:

@@ -256,23 +256,6 @@ def zdict_segment(dict_off, dictionary, result_bytes):
                           zlib.crc32(result_bytes)) + body
 
 
-def render(ops, base):
-    """The output the ops produce (the creator checks its own work)."""
-    out = bytearray()
-    for op in ops:
-        k = op[0]
-        if k == "C":
-            out += base[op[1]:op[1] + op[2]]
-        elif k == "A":
-            b = base[op[1]:op[1] + len(op[2])]
-            out += bytes((x + y) & 0xFF for x, y in zip(b, op[2])) if len(op[2]) < 64 else _add(b, op[2])
-        elif k == "L":
-            out += op[1]
-        else:
-            raise ValueError("render() does not know the digest")
-    return bytes(out)
-
-
 def _add(b, d):
     from hearth.delta.applier import add_bytes
     return add_bytes(bytes(b), bytes(d))

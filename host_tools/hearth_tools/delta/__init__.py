@@ -45,9 +45,24 @@ def _assemble(kind, old, new, segs, digest_at):
     return head + b"".join(s for s, _c, _n in segs)
 
 
-def plan_plain(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0]):
+def plan_plain(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0], _cache=None):
+    """The generic patch: bsdiff ops cut every 256 KiB or 1 MiB (the smaller patch
+    is kept), each segment the smallest of its op stream and, for inputs up to
+    ZDICT_PLAIN_MAX, a zstd frame with an aligned old window as dictionary."""
     ops = match.diff_ops(old, new, zero_run=zero_run)
-    return _assemble(F.KIND_PLAIN, old, new, _segments(ops, old, new, segment_size), 0)
+    cache = {} if _cache is None else _cache
+    zdict = len(new) <= ZDICT_PLAIN_MAX
+    best = None
+    for size in sorted({min(segment_size, s) for s in SEGMENT_SIZES}):
+        cuts = list(range(0, len(new), size)) + [len(new)]
+        segs = [_best_segment(g, old, new, a, b, cache, zdict) for (a, b), g in O.slice_ops(ops, cuts)]
+        patch = _assemble(F.KIND_PLAIN, old, new, segs, 0)
+        if best is None or len(patch) < len(best):
+            best = patch
+    return best
+
+
+ZDICT_PLAIN_MAX = 16 << 20     # past this, zstd trials would cost minutes; ops only
 
 
 def plan_image(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0], _cache=None):
@@ -139,11 +154,11 @@ def _change_cuts(lo, ln, new, size):
     return cuts
 
 
-def _best_segment(group, old, new, a, b, cache):
+def _best_segment(group, old, new, a, b, cache, zdict=True):
     out = new[a:b]
     seg, codec = O.stream_segment(group, out, len(old))
     best = (seg, "stream/" + codec, b - a)
-    if any(op[0] == "D" for op in group) or len(seg) <= ZDICT_WORTH * (b - a) or not old:
+    if not zdict or any(op[0] == "D" for op in group) or len(seg) <= ZDICT_WORTH * (b - a) or not old:
         return best
     for lo, n in _windows(group, old, new, a):
         key = (a, b, lo, n)
@@ -180,7 +195,7 @@ def create(old, new, structure=True, segment_size=O.TARGET_SEGMENT):
     cache = {}
     with match.cached():
         for z in O.ZERO_RUNS:
-            cands.append(plan_plain(old, new, segment_size, z))
+            cands.append(plan_plain(old, new, segment_size, z, cache))
             if structure:
                 p = plan_image(old, new, segment_size, z, cache)
                 if p is not None:

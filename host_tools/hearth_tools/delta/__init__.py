@@ -82,7 +82,8 @@ def plan_image(old, new, segment_size=O.TARGET_SEGMENT, zero_run=O.ZERO_RUNS[0],
     best = None
     lo = _image.layout(old)
     plans = [_entry_cuts(ln, len(new), min(segment_size, s)) for s in SEGMENT_SIZES]
-    plans.append(_change_cuts(lo, ln, new, min(segment_size, SEGMENT_SIZES[-1])))
+    cuts = _change_cuts(lo, ln, new, min(segment_size, SEGMENT_SIZES[-1]))
+    plans += [cuts, _packed(cuts, min(segment_size, SEGMENT_SIZES[-1]))]
     for cuts in plans:
         segs = [_best_segment(g, old, new, a, b, cache) for (a, b), g in O.slice_ops(ops, cuts)]
         patch = _assemble(F.KIND_IMAGE, old, new, segs, digest_at)
@@ -152,6 +153,18 @@ def _change_cuts(lo, ln, new, size):
         if b != cuts[-1]:
             cuts.append(b)
     return cuts
+
+
+def _packed(cuts, size):
+    """The same boundaries with neighbours joined while a segment stays within
+    `size` (an unchanged run costs one COPY inside its neighbour's segment,
+    less than a segment header of its own)."""
+    out = [cuts[0]]
+    for i in range(1, len(cuts)):
+        if i + 1 < len(cuts) and cuts[i + 1] - out[-1] <= size:
+            continue
+        out.append(cuts[i])
+    return out
 
 
 def _best_segment(group, old, new, a, b, cache, zdict=True):

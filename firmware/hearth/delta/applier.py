@@ -235,7 +235,7 @@ def apply(base_reader, patch_stream, out_writer, checkpoint=None, max_result=Non
         checkpoint.discard()             # progress of another patch: start from nothing
     resumed_from = out.pos
     for i in range(first, header.segments):
-        seg = F.parse_segment(r.read_exact(F.SEGMENT_HEADER_SIZE, "a segment header"), header, out.pos)
+        seg = F.read_segment(r, header, out.pos)
         body = Body(r, seg.body_len)
         out.crc = 0
         out.limit = out.pos + seg.out_len

@@ -2,10 +2,10 @@
 
     header   90 bytes: magic "HDLT", version, kind, base size + SHA-256,
              result size + SHA-256, digest_at, segment count, CRC32 of the header
-    segment  25-byte header (method << 4 | codec, body length, output length,
-             base window, CRC32 of the output, CRC32 of the segment header) + body
+    segment  header (method << 4 | codec, then varints: body length, output
+             length, base window offset and length; CRC32 of the output) + body
 
-Every field is untrusted: parse_header/parse_segment check them against the
+Every field is untrusted: parse_header/read_segment check them against the
 limits below and against each other before the applier acts on one.
 """
 import struct
@@ -53,8 +53,6 @@ MAX_VARINT_BYTES = 10
 
 _HDR = struct.Struct("<4sBBI32sI32sII")       # + CRC32
 HEADER_SIZE = _HDR.size + 4
-_SEG = struct.Struct("<BIIIII")               # + CRC32
-SEGMENT_HEADER_SIZE = _SEG.size + 4
 
 
 class Header:
@@ -107,21 +105,37 @@ def parse_header(raw):
 
 
 def pack_segment(method, codec, body_len, out_len, base_off, base_len, out_crc):
-    raw = _SEG.pack(method << 4 | codec, body_len, out_len, base_off, base_len, out_crc)
-    return raw + struct.pack("<I", zlib.crc32(raw))
+    return (bytes([method << 4 | codec]) + varint(body_len) + varint(out_len) + varint(base_off)
+            + varint(base_len) + struct.pack("<I", out_crc))
 
 
-def parse_segment(raw, header, out_done):
-    """Check one segment header against the patch header and the output so far."""
-    if len(raw) < SEGMENT_HEADER_SIZE:
-        raise DeltaError("truncated", "patch truncated in a segment header")
-    raw = bytes(raw)
-    if struct.unpack("<I", raw[_SEG.size:])[0] != zlib.crc32(raw[:_SEG.size]):
-        raise DeltaError("bad-segment", "segment header checksum mismatch at output byte %d: "
-                         "the patch is damaged, download it again" % out_done)
+def read_segment(reader, header, out_done):
+    """Read one segment header from a PatchReader and check it against the patch
+    header and the output so far. No checksum of its own: every field is bounds-
+    checked here, and the output CRC32 and the result SHA-256 catch the rest
+    before anything reaches a slot."""
+    mc = reader.read_exact(1, "a segment header")[0]
+    fields = [_read_varint(reader) for _ in range(4)]
+    (out_crc,) = struct.unpack("<I", reader.read_exact(4, "a segment header"))
     s = Segment()
-    mc, s.body_len, s.out_len, s.base_off, s.base_len, s.out_crc = _SEG.unpack(raw[:_SEG.size])
     s.method, s.codec = mc >> 4, mc & 15
+    s.body_len, s.out_len, s.base_off, s.base_len = fields
+    s.out_crc = out_crc
+    return check_segment(s, header, out_done)
+
+
+def _read_varint(reader):
+    n = shift = 0
+    for _ in range(5):
+        b = reader.read_exact(1, "a segment header")[0]
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n
+        shift += 7
+    raise DeltaError("bad-segment", "segment header field longer than 32 bits: the patch is damaged")
+
+
+def check_segment(s, header, out_done):
     if s.method not in METHODS:
         raise DeltaError("bad-segment", "unknown segment method %d" % s.method)
     if s.codec not in CODECS or (s.method == M_ZDICT and s.codec != C_ZSTD):

@@ -2,6 +2,7 @@
 
     init     --board BOARD.toml --key KEY.pem     provision storage (device record, trusted keys)
     install  IMAGE|-                              stage a signed image for a trial boot
+    install  --delta PATCH|-                      the same, from a delta patch against the running image
     status   [--json]                             slots, trial, versions, security counter
     boot     [--no-run] [-- ARGS]                 pick a slot, count the trial, run the image
     confirm                                       the running trial image passed its health check
@@ -20,6 +21,7 @@ import os
 import sys
 
 from .. import cliargs, exitcodes
+from ..delta.errors import DeltaError
 from ..image.errors import ImageError
 from . import contract
 from .launcher import Launcher, init
@@ -64,7 +66,9 @@ def _parser():
     s.add_argument("--max-attempts", type=_attempts, default=3, help="trial boots before a revert (1..255, default 3)")
     s.add_argument("--force", action="store_true", help="replace an existing device record and keys")
     s = sub.add_parser("install", parents=[common], help="stage a signed image for a trial boot")
-    s.add_argument("image", help="image file, or - to read it from stdin")
+    s.add_argument("image", nargs="?", help="image file, or - to read it from stdin")
+    s.add_argument("--delta", metavar="PATCH", help="install from a delta patch (hearth delta create) against the "
+                   "running image instead (a file, or - for stdin)")
     s.add_argument("--max-attempts", type=_attempts, help="trial boots for this image (1..255)")
     s.add_argument("--allow-downgrade", action="store_true", help="install a version older than the confirmed one")
     sub.add_parser("status", parents=[common], help="show slots and state")
@@ -149,7 +153,7 @@ def _main(argv):
         return _fail(args.json, "error", "give --storage DIR (or set HEARTH_STORAGE)", EXIT_USAGE)
     return cliargs.guarded(lambda: _command(args), lambda label, msg, code: _fail(args.json, label, msg, code),
                            args.debug, [(_Usage, "error", EXIT_USAGE),
-                                        ((ImageError, StateError), "refused", EXIT_REFUSED)])
+                                        ((ImageError, StateError, DeltaError), "refused", EXIT_REFUSED)])
 
 
 def _command(args):
@@ -167,6 +171,12 @@ def _command(args):
         r = init(st, board, keys, max_attempts=args.max_attempts, force=args.force)
         _print(args, r, "initialized %s (%s), slots of %d bytes, %d key(s)"
                % (r["board"], r["arch"], r["slot_bytes"], len(r["keys"])))
+    elif args.cmd == "install" and (args.delta is None) == (args.image is None):
+        raise _Usage("give an IMAGE or --delta PATCH (one of them)")
+    elif args.cmd == "install" and args.delta is not None:
+        r = _install_delta(args, launcher)
+        _print(args, r, "installed %s in slot %s from a %s-segment delta; it boots next as a trial (%d attempts)"
+               % (r["version"], r["slot"], r["delta"]["segments"], r["max_attempts"]))
     elif args.cmd == "install":
         if args.image == "-":                     # streamed in, e.g. over the console
             r = launcher.install(sys.stdin.buffer, max_attempts=args.max_attempts,
@@ -193,6 +203,18 @@ def _command(args):
     elif args.cmd == "boot":
         return _boot(args, launcher)
     return EXIT_OK
+
+
+def _install_delta(args, launcher):
+    if args.delta == "-":
+        return launcher.install_delta(sys.stdin.buffer, max_attempts=args.max_attempts,
+                                      allow_downgrade=args.allow_downgrade)
+    try:
+        f = open(args.delta, "rb")
+    except OSError as e:
+        raise _Usage("cannot read %s: %s" % (args.delta, e.strerror)) from None
+    with f:
+        return launcher.install_delta(f, max_attempts=args.max_attempts, allow_downgrade=args.allow_downgrade)
 
 
 def _dry_run(args, launcher):

@@ -195,6 +195,35 @@ def _chunks(source, chunk):
         yield b
 
 
+DELTA_DIR = "boot/delta"          # a delta apply in progress (hearth.delta.slot)
+
+
+def _read_source(source, n):
+    """Exactly n bytes (or fewer at the end) from a file-like source."""
+    parts, got = [], 0
+    while got < n:
+        b = source.read(n - got)
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
+class _Prefixed:
+    """Bytes already read from a stream, then the rest of it."""
+
+    def __init__(self, head, rest):
+        self._head = head
+        self._rest = rest
+
+    def read(self, n):
+        if self._head:
+            b, self._head = self._head[:n], self._head[n:]
+            return b
+        return self._rest.read(n)
+
+
 class Launcher:
     def __init__(self, storage, launcher_version=LAUNCHER_VERSION):
         self.st = storage
@@ -373,6 +402,94 @@ class Launcher:
             S.save_state(st, state)
             return {"slot": target, "version": v.version, "security_counter": v.img.security_counter,
                     "digest": v.img.digest.hex(), "trial": True, "max_attempts": state["max_attempts"]}
+
+    def install_delta(self, patch, max_attempts=None, allow_downgrade=False):
+        """Apply a delta patch (hearth.delta) against the active slot, then install
+        the result exactly as a full image (install(): digest, signature, bundle,
+        board, counter checks; trial boot). Returns install()'s summary plus "delta".
+
+        The patch's base must be the active slot's file (size and SHA-256): any
+        other patch is refused before anything is written. Then the target slot
+        is recorded empty and the result is built in boot/delta/ segment by
+        segment (hearth.delta.slot), so a power cut resumes the same patch where
+        it stopped. A patch found bad discards the partial result; a truncated
+        one keeps it, so the rest can be supplied later.
+        """
+        if isinstance(patch, str):
+            with open(patch, "rb") as f:
+                return self.install_delta(f, max_attempts, allow_downgrade)
+        from ..delta import DeltaError, applier
+        from ..delta.slot import StorageBase, StorageOutput
+        out = StorageOutput(self.st, DELTA_DIR)
+        try:
+            summary = self._apply_delta(_Source(patch), out, applier, StorageBase, DeltaError)
+        except _SourceError as e:
+            raise e.args[0] from None                # reading the patch failed: the caller's error
+        try:
+            r = self.install(out.reader(), max_attempts=max_attempts, allow_downgrade=allow_downgrade)
+        except (ImageError, StateError):
+            self._discard_delta(out)
+            raise
+        self._discard_delta(out)
+        r["delta"] = summary.describe()
+        return r
+
+    def _discard_delta(self, out):
+        """Remove boot/delta/ if the storage lets us: what is left is harmless (the
+        next delta apply checks it or starts again) and must not hide the result."""
+        try:
+            with self.st.lock():
+                out.discard()
+        except OSError:
+            pass
+
+    @_refuse_io_errors
+    def _apply_delta(self, patch, out, applier, StorageBase, DeltaError):
+        st = self.st
+        with st.lock():
+            dev = self.device
+            if not self.keys:
+                raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
+            state, dirty = self._load()
+            if state["trial"] is not None and state["attempts"] > 0:
+                raise StateError("trial-running", "slot %s is running a trial image; confirm or revert it first"
+                                 % state["trial"])
+            a = state["active"]
+            if a is None or state["slots"][a] is None:
+                raise StateError("no-base", "no confirmed image runs on this device, so there is nothing to apply "
+                                 "a delta to: install a full image")
+            head = _read_source(patch, applier.F.HEADER_SIZE)
+            header = applier.F.parse_header(head)
+            if header.result_size > dev["slot_bytes"]:
+                raise DeltaError("result-too-big", "the patch makes a %d-byte image, the slot holds %d bytes"
+                                 % (header.result_size, dev["slot_bytes"]))
+            try:
+                base = StorageBase(st, S.slot_file(a))
+            except FileNotFoundError:
+                raise ImageError("missing", "slot %s has no image file" % a) from None
+            try:
+                applier.check_base(header, base)        # refused here: nothing written yet
+                done = out.load()
+                if done is not None and done.get("header") != applier.header_id(header):
+                    out.discard()                        # a cut-off apply of another patch
+                target = self._target(state)
+                if state["trial"] == target or state["slots"][target] is not None or dirty:
+                    if state["trial"] == target:
+                        state["trial"] = None
+                        state["attempts"] = 0
+                    state["slots"][target] = None
+                    S.save_state(st, state)
+                try:
+                    return applier.apply(base, _Prefixed(head, patch), out, checkpoint=out,
+                                         max_result=dev["slot_bytes"])
+                except DeltaError as e:
+                    if e.code == "truncated":
+                        out.close()              # resumable: the finished segments stay
+                    else:
+                        out.discard()
+                    raise
+            finally:
+                base.close()
 
     @staticmethod
     def _check_downgrade(state, v, allow_downgrade):

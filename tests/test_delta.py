@@ -12,8 +12,8 @@ from hearth import delta as D
 from hearth.delta import format as F
 from hearth.image import mcuboot
 from hearth_tools import delta
-from hearth_tools.delta import testpairs
-from hearth_tools.image import testkit
+from hearth_tools.testing import delta_pairs as testpairs
+from hearth_tools.testing import testkit
 
 from conftest import run_hearth  # noqa: E402
 

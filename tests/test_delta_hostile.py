@@ -12,13 +12,13 @@ from hearth import delta as D
 from hearth.boot import state as S
 from hearth.boot.device import load_board
 from hearth.boot.launcher import DELTA_DIR, Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.delta import format as F
 from hearth.delta.slot import StorageOutput
 from hearth_tools import delta
 from hearth_tools.delta import ops as O
-from hearth_tools.delta import testpairs
-from hearth_tools.image import testkit
+from hearth_tools.testing import delta_pairs as testpairs
+from hearth_tools.testing import testkit
 
 SEED = 424242
 

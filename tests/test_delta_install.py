@@ -12,8 +12,8 @@ from hearth.boot.device import load_board
 from hearth.boot.launcher import DELTA_DIR, Launcher, init
 from hearth.boot.storage import DirStorage
 from hearth_tools import delta
-from hearth_tools.delta import testpairs
-from hearth_tools.image import testkit
+from hearth_tools.testing import delta_pairs as testpairs
+from hearth_tools.testing import testkit
 
 
 def run_boot(*argv):

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from hearth_tools import delta
-from hearth_tools.delta import testpairs
-from hearth_tools.image import testkit
+from hearth_tools.testing import delta_pairs as testpairs
+from hearth_tools.testing import testkit
 
 LIMIT = 4 << 20
 SEED = 64

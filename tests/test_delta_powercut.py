@@ -15,12 +15,12 @@ import pytest
 
 from hearth.boot import state as S
 from hearth.boot.launcher import DELTA_DIR, Launcher, init
-from hearth.boot.simdisk import SimStorage
+from simdisk import SimStorage
 from hearth.boot.storage import PowerCut
 from hearth.boot.device import load_board
 from hearth_tools import delta
-from hearth_tools.delta import testpairs
-from hearth_tools.image import testkit
+from hearth_tools.testing import delta_pairs as testpairs
+from hearth_tools.testing import testkit
 
 MODES = ("drop", "keep")
 PROGRESS = DELTA_DIR + "/progress.json"

@@ -22,16 +22,16 @@ _LIMIT = 1 << 20            # results above this are refused (keeps every run sm
 
 def _pairs():
     """(base, new) seed pairs: plain edits, an empty base, a Hearth image update."""
-    from hearth_tools.delta import testpairs
+    from hearth_tools.testing import delta_pairs as testpairs
     old, new = testpairs.synthetic(6000, 7, edits=12, insert=40)
     pairs = [(old, new), (b"", b"hello, world\n" * 20), (new, new[:3000] + new[3500:])]
     try:
-        from hearth_tools.image import testkit
+        from hearth_tools.testing import testkit
         import tempfile
         d = tempfile.mkdtemp(prefix="fuzz-delta-")
         key = testkit.keygen(os.path.join(d, "key.pem"))
         board = testkit.write_board(d, slot_bytes=64 * 1024)
-        from hearth_tools.delta.testpairs import small_pair
+        from hearth_tools.testing.delta_pairs import small_pair
         pairs.append(small_pair(key, board))
     except (OSError, RuntimeError, ImportError):
         pass                                         # no imgtool: plain pairs only

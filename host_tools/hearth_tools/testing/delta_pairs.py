@@ -5,9 +5,10 @@ import os
 import random
 import shutil
 
-from ..image import build, testkit
+from ..image import build
+from . import testkit
 
-PY_EDIT = ("TIMES_BATCH = 600", "TIMES_BATCH = 500    # smaller batches: shorter stalls")
+PY_EDIT = ("CONTROL_PERIOD_S = 1.0", "CONTROL_PERIOD_S = 0.5    # quicker control turns")
 
 
 def tree_copy(dst, root=build.ROOT):
@@ -26,7 +27,7 @@ def firmware_pair(directory, key, board_path, slot_bytes=None):
     with open(app, encoding="utf-8") as f:
         text = f.read()
     if PY_EDIT[0] not in text:
-        raise RuntimeError("hearth/app.py changed: update testpairs.PY_EDIT")
+        raise RuntimeError("hearth/app.py changed: update hearth_tools.testing.delta_pairs.PY_EDIT")
     with open(app, "w", encoding="utf-8") as f:
         f.write(text.replace(PY_EDIT[0], PY_EDIT[1]))
     rng = random.Random(11)
@@ -69,7 +70,7 @@ def synthetic_patch(size, seed, edits=64):
     """(old, new, patch) for a large synthetic pair, the patch made from the
     known edits (COPY runs + literals) instead of by the matcher, so a 64 MiB
     pair costs seconds: for measuring the applier, not the matcher."""
-    from . import _assemble, _segments
+    from ..delta import _assemble, _segments
     from hearth.delta import format as F
     rng = random.Random(seed)
     old = rng.randbytes(size)

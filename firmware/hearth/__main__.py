@@ -53,6 +53,8 @@ def _parser():
     p.add_argument("--trial-deadline", type=float, metavar="S",
                    help="a trial image not healthy after S seconds exits with status 4 "
                    "(default: 3x the board's health_check_s; 0 = never)")
+    p.add_argument("--smp-udp", type=int, metavar="PORT",
+                   help="also serve SMP (MCUmgr) over UDP on PORT (1337 is the usual; 0 = any free port)")
     p.add_argument("--quiet", action="store_true", help="no device log on stderr")
     p.add_argument("--json", action="store_true", help="stdout lines are JSON objects")
     return p
@@ -118,7 +120,11 @@ def main(argv=None):
 
     from .console import PtyConsole, make_shell
     from .services import ConsoleService
-    console = PtyConsole(make_shell(app))
+    from .smp.service import attach as smp_attach
+    shell = make_shell(app)
+    smp = smp_attach(app, shell, udp_port=args.smp_udp)
+    console = PtyConsole(shell, smp_handler=smp)
+    smp.send = console.send_bytes
     app.log.sinks.append(console.log_sink)
     if not args.quiet:
         def to_stderr(t, level, module, msg):

@@ -69,6 +69,10 @@ class Console:
                 return
             del self.out[:n]
 
+    def send_bytes(self, data):
+        """Raw bytes out (an SMP answer sent from a later turn)."""
+        self._send(bytes(data))
+
     def write(self, text):
         self._send(terminal_text(text))
 

@@ -1,0 +1,143 @@
+"""The real MCUmgr clients against Hearth: smpmgr 0.19.1 (the CLI, as a
+subprocess) and smpclient 7.3.0 (from Python) on the console pty of a sim
+that the launcher runs from an image slot (`python -m hearth.boot boot`),
+so `smpmgr upgrade --slot 1 IMAGE` ends with the launcher booting the new
+image on trial and the image confirming itself.
+
+Every process the test starts is stopped by it; the app runs on audio time
+(--fast) so the health check's hold passes in moments."""
+import asyncio
+import hashlib
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hearth_tools.testing import testkit
+
+from conftest import run_hearth  # noqa: E402
+from test_integration_boot_app import HOLD_S, ROOT, Device, stop
+
+SMPMGR = os.path.join(os.path.dirname(sys.executable), "smpmgr")
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    d = tmp_path_factory.mktemp("smpinterop")
+    k = type("Kit", (), {})()
+    k.key = testkit.keygen(str(d / "key.pem"))
+    text = open(os.path.join(ROOT, "boards", "sim.toml"), encoding="utf-8").read()
+    text, n = re.subn(r"(?m)^health_check_s = .*$", "health_check_s = %.1f" % HOLD_S, text)
+    assert n == 1
+    k.board = str(d / "sim.toml")
+    open(k.board, "w", encoding="utf-8").write(text)
+    k.images = {}
+    for version in ("1.1.0", "1.2.0"):
+        path = str(d / ("v%s.img" % version))
+        rc, out, err = run_hearth("image", "build", "--board", k.board, "--version", version, "--key", k.key,
+                                  "-o", path)
+        assert rc == 0, err
+        k.images[version] = path
+    k.dev = Device(str(d / "storage"), str(d))
+    r = k.dev.cli("init", "--board", k.board, "--key", k.key, "--max-attempts", "2")
+    assert r.returncode == 0, r.stderr
+    r = k.dev.cli("install", k.images["1.1.0"])
+    assert r.returncode == 0, r.stderr
+    rc, lines, err = k.dev.boot("--fast", "--seconds", str(3 * HOLD_S), "--json", "--trial-deadline", "0")
+    assert rc == 0 and k.dev.status()["version"] == "1.1.0" and not k.dev.status()["trial"], err
+    return k
+
+
+class Running:
+    """The launcher-run app, its console path from its first stdout line."""
+
+    def __init__(self, dev, *args):
+        self.p = dev.start("--fast", "--json", "--quiet", "--trial-deadline", "0", *args)
+        r, _, _ = select.select([self.p.stdout], [], [], TIMEOUT)
+        assert r, "no console line from the app"
+        self.first = json.loads(self.p.stdout.readline())
+        self.port = self.first["console"]
+
+    def smpmgr(self, *args, timeout=TIMEOUT):
+        r = subprocess.run([SMPMGR, "--port", self.port, "--timeout", "10"] + list(args),
+                           capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+
+    def wait(self, timeout=120):
+        try:
+            return self.p.wait(timeout=timeout)
+        finally:
+            stop(self.p)
+
+
+@pytest.fixture
+def app(kit):
+    a = Running(kit.dev)
+    yield a
+    stop(a.p)
+
+
+def test_smpmgr_echo_state_read_statistics_shell(app, kit):
+    rc, out = app.smpmgr("os", "echo", "hello hearth")
+    assert rc == 0 and "hello hearth" in out, out
+    rc, out = app.smpmgr("image", "state-read")
+    assert rc == 0 and "1.1.0" in out, out
+    digest = hashlib.sha256(open(kit.images["1.1.0"], "rb").read()).hexdigest()
+    assert digest not in out            # the hash shown is the image-hash TLV, not the file's SHA-256
+    rc, out = app.smpmgr("statistics", "list")
+    assert rc == 0 and "loop" in out and "latency" in out, out
+    rc, out = app.smpmgr("statistics", "get", "loop")
+    assert rc == 0 and "blocks" in out, out
+    rc, out = app.smpmgr("shell", "status")
+    assert rc == 0 and "mode" in out.lower(), out
+
+
+def test_smpclient_from_python(app):
+    from smpclient import SMPClient
+    from smpclient.generics import success
+    from smpclient.requests.os_management import EchoWrite, MCUMgrParametersRead
+    from smpclient.requests.shell_management import Execute
+    from smpclient.transport.serial import SMPSerialTransport
+
+    async def talk():
+        client = SMPClient(SMPSerialTransport(), app.port)
+        await client.connect(10)
+        try:
+            r = await client.request(EchoWrite(d="from smpclient"), timeout_s=10)
+            assert success(r) and r.r == "from smpclient"
+            r = await client.request(MCUMgrParametersRead(), timeout_s=10)
+            assert success(r) and r.buf_size == 2048
+            r = await client.request(Execute(argv=["status"]), timeout_s=10)
+            assert success(r) and r.ret == 0 and "mode" in r.o.lower()
+        finally:
+            await client.disconnect()
+    asyncio.run(talk())
+
+
+def test_smpmgr_upgrade_boots_the_image_on_trial_and_it_confirms_itself(kit):
+    dev = kit.dev
+    a = Running(dev)
+    try:
+        t0 = time.monotonic()
+        rc, out = a.smpmgr("upgrade", "--slot", "1", kit.images["1.2.0"])
+        took = time.monotonic() - t0
+        assert rc == 0, out
+        s = dev.status()
+        assert s["pending"] and s["slots"][s["pending"]]["version"] == "1.2.0"
+        # smpmgr's reset: the app answers, then exits; the supervisor (here: the test) boots again
+        assert a.wait(60) == 0
+    finally:
+        stop(a.p)
+    size = os.path.getsize(kit.images["1.2.0"])
+    print("smpmgr upgrade: %d bytes in %.1f s = %.1f kB/s" % (size, took, size / took / 1000.0))
+    rc, lines, err = dev.boot("--fast", "--seconds", str(3 * HOLD_S), "--json", "--trial-deadline", "0")
+    assert rc == 0, err
+    assert (lines[0]["version"], lines[-1]["health"]) == ("1.2.0", "confirmed"), err
+    s = dev.status()
+    assert (s["version"], s["trial"], s["slots"][s["active"]]["confirmed"]) == ("1.2.0", False, True)

@@ -290,3 +290,148 @@ def test_erase_and_slot_info(kit, tmp_path):
     assert body == {"rc": E.EBADSTATE}
     _h, body = w.request(packet(1, 5, {"slot": 0}))
     assert body == {"err": {"group": 1, "rc": E.IMG_INVALID_SLOT}}
+
+
+# -- long work never blocks a turn ----------------------------------------------------
+
+class _BlockedLauncher:
+    """A launcher whose install waits for the test: the loop must go on meanwhile."""
+
+    def __init__(self, real):
+        import threading
+        self.real = real
+        self.go = threading.Event()
+        self.device = real.device
+        self.st = real.st
+
+    def status(self):
+        return self.real.status()
+
+    def install(self, f):
+        assert self.go.wait(60)
+        return self.real.install(f)
+
+
+def test_install_runs_beside_the_loop_and_answers_later(kit, tmp_path):
+    L, _s, _g = _device(kit, tmp_path)
+    s = Server()
+    blocked = _BlockedLauncher(L)
+    image_group.register(s, str(tmp_path / "storage"), launcher=blocked)
+    w = Wire(ConsoleSmp(s))
+    data = kit.v2
+    off = 0
+    while True:
+        req = {"off": off, "data": data[off:off + 1500]}
+        if off == 0:
+            req.update({"len": len(data), "sha": hashlib.sha256(data).digest()})
+        out = w.feed_lines(lines(packet(1, 1, req)))
+        if not out:
+            break                           # the last chunk: answered later
+        off = __import__("smp_util").unframe(out)[1]["off"]
+    for _ in range(20):                     # turns go on while the install waits
+        s.poll(0.0, 0.001)
+    assert s.busy() and not w.later
+    _h, body = w.request(packet(1, 0, {}, op=OP_READ))
+    assert body == {"rc": E.EBUSY}          # one request at a time
+    blocked.go.set()
+    while s.busy():
+        s.poll(0.0, 0.01)
+    from smp_util import unframe
+    assert unframe(b"".join(w.later))[1] == {"off": len(data), "match": True}
+
+
+def test_resume_rehashes_in_bounded_slices(kit, tmp_path):
+    L, s, g = _device(kit, tmp_path)
+    big = testkit.small_image(kit.key, kit.board_path, "1.3.0", 3,
+                              files={"app.py": testkit.APP, "data/big.bin": os.urandom(200000)})
+    w = Wire(ConsoleSmp(s))
+    part = _upload(w, s, big, chunk=1800, stop=150000)["off"]
+    s2 = Server()
+    g2 = image_group.register(s2, str(tmp_path / "storage"))
+    hook = ConsoleSmp(s2)
+    w2 = Wire(hook)
+    assert not w2.feed_lines(lines(packet(1, 1, {"off": 0, "data": b"", "len": len(big),
+                                                 "sha": hashlib.sha256(big).digest()})))
+    slices = 0
+    while s2.busy():
+        s2.poll(0.0, 0.0)                   # no budget: one slice per poll
+        slices += 1
+    assert slices >= part // image_group.HASH_SLICE
+    from smp_util import unframe
+    assert unframe(b"".join(w2.later))[1] == {"off": part}
+    w2.later.clear()
+    assert _upload(w2, s2, big, chunk=1800, start=part) == {"off": len(big), "match": True}
+
+
+# -- statistics, datetime, UDP --------------------------------------------------------
+
+def test_stat_groups_are_the_loops_metrics():
+    from hearth.core.metrics import Metrics
+    from hearth.smp.groups import stat as stat_group
+    m = Metrics()
+    m.blocks = 42
+    m.overruns["detect"] = 3
+    m.detection("okay_nabu", 0.9)
+    m.service("console").record(0.002, 0.005)
+    app = type("App", (), {"metrics": m, "modes": type("Modes", (), {"counts": {"CONSTRAINED": 2}})()})()
+    s = Server()
+    stat_group.register(s, app)
+    w = Wire(ConsoleSmp(s))
+    _h, body = w.request(packet(2, 1, {}, op=OP_READ))
+    assert body["stat_list"] == list(stat_group.NAMES)
+    _h, body = w.request(packet(2, 0, {"name": "loop"}, op=OP_READ))
+    f = body["fields"]
+    assert (f["blocks"], f["overrun_detect"], f["mode_CONSTRAINED"]) == (42, 3, 2)
+    _h, body = w.request(packet(2, 0, {"name": "detections"}, op=OP_READ))
+    assert body["fields"] == {"okay_nabu": 1}
+    _h, body = w.request(packet(2, 0, {"name": "services"}, op=OP_READ))
+    assert body["fields"]["console_polls"] == 1 and body["fields"]["console_max_us"] == 2000
+    _h, body = w.request(packet(2, 0, {"name": "nope"}, op=OP_READ))
+    assert body == {"err": {"group": 2, "rc": E.STAT_INVALID_GROUP}}
+
+
+def test_datetime_reads_and_sets_the_wall_clock():
+    from hearth.ports.clock import SimWallClock, WallClock
+    wall = SimWallClock(lambda: 0.0, epoch=1e9)
+    s = Server()
+    os_group.register(s, {}, wall)
+    w = Wire(ConsoleSmp(s))
+    _h, body = w.request(packet(0, 4, {}, op=OP_READ))
+    assert body == {"datetime": "2001-09-09T01:46:40.000000"}
+    _h, body = w.request(packet(0, 4, {"datetime": "2026-12-04T05:00:00"}))
+    assert body == {} and wall.now() == 1796360400.0
+    _h, body = w.request(packet(0, 4, {"datetime": "tomorrow"}))
+    assert body == {"rc": E.EINVAL}
+    s2 = Server()
+    os_group.register(s2, {}, WallClock())
+    _h, body = Wire(ConsoleSmp(s2)).request(packet(0, 4, {"datetime": "2026-12-04T05:00:00"}))
+    assert body == {"rc": E.ENOTSUP}
+
+
+def test_smp_over_udp():
+    import socket
+    from hearth.smp.service import UdpSmp
+    s = _server()
+    svc = UdpSmp(s, host="127.0.0.1", port=0)
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(5)
+    try:
+        c.sendto(packet(0, 0, {"d": "over udp"}, seq=9), svc.address)
+        c.sendto(b"\x0a\x00", svc.address)                      # shorter than a header
+        c.sendto(packet(0, 0, {"d": "x" * 3000}), svc.address)  # larger than the buffer
+        answers = []
+        for _ in range(50):
+            svc.poll(0.0, 0.002)
+            try:
+                while len(answers) < 3:
+                    answers.append(decode(c.recvfrom(4096)[0]))
+            except socket.timeout:
+                pass
+            if len(answers) == 3:
+                break
+        (h, a), (_h2, b), (_h3, d) = answers
+        assert (h.seq, a) == (9, {"r": "over udp"})
+        assert b["rc"] == E.EINVAL and "header" in b["rsn"] and d["rc"] == E.EMSGSIZE
+    finally:
+        c.close()
+        svc.close()

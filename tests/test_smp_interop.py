@@ -120,6 +120,86 @@ def test_smpclient_from_python(app):
     asyncio.run(talk())
 
 
+def test_smpclient_upload_over_the_pty_lands_pending(kit):
+    """smpclient's own upload (Auto sizing from the device's buf_size) of a real image."""
+    from smpclient import SMPClient
+    from smpclient.transport.serial import SMPSerialTransport
+    image = open(kit.images["1.2.0"], "rb").read()
+    a = Running(kit.dev)
+    try:
+        async def upload():
+            client = SMPClient(SMPSerialTransport(), a.port)
+            await client.connect(10)
+            try:
+                t0 = time.monotonic()
+                offs = [off async for off in client.upload(image, slot=1, first_timeout_s=60,
+                                                             subsequent_timeout_s=30)]
+                return offs, time.monotonic() - t0
+            finally:
+                await client.disconnect()
+        offs, took = asyncio.run(upload())
+    finally:
+        stop(a.p)
+    assert offs[-1] == len(image)
+    print("smpclient upload: %d bytes in %d requests, %.1f s = %.1f kB/s"
+          % (len(image), len(offs), took, len(image) / took / 1000.0))
+    s = kit.dev.status()
+    assert s["pending"] and s["slots"][s["pending"]]["version"] == "1.2.0"
+
+
+def test_smpclient_over_udp(kit):
+    from smpclient import SMPClient
+    from smpclient.generics import success
+    from smpclient.requests.os_management import EchoWrite
+    from smpclient.requests.image_management import ImageStatesRead
+    from smpclient.transport.udp import SMPUDPTransport
+    a = Running(kit.dev, "--smp-udp", "0")
+    try:
+        port = a.first["smp_udp"]
+        assert port
+
+        class Loopback(SMPUDPTransport):
+            async def connect(self, address, timeout_s, port=port):
+                await SMPUDPTransport.connect(self, address, timeout_s, port)
+
+        async def talk():
+            client = SMPClient(Loopback(), "127.0.0.1")
+            await client.connect(10)
+            try:
+                r = await client.request(EchoWrite(d="udp"), timeout_s=10)
+                assert success(r) and r.r == "udp"
+                r = await client.request(ImageStatesRead(), timeout_s=10)
+                assert success(r) and any(i.active for i in r.images)
+            finally:
+                await client.disconnect()
+        asyncio.run(talk())
+    finally:
+        stop(a.p)
+
+
+def test_hearth_sim_console_speaks_smp(tmp_path):
+    """`hearth sim` (no launcher, real time) answers smpmgr on its console pty."""
+    p = subprocess.Popen([sys.executable, "-m", "hearth_tools.cli", "--json", "sim", "--quiet", "--storage",
+                          str(tmp_path / "st")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        r, _, _ = select.select([p.stdout], [], [], TIMEOUT)
+        assert r, "no console line from hearth sim"
+        port = json.loads(p.stdout.readline())["console"]
+        r = subprocess.run([SMPMGR, "--port", port, "--timeout", "10", "os", "echo", "sim here"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "sim here" in r.stdout, r.stdout + r.stderr
+        r = subprocess.run([SMPMGR, "--port", port, "--timeout", "10", "shell", "door open"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and "door opened" in r.stdout, r.stdout + r.stderr
+        # without the launcher's storage the image group says so, in one line
+        r = subprocess.run([SMPMGR, "--port", port, "--timeout", "10", "image", "state-read"],
+                           capture_output=True, text=True, timeout=120)
+        assert "NO_IMAGE" in r.stdout + r.stderr or r.returncode != 0, r.stdout + r.stderr
+    finally:
+        stop(p)
+
+
 def test_smpmgr_upgrade_boots_the_image_on_trial_and_it_confirms_itself(kit):
     dev = kit.dev
     a = Running(dev)

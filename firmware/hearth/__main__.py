@@ -122,7 +122,11 @@ def main(argv=None):
     from .services import ConsoleService
     from .smp.service import attach as smp_attach
     shell = make_shell(app)
-    smp = smp_attach(app, shell, udp_port=args.smp_udp)
+    try:
+        smp = smp_attach(app, shell, udp_port=args.smp_udp)
+    except OSError as e:
+        sys.stderr.write("hearth: error: %s\n" % e)
+        return EXIT_USAGE
     console = PtyConsole(shell, smp_handler=smp)
     smp.send = console.send_bytes
     app.log.sinks.append(console.log_sink)
@@ -132,7 +136,8 @@ def main(argv=None):
             sys.stderr.flush()
         app.log.sinks.append(to_stderr)
     _say(args, {"console": console.path, "board": b.name, "storage": b.storage_root, "slot": launch.slot,
-                "version": launch.version, "package": os.path.dirname(os.path.abspath(__file__))},
+                "version": launch.version, "package": os.path.dirname(os.path.abspath(__file__)),
+                "smp_udp": smp.udp.address[1] if smp.udp is not None else None},
          "console: %s  (board %s, storage %s%s)" % (
              console.path, b.name, b.storage_root,
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))

@@ -116,7 +116,14 @@ def attach(app, shell, udp_port=None):
     the console to hook.send after making it (console.send_bytes)."""
     server = build_server(app, shell)
     server.on_reset = lambda: app.stop()
-    app.services.add(server)
+    hook = ConsoleSmp(server)
+    hook.udp = None
     if udp_port is not None:
-        app.services.add(UdpSmp(server, port=udp_port))
-    return ConsoleSmp(server)
+        try:
+            hook.udp = UdpSmp(server, port=udp_port)
+        except OSError as e:
+            raise OSError("SMP over UDP port %d: %s (is another process using it? --smp-udp 0 takes any "
+                          "free port)" % (udp_port, e.strerror or e)) from None
+        app.services.add(hook.udp)
+    app.services.add(server)
+    return hook

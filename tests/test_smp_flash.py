@@ -1,0 +1,179 @@
+"""hearth_tools.smp: the host's SMP client and `flash`, against Hearth's own
+server over an in-memory link with faults injected by count (answers lost,
+the link dropped mid-upload, the device restarted mid-upload)."""
+import os
+
+import pytest
+
+from hearth.boot.device import load_board
+from hearth.boot.launcher import Launcher, init
+from hearth.boot.storage import DirStorage
+from hearth.image import mcuboot
+from hearth.smp.groups import image as image_group
+from hearth.smp.groups import os as os_group
+from hearth.smp.server import Server
+from hearth.smp.service import ConsoleSmp
+from hearth_tools.smp import FlashError, SmpClient, SmpDeviceError, flash
+from hearth_tools.transport import DeviceUnreachable, Transport, TransportTimeout
+from hearth_tools.testing import testkit
+
+
+class Link(Transport):
+    """A host transport whose far end is a ConsoleSmp hook, run in-process.
+    `lose` answers to drop (by count); `cut_at` requests after which the link dies."""
+
+    description = "in-memory SMP link"
+
+    def __init__(self, device):
+        Transport.__init__(self, timeout=0.05)
+        self.device = device
+        self.requests = 0
+        self.lose = set()
+        self.cut_at = None
+        self.out = b""
+
+    def _open(self):
+        self.dead = False
+
+    def _close(self):
+        pass
+
+    def _write(self, data):
+        if self.dead:
+            raise DeviceUnreachable("link is down")
+        for line in data.split(b"\n"):
+            if not line:
+                continue
+            r = self.device.hook(line)
+            server = self.device.server
+            while server.busy():
+                server.poll(0.0, 0.05)
+            r = (r or b"") + b"".join(self.device.later)
+            self.device.later.clear()
+            if r:
+                self.requests += 1
+                if self.requests in self.lose:
+                    continue
+                self.out += r
+                if self.cut_at is not None and self.requests >= self.cut_at:
+                    self.cut_at = None
+                    self.dead = True
+
+    def _read_some(self, timeout):
+        if self.dead:
+            raise DeviceUnreachable("link is down")
+        d, self.out = self.out, b""
+        return d
+
+
+class Device:
+    def __init__(self, root):
+        self.root = root
+        self.boot()
+
+    def boot(self):
+        """A (re)started app: a fresh server on the same storage."""
+        self.server = Server()
+        os_group.register(self.server, {})
+        image_group.register(self.server, self.root)
+        self.hook = ConsoleSmp(self.server)
+        self.later = []
+        self.hook.send = self.later.append
+        self.server.on_reset = lambda: None
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    d = tmp_path_factory.mktemp("smpflash")
+    k = type("Kit", (), {})()
+    k.key = testkit.keygen(str(d / "key.pem"))
+    k.board_path = testkit.write_board(str(d), slot_bytes=512 * 1024)
+    k.board = load_board(k.board_path)
+    k.v1 = testkit.small_image(k.key, k.board_path, "1.0.0", 1)
+    k.v2 = testkit.small_image(k.key, k.board_path, "1.1.0", 2,
+                               files={"app.py": testkit.APP, "data/big.bin": os.urandom(120000)})
+    return k
+
+
+def _device(kit, tmp_path):
+    st = DirStorage(str(tmp_path / "storage"))
+    init(st, kit.board, [("key.pem", open(kit.key, "rb").read())])
+    L = Launcher(st)
+    L.install(__import__("io").BytesIO(kit.v1))
+    L.materialize(L.select())
+    L.confirm()
+    return L, Device(str(tmp_path / "storage"))
+
+
+def test_flash_uploads_with_the_devices_buffer_and_stages_it(kit, tmp_path):
+    L, dev = _device(kit, tmp_path)
+    link = Link(dev).open()
+    c = SmpClient(link, timeout=0.05, retries=0)
+    r = flash(c, kit.v2, wait_s=0)
+    assert r["result"] == "reset" and r["buf_size"] == 2048
+    # about len/1950 requests of upload, not len/147 as smpmgr's
+    assert link.requests < len(kit.v2) // 1900 + 8
+    assert 4 / 3.0 < r["line_bytes_per_byte"] < 1.45
+    s = L.status()
+    assert s["slots"][s["pending"]]["digest"] == mcuboot.parse(kit.v2).digest.hex()
+    # the same image again: it is pending already, no upload
+    before = link.requests
+    assert flash(c, kit.v2, wait_s=0)["result"] == "reset" and link.requests - before <= 4
+
+
+def test_running_image_is_skipped(kit, tmp_path):
+    L, dev = _device(kit, tmp_path)
+    r = flash(SmpClient(Link(dev).open(), timeout=0.05), kit.v1, wait_s=0)
+    assert r["result"] == "skipped"
+
+
+@pytest.mark.parametrize("lost", [3, 10, 40])
+def test_a_lost_answer_is_resent(kit, tmp_path, lost):
+    L, dev = _device(kit, tmp_path)
+    link = Link(dev).open()
+    link.lose = {lost}
+    r = flash(SmpClient(link, timeout=0.05, retries=2), kit.v2, wait_s=0, reset=False)
+    assert r["result"] == "pending" and L.status()["pending"]
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_upload_resumes_after_the_link_drops(kit, tmp_path, restart):
+    """The link dies after 20 requests; reconnect reopens it (and with restart,
+    the device app restarted meanwhile): the upload goes on from what the device holds."""
+    L, dev = _device(kit, tmp_path)
+    link = Link(dev).open()
+    link.cut_at = 20
+    sent = []
+
+    def reconnect():
+        link.close()
+        if restart:
+            dev.boot()
+        link.open()
+    r = flash(SmpClient(link, timeout=0.05, retries=0), kit.v2, reconnect=reconnect, wait_s=0, reset=False,
+              progress=lambda off, n: sent.append(off))
+    assert r["result"] == "pending"
+    # it went on from the device's offset, not from 0
+    drop = [i for i in range(1, len(sent)) if sent[i] < sent[i - 1]]
+    assert not drop, sent
+    s = L.status()
+    assert s["slots"][s["pending"]]["version"] == "1.1.0"
+
+
+def test_device_refusal_is_one_line(kit, tmp_path):
+    L, dev = _device(kit, tmp_path)
+    old = testkit.small_image(kit.key, kit.board_path, "0.5.0", 0)
+    with pytest.raises(SmpDeviceError) as e:
+        flash(SmpClient(Link(dev).open(), timeout=0.05), old, wait_s=0)
+    assert "group 1 error 27" in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(FlashError):
+        flash(SmpClient(Link(dev).open(), timeout=0.05), b"not an image", wait_s=0)
+
+
+def test_no_answer_is_a_timeout(kit, tmp_path):
+    L, dev = _device(kit, tmp_path)
+    link = Link(dev).open()
+    link.lose = set(range(1, 100))
+    with pytest.raises(TransportTimeout):
+        SmpClient(link, timeout=0.05, retries=1).echo("x")
+    assert link.requests == 2

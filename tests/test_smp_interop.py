@@ -221,3 +221,72 @@ def test_smpmgr_upgrade_boots_the_image_on_trial_and_it_confirms_itself(kit):
     assert (lines[0]["version"], lines[-1]["health"]) == ("1.2.0", "confirmed"), err
     s = dev.status()
     assert (s["version"], s["trial"], s["slots"][s["active"]]["confirmed"]) == ("1.2.0", False, True)
+
+
+class Supervisor:
+    """What systemd does on a device: start the launcher again whenever the app
+    exits. The console's pty changes with every boot, so a stable path (a
+    symlink, as udev gives a UART) is repointed at each one."""
+
+    def __init__(self, dev, link):
+        import threading
+        self.dev = dev
+        self.link = link
+        self.boots = []
+        self.p = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            self.p = self.dev.start("--fast", "--json", "--quiet", "--trial-deadline", "0")
+            r, _, _ = select.select([self.p.stdout], [], [], TIMEOUT)
+            if not r:
+                return
+            first = json.loads(self.p.stdout.readline())
+            self.boots.append((first["slot"], first["version"]))
+            tmp = self.link + ".new"
+            os.symlink(first["console"], tmp)
+            os.replace(tmp, self.link)
+            self.p.wait()
+
+    def stop(self):
+        self.done.set()
+        if self.p is not None:
+            stop(self.p)
+        self.thread.join(60)
+
+
+def test_hearth_flash_uploads_resets_and_sees_the_image_confirmed(kit, tmp_path):
+    new = str(tmp_path / "v1.3.0.img")
+    rc, out, err = run_hearth("image", "build", "--board", kit.board, "--version", "1.3.0", "--key", kit.key,
+                              "-o", new)
+    assert rc == 0, err
+    link = str(tmp_path / "console")
+    sup = Supervisor(kit.dev, link)
+    try:
+        for _ in range(600):
+            if sup.boots:
+                break
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-m", "hearth_tools.cli", "--json", "flash", "--port", "pty:" + link,
+                            "--timeout", "10", "--wait", "300", new], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        took = time.monotonic() - t0
+        assert r.returncode == 0, r.stdout + r.stderr
+        res = json.loads(r.stdout)
+        assert (res["result"], res["version"]) == ("confirmed", "1.3.0")
+        print("hearth flash: %d bytes uploaded in %.1f s = %.1f kB/s (%.1f s with reset and confirm); "
+              "%.3f line bytes per image byte" % (res["size"], res["upload_s"], res["size"] / res["upload_s"]
+                                                  / 1000.0, took, res["line_bytes_per_byte"]))
+        assert sup.boots[-1][1] == "1.3.0"
+        s = kit.dev.status()
+        assert (s["version"], s["trial"]) == ("1.3.0", False)
+        # the same image again: the device already runs it, confirmed
+        r = subprocess.run([sys.executable, "-m", "hearth_tools.cli", "--json", "flash", "--port", "pty:" + link,
+                            "--timeout", "10", new], capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 0 and json.loads(r.stdout)["result"] == "skipped", r.stdout + r.stderr
+    finally:
+        sup.stop()

@@ -144,6 +144,30 @@ def test_bad_requests_get_smp_level_errors(pkt, rc):
     assert body == {"rc": rc}
 
 
+def test_a_console_request_during_a_deferred_udp_one_leaves_its_answer_alone(kit, tmp_path):
+    L, s, g = _device(kit, tmp_path)
+    hook = ConsoleSmp(s)
+    console = Wire(hook)
+    udp = []
+    import hashlib as _h
+    data = kit.v2
+    off = 0
+    while off < len(data):
+        req = {"off": off, "data": data[off:off + 1500]}
+        if off == 0:
+            req.update({"len": len(data), "sha": _h.sha256(data).digest()})
+        s.handle(packet(1, 1, req), udp.append)
+        if s.busy():
+            break
+        off = decode(udp.pop())[1]["off"]
+    assert s.busy()
+    _h2, body = console.request(packet(1, 0, {}, op=OP_READ))
+    assert body == {"rc": E.EBUSY}
+    while s.busy():
+        s.poll(0.0, 0.01)
+    assert decode(udp[-1])[1] == {"off": len(data), "match": True} and not console.later
+
+
 def test_continuation_without_start_and_garbage_line():
     s = _server()
     out = Wire(ConsoleSmp(s)).feed_lines([b"\x04\x14AAAA"])
@@ -419,17 +443,19 @@ def test_smp_over_udp():
         c.sendto(packet(0, 0, {"d": "over udp"}, seq=9), svc.address)
         c.sendto(b"\x0a\x00", svc.address)                      # shorter than a header
         c.sendto(packet(0, 0, {"d": "x" * 3000}), svc.address)  # larger than the buffer
+        c.sendto(packet(9, 0, {"argv": ["status"]}), svc.address)   # no shell over the network
         answers = []
         for _ in range(50):
             svc.poll(0.0, 0.002)
             try:
-                while len(answers) < 3:
+                while len(answers) < 4:
                     answers.append(decode(c.recvfrom(4096)[0]))
             except socket.timeout:
                 pass
-            if len(answers) == 3:
+            if len(answers) == 4:
                 break
-        (h, a), (_h2, b), (_h3, d) = answers
+        (h, a), (_h2, b), (_h3, d), (_h4, sh) = answers
+        assert sh == {"rc": E.EACCESSDENIED}
         assert (h.seq, a) == (9, {"r": "over udp"})
         assert b["rc"] == E.EINVAL and "header" in b["rsn"] and d["rc"] == E.EMSGSIZE
     finally:

@@ -142,8 +142,9 @@ class Server:
     def request_reset(self):
         self.reset_at = self.timer() + RESET_DELAY_S
 
-    def handle(self, packet, send):
-        """Serve one SMP packet; the answer goes to send(packet) now or from a later poll()."""
+    def handle(self, packet, send, groups=None):
+        """Serve one SMP packet; the answer goes to send(packet) now or from a later poll().
+        groups: the group ids this transport may use (None: all)."""
         self.stats["rx"] += 1
         try:
             header = Header.unpack(packet)
@@ -151,6 +152,9 @@ class Server:
             self._send_error(send, None, SmpError(E.EINVAL, str(e)))
             return
         try:
+            if groups is not None and header.group not in groups:
+                raise SmpError(E.EACCESSDENIED, "group %d is not served on this transport (use the console)"
+                               % header.group)
             out = self._dispatch(header, packet)
         except SmpError as e:
             self._send_error(send, packet[:SIZE], e)

@@ -21,6 +21,9 @@ from .server import BUF_SIZE, Server
 UDP_PORT = 1337
 UDP_MAX = BUF_SIZE
 UDP_PER_POLL = 8
+# Groups served over UDP: OS, image, statistics. Not shell exec: SMP has no
+# authentication, and the shell starts the oven; the console is a cable away.
+UDP_GROUPS = (0, 1, 2)
 
 
 class ConsoleSmp:
@@ -45,9 +48,11 @@ class ConsoleSmp:
             return b"".join(replies)
         if packet is None:
             return None
+        before = self.server.job
         self.server.handle(packet, sync)
-        if self.server.busy() and self.send is not None:
-            self.server.job[2] = self._framed(self.send)     # answered from a later poll
+        job = self.server.job
+        if job is not None and job is not before and self.send is not None:
+            job[2] = self._framed(self.send)    # this request's answer comes from a later poll
         return b"".join(replies) or None
 
 
@@ -55,8 +60,9 @@ class UdpSmp:
     name = "smp-udp"
     budget_s = 0.002
 
-    def __init__(self, server, host="0.0.0.0", port=UDP_PORT):
+    def __init__(self, server, host="0.0.0.0", port=UDP_PORT, groups=UDP_GROUPS):
         self.server = server
+        self.groups = groups
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sock.bind((host, port))
@@ -82,7 +88,7 @@ class UdpSmp:
                 self.server.send_frame_error(send, framing.FrameError(
                     EMSGSIZE, "datagram larger than the %d-byte buffer" % UDP_MAX, data[:8]))
                 continue
-            self.server.handle(data, send)
+            self.server.handle(data, send, groups=self.groups)
 
     def close(self):
         self.sock.close()

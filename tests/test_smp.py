@@ -247,6 +247,10 @@ def test_state_read_upload_test_confirm(kit, tmp_path):
     # the reboot: the launcher boots it on trial; confirm over SMP
     d = L.select()
     assert d.trial and d.verified.version == "1.1.0"
+    # only the process the launcher started as that trial may confirm it
+    _h, body = w.request(packet(1, 0, {"confirm": True}))
+    assert body == {"err": {"group": 1, "rc": E.IMG_IMAGE_CONFIRMATION_DENIED}} and L.status()["trial"]
+    g.launched_slot = d.slot
     _h, body = w.request(packet(1, 0, {"confirm": True}))
     run = [i for i in body["images"] if i["active"]][0]
     assert (run["version"], run["confirmed"]) == ("1.1.0", True)

@@ -104,7 +104,7 @@ def build_server(app, shell, storage_root=None, launcher=None):
                       getattr(app, "wall", None))
     root = storage_root or getattr(app, "storage", None)
     if root:
-        image_group.register(server, root, log=log, launcher=launcher)
+        image_group.register(server, root, log=log, launcher=launcher, launched_slot=launch.slot)
     stat_group.register(server, app)
     shell_group.register(server, shell)
     return server

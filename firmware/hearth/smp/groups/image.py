@@ -54,7 +54,7 @@ def _refused(e):
 
 
 class ImageGroup:
-    def __init__(self, storage_root, launcher=None, log=None):
+    def __init__(self, storage_root, launcher=None, log=None, launched_slot=None):
         from ...boot.launcher import Launcher
         from ...boot.storage import DirStorage
         self.root = os.fspath(storage_root)
@@ -63,6 +63,9 @@ class ImageGroup:
         self.dir = os.path.join(self.root, UPLOAD_DIR)
         self.path = os.path.join(self.dir, UPLOAD_FILE)
         self.session = None         # {"len", "sha", "off", "hash"} while an upload runs
+        # the slot the launcher started this process from (HEARTH_BOOT_SLOT): only
+        # that image may confirm a trial, as hearth.boot.trial insists too
+        self.launched_slot = launched_slot
 
     # -- state --------------------------------------------------------------------
     def _status(self):
@@ -109,6 +112,9 @@ class ImageGroup:
                 raise _err(E.IMG_IMAGE_CONFIRMATION_DENIED, "Hearth boots a new image on trial first: mark it "
                            "for test (no --confirm); it confirms itself after its health check", E.EACCESSDENIED)
             if st["trial"]:
+                if self.launched_slot != running:
+                    raise _err(E.IMG_IMAGE_CONFIRMATION_DENIED, "this process is not the trial image the "
+                               "launcher started (slot %s): it cannot vouch for it" % running, E.EACCESSDENIED)
                 try:
                     self.launcher.confirm()
                 except Exception as e:
@@ -267,8 +273,8 @@ def meta_digest(st, slot):
     return bytes.fromhex(st["slots"][slot]["digest"])
 
 
-def register(server, storage_root, log=None, launcher=None):
-    g = ImageGroup(storage_root, launcher=launcher, log=log)
+def register(server, storage_root, log=None, launcher=None, launched_slot=None):
+    g = ImageGroup(storage_root, launcher=launcher, log=log, launched_slot=launched_slot)
     server.add(GROUP, STATE, g.state)
     server.add(GROUP, UPLOAD, g.upload, (OP_WRITE,))
     server.add(GROUP, ERASE, g.erase, (OP_WRITE,))

@@ -250,6 +250,9 @@ def test_state_read_upload_test_confirm(kit, tmp_path):
     # only the process the launcher started as that trial may confirm it
     _h, body = w.request(packet(1, 0, {"confirm": True}))
     assert body == {"err": {"group": 1, "rc": E.IMG_IMAGE_CONFIRMATION_DENIED}} and L.status()["trial"]
+    # while it runs on trial, no other upload starts
+    _h, body = w.request(packet(1, 1, {"off": 0, "data": kit.v1[:100], "len": len(kit.v1)}))
+    assert body == {"err": {"group": 1, "rc": E.IMG_NO_FREE_SLOT}}
     g.launched_slot = d.slot
     _h, body = w.request(packet(1, 0, {"confirm": True}))
     run = [i for i in body["images"] if i["active"]][0]

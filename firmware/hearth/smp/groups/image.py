@@ -176,6 +176,10 @@ class ImageGroup:
             if sha is not None and not 1 <= len(sha) <= 32:
                 raise _err(E.IMG_INVALID_HASH, "sha must be 1 to 32 bytes", E.EINVAL)
             limit = self._slot_bytes()
+            if self._status()["trial"]:
+                # refused now rather than after the whole upload (install would refuse it)
+                raise _err(E.IMG_NO_FREE_SLOT, "a trial image is running: it must confirm itself (or be "
+                           "reverted) before another image can be uploaded", E.EBADSTATE)
             if not 0 < length <= limit:
                 raise _err(E.IMG_INVALID_IMAGE_TOO_LARGE if length > 0 else E.IMG_INVALID_LENGTH,
                            "image of %d bytes; a slot holds %d" % (length, limit), E.ENOMEM)

@@ -7,9 +7,6 @@ import cbor2
 import pytest
 import smp.packet as peer_packet
 
-from hearth.boot.device import load_board
-from hearth.boot.launcher import Launcher, init
-from hearth.boot.storage import DirStorage
 from hearth.core.shell import Shell
 from hearth.smp import errors as E
 from hearth.smp import framing
@@ -21,7 +18,7 @@ from hearth.smp.server import BUF_SIZE, Server
 from hearth.smp.service import ConsoleSmp
 from hearth_tools.testing import testkit
 
-from smp_util import Wire, decode, lines, packet
+from smp_util import Wire, decode, lines, make_kit, packet, provisioned
 
 
 def test_crc_check_value_and_worked_example():
@@ -179,26 +176,11 @@ def test_continuation_without_start_and_garbage_line():
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
-    d = tmp_path_factory.mktemp("smpimg")
-    k = type("Kit", (), {})()
-    k.key = testkit.keygen(str(d / "key.pem"))
-    k.board_path = testkit.write_board(str(d), slot_bytes=256 * 1024)
-    k.board = load_board(k.board_path)
-    k.v1 = testkit.small_image(k.key, k.board_path, "1.0.0", 1)
-    k.v2 = testkit.small_image(k.key, k.board_path, "1.1.0", 2,
-                               files={"app.py": testkit.APP, "data/big.bin": os.urandom(40000)})
-    k.v0 = testkit.small_image(k.key, k.board_path, "0.9.0", 0)
-    return k
+    return make_kit(tmp_path_factory.mktemp("smpimg"), 256 * 1024, 40000)
 
 
 def _device(kit, tmp_path):
-    st = DirStorage(str(tmp_path / "storage"))
-    init(st, kit.board, [("key.pem", open(kit.key, "rb").read())])
-    L = Launcher(st)
-    L.install(__import__("io").BytesIO(kit.v1))
-    d = L.select()
-    L.materialize(d)
-    L.confirm()
+    L = provisioned(kit, tmp_path / "storage")
     s = Server()
     g = image_group.register(s, str(tmp_path / "storage"))
     return L, s, g
@@ -374,7 +356,7 @@ def test_install_runs_beside_the_loop_and_answers_later(kit, tmp_path):
 def test_resume_rehashes_in_bounded_slices(kit, tmp_path):
     L, s, g = _device(kit, tmp_path)
     big = testkit.small_image(kit.key, kit.board_path, "1.3.0", 3,
-                              files={"app.py": testkit.APP, "data/big.bin": os.urandom(200000)})
+                              files={"app.py": testkit.APP, "data/big.bin": bytes(range(256)) * 800})
     w = Wire(ConsoleSmp(s))
     part = _upload(w, s, big, chunk=1800, stop=150000)["off"]
     s2 = Server()

@@ -1,13 +1,8 @@
 """hearth_tools.smp: the host's SMP client and `flash`, against Hearth's own
 server over an in-memory link with faults injected by count (answers lost,
 the link dropped mid-upload, the device restarted mid-upload)."""
-import os
-
 import pytest
 
-from hearth.boot.device import load_board
-from hearth.boot.launcher import Launcher, init
-from hearth.boot.storage import DirStorage
 from hearth.image import mcuboot
 from hearth.smp.groups import image as image_group
 from hearth.smp.groups import os as os_group
@@ -16,6 +11,8 @@ from hearth.smp.service import ConsoleSmp
 from hearth_tools.smp import FlashError, SmpClient, SmpDeviceError, flash
 from hearth_tools.transport import DeviceUnreachable, Transport, TransportTimeout
 from hearth_tools.testing import testkit
+
+from smp_util import make_kit, provisioned
 
 
 class Link(Transport):
@@ -84,25 +81,11 @@ class Device:
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
-    d = tmp_path_factory.mktemp("smpflash")
-    k = type("Kit", (), {})()
-    k.key = testkit.keygen(str(d / "key.pem"))
-    k.board_path = testkit.write_board(str(d), slot_bytes=512 * 1024)
-    k.board = load_board(k.board_path)
-    k.v1 = testkit.small_image(k.key, k.board_path, "1.0.0", 1)
-    k.v2 = testkit.small_image(k.key, k.board_path, "1.1.0", 2,
-                               files={"app.py": testkit.APP, "data/big.bin": os.urandom(120000)})
-    return k
+    return make_kit(tmp_path_factory.mktemp("smpflash"), 512 * 1024, 120000)
 
 
 def _device(kit, tmp_path):
-    st = DirStorage(str(tmp_path / "storage"))
-    init(st, kit.board, [("key.pem", open(kit.key, "rb").read())])
-    L = Launcher(st)
-    L.install(__import__("io").BytesIO(kit.v1))
-    L.materialize(L.select())
-    L.confirm()
-    return L, Device(str(tmp_path / "storage"))
+    return provisioned(kit, tmp_path / "storage"), Device(str(tmp_path / "storage"))
 
 
 def test_flash_uploads_with_the_devices_buffer_and_stages_it(kit, tmp_path):

@@ -160,3 +160,46 @@ def test_no_answer_is_a_timeout(kit, tmp_path):
     with pytest.raises(TransportTimeout):
         SmpClient(link, timeout=0.05, retries=1).echo("x")
     assert link.requests == 2
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_flash_waits_for_the_confirm_or_reports_the_revert(kit, tmp_path, healthy):
+    """After the reset the device boots the image on trial (the launcher's
+    select); it then confirms itself, or fails its health check and reverts."""
+    L, dev = _device(kit, tmp_path)
+    link = Link(dev).open()
+    boots = []
+
+    def reconnect():
+        link.close()
+        if not boots:                       # the reset: one trial boot, then its outcome
+            d = L.select()
+            boots.append(d.slot)
+            dev.boot()
+        elif len(boots) == 1:
+            boots.append("settled")
+            if healthy:
+                L.confirm()
+            else:
+                L.revert()
+        link.open()
+    t = [0.0]
+    c = SmpClient(link, timeout=0.05, retries=0)
+    kw = dict(reconnect=reconnect, wait_s=30, clock=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
+    if healthy:
+        assert flash(c, kit.v2, **kw)["result"] == "confirmed"
+        assert L.status()["version"] == "1.1.0" and not L.status()["trial"]
+    else:
+        with pytest.raises(FlashError) as e:
+            flash(c, kit.v2, **kw)
+        assert "reverted to 1.0.0" in str(e.value)
+
+
+def test_flash_gives_up_waiting_with_a_hint(kit, tmp_path):
+    L, dev = _device(kit, tmp_path)
+    link = Link(dev).open()
+    t = [0.0]
+    with pytest.raises(FlashError) as e:
+        flash(SmpClient(link, timeout=0.05, retries=0), kit.v2, reconnect=lambda: None, wait_s=5,
+              clock=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
+    assert "did not confirm the image within 5 s" in str(e.value) and "--wait" in str(e.value)

@@ -203,3 +203,15 @@ def test_flash_gives_up_waiting_with_a_hint(kit, tmp_path):
         flash(SmpClient(link, timeout=0.05, retries=0), kit.v2, reconnect=lambda: None, wait_s=5,
               clock=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
     assert "did not confirm the image within 5 s" in str(e.value) and "--wait" in str(e.value)
+
+
+def test_cli_errors_are_one_line_with_their_exit_codes(kit, tmp_path):
+    from conftest import run_hearth
+    img = tmp_path / "v2.img"
+    img.write_bytes(kit.v2)
+    rc, out, err = run_hearth("flash", "--port", "pty:" + str(tmp_path / "no-such-pty"), str(img))
+    assert rc == 5 and err.count("\n") == 1 and "hearth: error:" in err, err
+    rc, out, err = run_hearth("flash", "--port", "pty:/dev/null", str(tmp_path / "missing.img"))
+    assert rc == 2 and "cannot read" in err, err
+    rc, out, err = run_hearth("flash", "--port", "pty:/dev/null", "--retries", "-1", str(img))
+    assert rc == 2, err

@@ -122,7 +122,7 @@ def _wait_confirmed(client, digest, reconnect, wait_s, clock, sleep):
         active = [i for i in images if i.get("active")]
         if any(i.get("active") and i.get("confirmed") for i in ours):
             return {"result": "confirmed"}
-        if active and not ours or (active and not any(i.get("pending") or i.get("active") for i in ours)):
+        if active and not any(i.get("pending") or i.get("active") for i in ours):
             raise FlashError("the device reverted to %s: the new image did not pass its health check "
                              "(see the device log: `hearth console`, `log`)" % active[0].get("version"))
         sleep(0.5)

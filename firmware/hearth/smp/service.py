@@ -121,7 +121,10 @@ def attach(app, shell, udp_port=None):
     services (and, with udp_port, SMP over UDP too). Returns the hook; give
     the console to hook.send after making it (console.send_bytes)."""
     server = build_server(app, shell)
-    server.on_reset = lambda: app.stop()
+    def reset():
+        server.log("reset requested over SMP: the app stops, the launcher boots next")
+        app.stop()
+    server.on_reset = reset
     hook = ConsoleSmp(server)
     hook.udp = None
     if udp_port is not None:

@@ -20,7 +20,7 @@ from hearth_tools.testing import testkit
 ROOT = build.ROOT
 TAG = re.escape(sys.implementation.cache_tag)
 # hearth's device subpackages (one level deep); a new one needs a decision here
-SUBPACKAGES = "boot|console|core|delta|image|ota|ports"
+SUBPACKAGES = "boot|console|core|delta|image|ota|ports|smp"
 _MOD = r"(?:(?:%s)/)?[a-z_]+" % SUBPACKAGES    # hearth's subpackages, one level deep
 
 # Every path in a bundle matches exactly one row: (what it is, pattern).
@@ -29,6 +29,7 @@ ALLOWED = [
     ("the board file", r"board\.toml"),
     ("a firmware source", r"hearth/%s\.py" % _MOD),
     ("its unchecked-hash pyc", r"hearth/(?:(?:%s)/)?__pycache__/[a-z_]+\.%s\.pyc" % (SUBPACKAGES, TAG)),
+    ("the SMP groups", r"hearth/smp/groups/(?:__pycache__/[a-z_]+\.%s\.pyc|[a-z_]+\.py)" % TAG),
     ("the native extension", r"hearth/_native\.abi3\.so"),
     ("a model, its manifest or its card", r"models/[a-z0-9_]+\.(?:tflite|json|md)"),
 ]

@@ -53,6 +53,8 @@ def _parser():
     p.add_argument("--trial-deadline", type=float, metavar="S",
                    help="a trial image not healthy after S seconds exits with status 4 "
                    "(default: 3x the board's health_check_s; 0 = never)")
+    p.add_argument("--smp-udp", type=int, metavar="PORT",
+                   help="also serve SMP (MCUmgr) over UDP on PORT (1337 is the usual; 0 = any free port)")
     p.add_argument("--quiet", action="store_true", help="no device log on stderr")
     p.add_argument("--json", action="store_true", help="stdout lines are JSON objects")
     return p
@@ -126,7 +128,15 @@ def main(argv=None):
 
     from .console import PtyConsole, make_shell
     from .services import ConsoleService
-    console = PtyConsole(make_shell(app))
+    from .smp.service import attach as smp_attach
+    shell = make_shell(app)
+    try:
+        smp = smp_attach(app, shell, udp_port=args.smp_udp)
+    except OSError as e:
+        sys.stderr.write("hearth: error: %s\n" % e)
+        return EXIT_USAGE
+    console = PtyConsole(shell, smp_handler=smp)
+    smp.send = console.send_bytes
     app.log.sinks.append(console.log_sink)
     if not args.quiet:
         def to_stderr(t, level, module, msg):
@@ -134,7 +144,8 @@ def main(argv=None):
             sys.stderr.flush()
         app.log.sinks.append(to_stderr)
     _say(args, {"console": console.path, "board": b.name, "storage": b.storage_root, "slot": launch.slot,
-                "version": launch.version, "package": os.path.dirname(os.path.abspath(__file__))},
+                "version": launch.version, "package": os.path.dirname(os.path.abspath(__file__)),
+                "smp_udp": smp.udp.address[1] if smp.udp is not None else None},
          "console: %s  (board %s, storage %s%s)" % (
              console.path, b.name, b.storage_root,
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))

@@ -18,9 +18,11 @@ import tarfile
 
 import atheris
 
-with atheris.instrument_imports(include=["hearth.image"]):
+with atheris.instrument_imports(include=["hearth.image", "hearth.smp"]):
     from hearth.image import archive, manifest, mcuboot
     from hearth.image.errors import ImageError
+    from hearth.smp import framing as smp_framing
+    from hearth.smp import server as smp_server
 
 
 def _outcome(fn, *args):
@@ -99,7 +101,53 @@ def image_manifest(data):
     _outcome(manifest.load, data)
 
 
-TARGETS = {f.__name__: f for f in (image_mcuboot, image_archive, image_manifest)}
+_SMP = []
+
+
+def _smp():
+    """One SMP server with the groups that need no storage (OS, shell) and its console hook."""
+    if not _SMP:
+        from hearth.core.shell import Shell
+        from hearth.smp.groups import os as os_group
+        from hearth.smp.groups import shell as shell_group
+        from hearth.smp.service import ConsoleSmp
+        s = smp_server.Server()
+        os_group.register(s, {"s": "Hearth"})
+        sh = Shell()
+        sh.add("echo", lambda args: (args, " ".join(args)), "", "echo")
+        shell_group.register(s, sh)
+        _SMP.append((s, ConsoleSmp(s)))
+    return _SMP[0]
+
+
+def _check_answers(data):
+    """Framed answers: each decodes to one packet, an 8-byte header and a CBOR map."""
+    import cbor2
+    r = smp_framing.Reassembler(1 << 16)
+    for line in data.split(b"\n"):
+        if line:
+            pkt = r.feed(line)
+            if pkt is not None:
+                assert len(pkt) >= 8 and isinstance(cbor2.loads(pkt[8:]), dict), pkt
+
+
+def smp_frame(data):
+    """SMP console lines (split at LF) through the frame hook, then the same
+    bytes as one UDP packet: never an exception, every answer well formed."""
+    server, hook = _smp()
+    hook.frames.reset()
+    for line in data.split(b"\n"):
+        if line[:2] in (smp_framing.START, smp_framing.CONT):
+            out = hook(line)
+            if out:
+                _check_answers(out)
+    got = []
+    server.handle(data, got.append)
+    assert len(got) == 1 and len(got[0]) >= 8
+    smp_server.decode_body(got[0][8:])
+
+
+TARGETS = {f.__name__: f for f in (image_mcuboot, image_archive, image_manifest, smp_frame)}
 
 
 def main(argv):

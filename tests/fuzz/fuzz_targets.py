@@ -92,6 +92,28 @@ def manifest_seeds(directory, work):
             f.write(files["manifest.json"])
 
 
+def smp_seeds(directory, work):
+    """Real SMP requests, framed by Hearth's encoder and by the `smp` package's
+    (smpclient's peer), and one bare packet (the UDP form)."""
+    import cbor2
+    import smp.packet as peer
+    from hearth.smp import framing
+    from hearth.smp.header import Header
+
+    def pkt(op, group, command, body, seq):
+        data = cbor2.dumps(body)
+        return Header(op, group, command, seq, len(data)).pack() + data
+    requests = [pkt(2, 0, 0, {"d": "hello"}, 1), pkt(0, 0, 6, {}, 2), pkt(0, 0, 7, {"format": "a"}, 3),
+                pkt(2, 9, 0, {"argv": ["echo", "a b"]}, 4), pkt(0, 1, 0, {}, 5),
+                pkt(2, 1, 1, {"off": 0, "len": 300, "sha": bytes(32), "data": bytes(range(200))}, 6),
+                pkt(2, 1, 0, {"hash": bytes(32), "confirm": False}, 7), pkt(0, 2, 0, {"name": "loop"}, 8)]
+    for i, p in enumerate(requests):
+        with open(os.path.join(directory, "framed%d" % i), "wb") as f:
+            f.write(framing.encode(p) if i % 2 else b"".join(peer.encode(p)))
+        with open(os.path.join(directory, "packet%d" % i), "wb") as f:
+            f.write(p)
+
+
 class Target:
     def __init__(self, name, kind, seeds, seconds, max_len, env=None, what=""):
         self.name = name
@@ -116,5 +138,7 @@ TARGETS = [
            what="bundle archive reader vs tarfile (hearth.image.archive)"),
     Target("image_manifest", "python", manifest_seeds, 20, 4096,
            what="bundle manifest loader (hearth.image.manifest)"),
+    Target("smp_frame", "python", smp_seeds, 20, 4096,
+           what="SMP console framing, header and CBOR body (hearth.smp)"),
 ]
 BY_NAME = {t.name: t for t in TARGETS}

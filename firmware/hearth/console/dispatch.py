@@ -8,7 +8,8 @@ into the loop: the shell turns every failure into a reply, a frame hook
 that fails is counted, output nobody reads is dropped past a bound.
 
 SMP frames (0x06 0x09 / 0x04 0x14 lines) go to `frame_handler(frame) ->
-reply bytes or None`: the hook the SMP server plugs into. Until then frames
+reply bytes or None`: the hook the SMP server (hearth.smp) plugs into; an
+answer it has later goes out through send_bytes. Without a hook frames
 are counted (`smp_frames`) and ignored, so a host tool probing for SMP never
 confuses the shell.
 """
@@ -68,6 +69,10 @@ class Console:
             if n <= 0:
                 return
             del self.out[:n]
+
+    def send_bytes(self, data):
+        """Raw bytes out (an SMP answer sent from a later turn)."""
+        self._send(bytes(data))
 
     def write(self, text):
         self._send(terminal_text(text))

@@ -51,7 +51,11 @@ def run(args, out):
         app = build(b, audio=args.audio, realtime=True)
     except (AudioError, WiringError) as e:
         raise UsageError(str(e))
-    console = PtyConsole(make_shell(app))
+    from hearth.smp.service import attach as smp_attach
+    shell = make_shell(app)
+    smp = smp_attach(app, shell)            # SMP (MCUmgr) on the same pty: docs/SMP.md
+    console = PtyConsole(shell, smp_handler=smp)
+    smp.send = console.send_bytes
     app.log.sinks.append(console.log_sink)
     app.services.add(ConsoleService(console))
     app.console_up()            # a trial image's health check needs the console

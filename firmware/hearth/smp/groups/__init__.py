@@ -1,0 +1,1 @@
+"""SMP groups: each module's register(server, ...) adds its commands."""

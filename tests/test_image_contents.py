@@ -29,6 +29,7 @@ ALLOWED = [
     ("its unchecked-hash pyc", r"hearth/(?:(?:boot|core|image|ports)/)?__pycache__/[a-z_]+\.%s\.pyc" % TAG),
     ("the OTA client", r"hearth/ota/(?:__pycache__/[a-z_]+\.%s\.pyc|[a-z_]+\.py)" % TAG),
     ("the console", r"hearth/console/(?:__pycache__/[a-z_]+\.%s\.pyc|[a-z_]+\.py)" % TAG),
+    ("the telemetry service", r"hearth/telemetry/(?:__pycache__/[a-z_]+\.%s\.pyc|[a-z_]+\.py)" % TAG),
     ("the native extension", r"hearth/_native\.abi3\.so"),
     ("a model, its manifest or its card", r"models/[a-z0-9_]+\.(?:tflite|json|md)"),
 ]

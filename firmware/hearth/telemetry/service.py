@@ -206,3 +206,14 @@ def _device_id(st):
     except Exception:
         pass
     return socket.gethostname() or "device"
+
+
+def start(app, board, version=None):
+    """The board's telemetry service added to the app's loop, or None when the
+    board has no [telemetry] section, it is disabled, or it names no broker."""
+    cfg = board.section("telemetry") or {}
+    if not cfg.get("enabled", False) or not cfg.get("broker"):
+        return None
+    svc = TelemetryService(app, cfg, version=version)
+    app.services.add(svc)
+    return svc

@@ -11,6 +11,9 @@ DAY_S = 86400
 # PUBLISH fixed header (<= 5) + topic length (2) + packet id (2) + properties
 # length (1); PUBACK (4)
 MQTT_OVERHEAD = 14
+# what a heartbeat is taken to cost before the first one is made (a sim
+# heartbeat with four models is about 450 bytes on the wire)
+HEARTBEAT_ESTIMATE = 512
 
 
 def wire_bytes(topic, payload_len):
@@ -22,7 +25,7 @@ class DailyBudget:
         self.state = state              # a State; budget use rides with it
         self.limit = int(limit)
         self.heartbeat_s = float(heartbeat_s)
-        self.hb_size = 0                # the last heartbeat's charge
+        self.hb_size = HEARTBEAT_ESTIMATE   # the last heartbeat's charge
 
     def _day(self, wall):
         d = int(wall // DAY_S)
@@ -38,7 +41,7 @@ class DailyBudget:
     def reserve(self, wall):
         """Bytes kept for the heartbeats still due today."""
         left_s = DAY_S - (wall % DAY_S)
-        due = int(left_s // self.heartbeat_s) + 1
+        due = int(-(-left_s // self.heartbeat_s))       # ceil: one due at the start of every interval left
         return due * self.hb_size
 
     def admit(self, kind, nbytes, wall):

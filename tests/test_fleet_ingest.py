@@ -44,7 +44,11 @@ class Worker:
 
 
 def test_idempotent_and_bad_input_counted(tmp_path):
-    st = open_store(str(tmp_path / "fleet.db"))
+    idempotent_and_bad_input(open_store(str(tmp_path / "fleet.db")))
+
+
+def idempotent_and_bad_input(st):
+    """The same checks on SQLite here and on PostgreSQL in test_fleet_postgres.py."""
     w = Worker(st)
     a = hb("dev-a", 1, 0, T0)
     assert w.feed(a, a, ev("dev-a", 1, 1, T0), ev("dev-a", 1, 1, T0)) == ["stored", "duplicate", "stored",
@@ -63,6 +67,28 @@ def test_idempotent_and_bad_input_counted(tmp_path):
     d = st.devices()
     assert [(r["device"], r["version"], r["mode"], r["heartbeats"]) for r in d] == [("dev-a", "1.1.0", "SAFE", 3)]
     assert d[0]["last_heartbeat"] == T0 + 60
+
+
+def test_a_message_the_database_refuses_is_skipped_alone(tmp_path):
+    """A batch with one message the database cannot take: the others are stored."""
+    import queue
+    import sqlite3
+    st = open_store(str(tmp_path / "fleet.db"))
+    add = st.add
+
+    def picky(cur, m, raw, received):
+        if m["dev"] == "dev-bad":
+            raise sqlite3.IntegrityError("refused for the test")
+        return add(cur, m, raw, received)
+    st.add = picky
+    ing = Ingestor(st, "mqtt://127.0.0.1:1", "unit", log=lambda text: None)
+    ing.client.ack = lambda mid, qos: None
+    ing.inbox = queue.Queue()
+    for i, dev in enumerate(["dev-a", "dev-bad", "dev-b"]):
+        ing.inbox.put((i + 1, 1, hb(dev, 1, 0, T0)))
+    assert ing.drain(0.1) == 3
+    assert ing.stats == {"received": 3, "stored": 2, "duplicates": 0, "malformed": 1, "oversized": 0}
+    assert [d["device"] for d in st.devices()] == ["dev-a", "dev-b"]
 
 
 def test_bad_database_urls(tmp_path):

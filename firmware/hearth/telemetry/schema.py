@@ -21,6 +21,7 @@ KINDS = ("hb", "ev", "sample")
 MAX_LIST = 64           # the longest list a summary has (histogram buckets, event batches)
 MAX_STR = 512           # log-line sized; a fault's text
 MAX_DEPTH = 8
+INT64 = 1 << 63         # what a database column holds
 
 
 class PrivacyError(ValueError):
@@ -89,8 +90,10 @@ def decode(data, max_bytes=None):
             raise SchemaError("field %r missing or of the wrong type" % key)
     if m["k"] not in KINDS:
         raise SchemaError("unknown kind %r" % m["k"])
-    if not m["dev"] or len(m["dev"]) > 128:
-        raise SchemaError("device id empty or longer than 128 characters")
+    if not m["dev"] or len(m["dev"]) > 128 or "\x00" in m["dev"]:
+        raise SchemaError("device id empty, longer than 128 characters or holding NUL")
+    if not (0 <= m["boot"] < INT64 and 0 <= m["seq"] < INT64) or m["t"] != m["t"] or abs(m["t"]) > 1e12:
+        raise SchemaError("boot, seq or t out of range")
     if not isinstance(m.get("b"), (dict, list, bytes)):
         raise SchemaError("body missing")
     return m

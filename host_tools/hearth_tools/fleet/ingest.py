@@ -98,10 +98,27 @@ class Ingestor:
         if not batch:
             return 0
         now = time.time()
-        cur = self.store.conn.cursor()
-        for mid, qos, payload in batch:
-            self.handle(cur, payload, now)
-        self.store.conn.commit()
+        conn = self.store.conn
+        before = dict(self.stats)
+        try:
+            cur = conn.cursor()
+            for mid, qos, payload in batch:
+                self.handle(cur, payload, now)
+            conn.commit()
+        except self.store.errors as e:
+            # one message the database refused spoils the transaction: redo the
+            # batch a message at a time, so only that one is skipped
+            conn.rollback()
+            self.stats = before
+            self.log("database refused a batch (%s); storing one at a time" % str(e).strip().splitlines()[0])
+            for mid, qos, payload in batch:
+                try:
+                    self.handle(conn.cursor(), payload, now)
+                    conn.commit()
+                except self.store.errors as e1:
+                    conn.rollback()
+                    self.stats["malformed"] += 1
+                    self.log("message skipped, the database refused it: %s" % str(e1).strip().splitlines()[0])
         for mid, qos, payload in batch:
             if qos > 0:
                 self.client.ack(mid, qos)

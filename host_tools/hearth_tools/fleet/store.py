@@ -111,12 +111,16 @@ class Store:
         cur = self.conn.cursor()
         cur.execute("SELECT dev, last_t, ver, mode, boot, reboot, heartbeats FROM devices ORDER BY dev")
         cols = ("device", "last_heartbeat", "version", "mode", "boot", "reboot", "heartbeats")
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        self.conn.commit()          # a read leaves no transaction open (PostgreSQL would hold its locks)
+        return rows
 
     def count(self, table):
         cur = self.conn.cursor()
         cur.execute("SELECT COUNT(*) FROM %s" % table)
-        return cur.fetchone()[0]
+        n = cur.fetchone()[0]
+        self.conn.commit()
+        return n
 
     def close(self):
         self.conn.close()
@@ -127,11 +131,14 @@ def _num(v):
 
 
 def _str(v):
-    return v if isinstance(v, str) else (None if v is None else str(v))
+    if v is None:
+        return None
+    return (v if isinstance(v, str) else str(v)).replace("\x00", "")[:256]     # PostgreSQL text holds no NUL
 
 
 class SqliteStore(Store):
     PH = "?"
+    errors = (sqlite3.Error,)
 
     def __init__(self, path):
         d = os.path.dirname(os.path.abspath(path))
@@ -158,6 +165,7 @@ class PgStore(Store):
             import psycopg
         except ImportError:
             raise StoreError("database %s: PostgreSQL needs psycopg (pip install 'psycopg[binary]')" % url) from None
+        self.errors = (psycopg.Error,)
         try:
             self.conn = psycopg.connect(url)
         except psycopg.Error as e:

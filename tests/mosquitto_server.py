@@ -2,6 +2,8 @@
 
     srv = MosquittoServer(); host, port = srv.start(); ...; srv.stop()
 
+or the `broker` fixture (import it into the test module): a started server, stopped after the test.
+
 Persistence is on (in the server's own temporary directory), so a restart()
 keeps persistent sessions and queued QoS 1 messages, as a deployed broker does.
 """
@@ -11,6 +13,8 @@ import socket
 import subprocess
 import tempfile
 import time
+
+import pytest
 
 
 def _free_port():
@@ -72,3 +76,11 @@ class MosquittoServer:
     @property
     def url(self):
         return "mqtt://127.0.0.1:%d" % self.port
+
+
+@pytest.fixture
+def broker():
+    srv = MosquittoServer()
+    srv.start()
+    yield srv
+    srv.stop()

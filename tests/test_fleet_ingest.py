@@ -14,7 +14,7 @@ import pytest
 from hearth.telemetry import schema
 from hearth_tools.fleet.ingest import Ingestor
 from hearth_tools.fleet.store import StoreError, open_store
-from mosquitto_server import MosquittoServer
+from mosquitto_server import broker  # noqa: F401 (the fixture)
 
 DEADLINE_S = 30.0
 T0 = 1_800_000_000.0
@@ -96,14 +96,6 @@ def test_bad_database_urls(tmp_path):
         open_store("mysql://x/y")
     with pytest.raises(StoreError, match="does not exist"):
         open_store(str(tmp_path / "no" / "such" / "dir" / "f.db"))
-
-
-@pytest.fixture
-def broker():
-    srv = MosquittoServer()
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def _publisher(port, cid):

@@ -22,18 +22,10 @@ from hearth.telemetry.uplink import MqttUplink, UplinkError, parse_broker
 from hearth.wiring import build
 from hearth_tools.scenario import install_models
 from conftest import speech_corpus
-from mosquitto_server import MosquittoServer
+from mosquitto_server import broker  # noqa: F401 (the fixture)
 
 DEADLINE_S = 30.0
 EPOCH = 1_800_000_000.0 - (1_800_000_000.0 % 86400)
-
-
-@pytest.fixture
-def broker():
-    srv = MosquittoServer()
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 class Proxy:
@@ -272,3 +264,32 @@ def test_soak_with_speech_sends_no_audio_or_features(tmp_path, broker):
         svc.close()
         sub.stop()
         proxy.close()
+
+
+def test_python_m_hearth_runs_the_board_telemetry(tmp_path, broker):
+    """The image's entry adds the service when the board turns [telemetry] on, and stops it cleanly."""
+    import subprocess
+    import sys
+    with open(board_mod.board_path("sim")) as f:
+        text = f.read()
+    head, _, _ = text.partition("\n[telemetry]")
+    board = tmp_path / "sim-tele.toml"
+    board.write_text(head + '\n[telemetry]\nenabled = true\nbroker = "%s"\ndevice_id = "entry-1"\n'
+                     'heartbeat_s = 10.0\n' % broker.url)
+    sub = Subscriber(broker.port)
+    st = tmp_path / "storage"
+    try:
+        r = subprocess.run([sys.executable, "-m", "hearth", "--board", str(board), "--storage", str(st),
+                            "--seconds", "35", "--fast", "--quiet"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        end = time.monotonic() + DEADLINE_S
+        while len([p for p in sub.payloads if schema.decode(p)["k"] == "hb"]) < 3:
+            assert time.monotonic() < end, "heartbeats of python -m hearth did not arrive"
+            time.sleep(0.05)
+        assert {schema.decode(p)["dev"] for p in sub.payloads} == {"entry-1"}
+    finally:
+        sub.stop()
+    from hearth.boot.storage import DirStorage
+    from hearth.telemetry.spool import State
+    state = State(DirStorage(str(st)))
+    assert state.load()["clean"] is True and state.data["boot"] == 1

@@ -128,7 +128,7 @@ SCHEMA = {
     # hearth.telemetry (docs/TELEMETRY.md); allow_raw_samples is the one opt-in
     # that lets raw audio, features or model inputs leave the device
     "telemetry": {"enabled": (False, _bool), "broker": (False, _broker), "device_id": (False, _str),
-                  "heartbeat_s": (False, _num(10.0)), "event_flush_s": (False, _num()),
+                  "heartbeat_s": (False, _num(10.0, False)), "event_flush_s": (False, _num()),
                   "daily_bytes": (False, _int(4096)), "spool_messages": (False, _int(8)),
                   "spool_bytes": (False, _int(16384)), "topic_prefix": (False, _str),
                   "max_inflight": (False, _int(1, 1000)), "tls_ca": (False, _str),

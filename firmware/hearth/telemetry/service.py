@@ -10,6 +10,7 @@ poll() never waits on the network: paho's thread connects and moves bytes
 (queued in paho, not sent inline) and removes the acknowledged ones.
 """
 import socket
+import time
 
 from ..core.log import INFO, WARN
 from . import schema
@@ -32,6 +33,7 @@ PUBLISH_PER_POLL = 4
 OTA_POLL_S = 60.0
 NAME = "telemetry"
 BUDGET_S = 0.005
+FLUSH_S = 2.0           # close(): how long a clean stop waits for the spool to drain
 
 
 class TelemetryService:
@@ -128,12 +130,23 @@ class TelemetryService:
             return False
         return self._spool("sample", {"name": str(name), "data": bytes(data)}, self.app.wall.now())
 
-    def close(self):
-        """A clean stop: the next boot reports reboot reason 'shutdown'."""
-        if self.uplink is not None:
-            for mid in self.uplink.take_acks():
-                self._acked(mid, self.app.wall.now())
-            self.uplink.stop()
+    def close(self, flush_s=FLUSH_S):
+        """A clean stop: the next boot reports reboot reason 'shutdown'. The
+        loop has ended, so this may wait: up to flush_s for the spool to be
+        sent and acknowledged (what is left stays spooled for the next boot)."""
+        up = self.uplink
+        if up is not None:
+            self.flush_events(self.app.wall.now())
+            end = time.monotonic() + flush_s
+            while True:
+                for mid in up.take_acks():
+                    self._acked(mid, self.app.wall.now())
+                if not len(self.spool) or time.monotonic() >= end:
+                    break
+                if up.connected:
+                    self._publish_some()
+                time.sleep(0.02)
+            up.stop()
         self.state.data["clean"] = True
         self.state.save()
 

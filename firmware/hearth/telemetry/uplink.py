@@ -13,7 +13,6 @@ the spool is what survives a reboot.
 """
 import collections
 import ssl
-import threading
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -47,7 +46,6 @@ class MqttUplink:
         self.disconnects = 0
         self.last_error = ""
         self._acks = collections.deque()          # mids PUBACKed (appended by paho's thread)
-        self._lock = threading.Lock()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         c.reconnect_delay_set(min_delay=min_delay_s, max_delay=max_delay_s)
         if self.tls or ca:

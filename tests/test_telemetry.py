@@ -27,6 +27,7 @@ class FakeUplink:
         self.auto_ack = auto_ack
         self.sent = []          # (mid, topic, payload)
         self.acks = []
+        self.nacks = []
         self.mid = 0
         self.connects = self.disconnects = 0
         self.last_error = ""
@@ -52,6 +53,10 @@ class FakeUplink:
 
     def take_acks(self):
         out, self.acks = self.acks, []
+        return out
+
+    def take_nacks(self):
+        out, self.nacks = self.nacks, []
         return out
 
 
@@ -156,6 +161,26 @@ def test_spool_kept_until_acked_and_resent_after_reboot(tmp_path):
     svc2.close()
     app3 = sim_app(tmp_path)
     assert telemetry(app3, FakeUplink()).reboot == "shutdown"
+
+
+def test_refused_publish_is_sent_again(tmp_path):
+    """A PUBACK with an error code (quota exceeded, not authorized): the message stays
+    spooled and goes again, and the in-flight slot is free."""
+    app = sim_app(tmp_path)
+    up = FakeUplink()
+    svc = telemetry(app, up)
+    app.start()
+    app.run(seconds=61)
+    first = [m for m, _, p in up.sent if schema.decode(p)["k"] == "hb"][0]
+    hb_key = [k for k in svc.inflight.values()]
+    up.nacks.append(first)
+    app.run(seconds=0.3)
+    assert svc.refused == 1 and len(svc.spool) == len(hb_key)
+    again = [p for m, _, p in up.sent if m != first and schema.decode(p)["k"] == "hb"]
+    assert again and schema.decode(again[0])["seq"] == schema.decode(dict((m, p) for m, _, p in up.sent)[first])["seq"]
+    up.ack_all()
+    app.run(seconds=0.3)
+    assert len(svc.spool) == 0 and svc.inflight == {}
 
 
 def test_reboot_reason_firmware_update(tmp_path):

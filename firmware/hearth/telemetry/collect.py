@@ -146,7 +146,7 @@ class Collector:
             "svc_ovr": dict((k, v - base["svc_ovr"].get(k, 0)) for k, v in cur["svc_ovr"].items()
                             if v - base["svc_ovr"].get(k, 0)),
             "soc_max": self._soc_max,
-            "mem": self.app.status_memory() if hasattr(self.app, "status_memory") else _rss(),
+            "mem": _rss(),
             "ver": self.version,
             "ota": self._ota_last,
             "reboot": self.reboot,

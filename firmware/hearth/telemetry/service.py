@@ -69,6 +69,7 @@ class TelemetryService:
         self.samples_refused = 0
         self.published = 0
         self.acked = 0
+        self.refused = 0
         self.last_ack_wall = None
         if uplink is None and cfg.get("broker"):
             from .uplink import MqttUplink
@@ -98,6 +99,8 @@ class TelemetryService:
             return
         for mid in up.take_acks():
             self._acked(mid, wall)
+        for mid in up.take_nacks():
+            self._refused(mid)
         if up.connected:
             self._publish_some()
 
@@ -156,7 +159,7 @@ class TelemetryService:
                 "spool_bytes": self.spool.bytes, "inflight": len(self.inflight),
                 "budget_used": self.budget.used(self.app.wall.now()), "budget": self.budget.limit,
                 "dropped": dict(self.state.data.get("dropped", {})), "published": self.published,
-                "acked": self.acked, "last_ack": self.last_ack_wall,
+                "acked": self.acked, "refused": self.refused, "last_ack": self.last_ack_wall,
                 "connected": bool(up and up.connected), "link_error": up.last_error if up else "no broker"}
 
     # -- inside -------------------------------------------------------------------
@@ -198,6 +201,15 @@ class TelemetryService:
         self.spool.ack(key)
         self.acked += 1
         self.last_ack_wall = wall
+
+
+    def _refused(self, mid):
+        # the broker refused it (quota, not authorized...): it stays spooled
+        # and goes again in a later poll
+        key = self.inflight.pop(mid, None)
+        if key is not None:
+            self._sent.discard(key)
+            self.refused += 1
 
 
 def _reboot_reason(prev, version, unreadable):

@@ -46,6 +46,7 @@ class MqttUplink:
         self.disconnects = 0
         self.last_error = ""
         self._acks = collections.deque()          # mids PUBACKed (appended by paho's thread)
+        self._nacks = collections.deque()         # mids the broker refused (a PUBACK with an error code)
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         c.reconnect_delay_set(min_delay=min_delay_s, max_delay=max_delay_s)
         if self.tls or ca:
@@ -90,8 +91,7 @@ class MqttUplink:
         self.last_error = "disconnected: %s" % reason_code
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
-        if not reason_code.is_failure:
-            self._acks.append(mid)
+        (self._nacks if reason_code.is_failure else self._acks).append(mid)
 
     # the loop's thread
     def publish(self, topic, payload):
@@ -104,8 +104,14 @@ class MqttUplink:
         return info.mid                 # NO_CONN: queued by paho, sent after the reconnect
 
     def take_acks(self):
-        out = []
-        acks = self._acks
-        while acks:
-            out.append(acks.popleft())
-        return out
+        return _take(self._acks)
+
+    def take_nacks(self):
+        return _take(self._nacks)
+
+
+def _take(q):
+    out = []
+    while q:
+        out.append(q.popleft())
+    return out

@@ -20,7 +20,7 @@ from hearth_tools.testing import testkit
 ROOT = build.ROOT
 TAG = re.escape(sys.implementation.cache_tag)
 # hearth's device subpackages (one level deep); a new one needs a decision here
-SUBPACKAGES = "boot|console|core|delta|image|ota|ports|smp"
+SUBPACKAGES = "boot|console|core|delta|image|ota|ports|smp|telemetry"
 _MOD = r"(?:(?:%s)/)?[a-z_]+" % SUBPACKAGES    # hearth's subpackages, one level deep
 
 # Every path in a bundle matches exactly one row: (what it is, pattern).

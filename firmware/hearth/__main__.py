@@ -150,6 +150,8 @@ def main(argv=None):
              console.path, b.name, b.storage_root,
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))
     app.services.add(ConsoleService(console))
+    from .telemetry.service import start as start_telemetry
+    telemetry = start_telemetry(app, b, launch.version)     # None unless the board's [telemetry] is on
     app.console_up()        # the pty is open and polled every block (a service of the loop)
 
     def stop(signum, _frame):
@@ -165,6 +167,8 @@ def main(argv=None):
     finally:
         app.shutdown("exit")        # however the loop ended: audio done, --seconds, an exception
         console.close()
+        if telemetry is not None:
+            telemetry.close()
     st = app.status()
     _say(args, {"stopped": True, "t": st["t"], "mode": st["mode"], "why": st["why"], "trial": st["trial"],
                 "health": st["health"], "trial_failed": app.trial_failed},

@@ -62,6 +62,12 @@ def _bool(v):
     return None if isinstance(v, bool) else "must be true or false"
 
 
+def _broker(v):
+    if not isinstance(v, str) or not (v.startswith("mqtt://") or v.startswith("mqtts://")) or len(v) < 9:
+        return "must be a URL mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+    return None
+
+
 def _models(v):
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
         return "must be a list of model names or manifest paths"
@@ -119,6 +125,15 @@ SCHEMA = {
     "sim": {"ambient_c": (False, _num(-50.0, False)), "heater_rise_c": (False, _num()),
             "tau_s": (False, _num()), "tau_door_s": (False, _num()),
             "food_tau_s": (False, _num()), "soc_c": (False, _num(-50.0, False))},
+    # hearth.telemetry (docs/TELEMETRY.md); allow_raw_samples is the one opt-in
+    # that lets raw audio, features or model inputs leave the device
+    "telemetry": {"enabled": (False, _bool), "broker": (False, _broker), "device_id": (False, _str),
+                  "heartbeat_s": (False, _num(10.0, False)), "event_flush_s": (False, _num()),
+                  "daily_bytes": (False, _int(4096)), "spool_messages": (False, _int(8)),
+                  "spool_bytes": (False, _int(16384)), "topic_prefix": (False, _str),
+                  "max_inflight": (False, _int(1, 1000)), "tls_ca": (False, _str),
+                  "tls_cert": (False, _str), "tls_key": (False, _str),
+                  "allow_raw_samples": (False, _bool)},
 }
 REQUIRED_SECTIONS = ("board", "audio", "thermal", "storage", "memory", "budgets", "detector")
 LINUX_SECTIONS = ("gpio", "gpio.lines", "sensors")

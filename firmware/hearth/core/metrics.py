@@ -104,6 +104,7 @@ class Metrics:
         self.overruns["block"] = 0
         self.detections = {}
         self.confidence = Histogram(CONFIDENCE)
+        self.confidence_per_model = {}   # model -> Histogram (telemetry sends them per model)
         self.counters = {}
         self.blocks = 0
         self.services = {}       # name -> ServiceStats (hearth.core.services)
@@ -123,6 +124,10 @@ class Metrics:
     def detection(self, model, p):
         self.detections[model] = self.detections.get(model, 0) + 1
         self.confidence.add(p)
+        h = self.confidence_per_model.get(model)
+        if h is None:
+            h = self.confidence_per_model[model] = Histogram(CONFIDENCE)
+        h.add(p)
 
     def to_dict(self, modes=None):
         if self.sync is not None:

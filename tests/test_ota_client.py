@@ -182,8 +182,6 @@ def test_rollout_ring_and_halt_decide_the_offer(template, tmp_path, nginx_server
 
 
 def test_delta_is_taken_when_its_base_is_running(template, tmp_path, nginx_server):  # noqa: F811
-    pytest.importorskip("hearth_tools.delta")
-    pytest.importorskip("hearth.delta")
     env = Env(template, tmp_path, nginx_server)
     repo.add(env.repo, template.images["v3"], [template.images["v1"], template.images["v2"]])
     repo.publish(env.repo)

@@ -345,5 +345,6 @@ def run(args, out):
         cmd = "hearth bench soak" + (" --minutes %g" % args.minutes if args.minutes != 60.0 else "") + \
               (" --no-detector" if args.no_detector else "") + \
               (" --service-load %g" % load if load else "")
-        benchdoc.write_section(NAME, cmd + " --write-doc", text)
+        # the service-load variant is its own section: the plain soak's figures stay
+        benchdoc.write_section(NAME + ("-service-load" if load else ""), cmd + " --write-doc", text)
     return r

@@ -114,7 +114,7 @@ def board_toml(data):
         loaded = e
     try:
         raw = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         assert isinstance(loaded, B.BoardError) and "invalid TOML" in str(loaded), loaded
         return
     try:

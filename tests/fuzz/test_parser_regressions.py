@@ -211,3 +211,21 @@ def test_selection_judges_every_target_of_a_release(bad):
     assert path == "b/1.1.0/full"           # the xz target (preferred when sound) is not
     alone = {"b/1.1.0/xz": xz}
     assert select.choose(alone, device)[0] is None
+
+
+# Found by ota_decompress (tests/fuzz/crashes/ota_decompress/zstd-content-size):
+# zstandard checks a frame's declared content size only when the frame comes
+# in one piece, so the reader (which feeds slices) accepted a frame that
+# says 22451 bytes and holds none, which zstd itself refuses as corrupt.
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 16])
+def test_zstd_frame_shorter_than_its_header_says_is_refused(chunk):
+    import zstandard
+    from hearth.ota.fetcher import DecompressError, DecompressingReader
+    frame = bytes.fromhex("28b52ffd60b356010000")
+    with pytest.raises(zstandard.ZstdError):
+        zstandard.ZstdDecompressor().decompressobj().decompress(frame)
+    with pytest.raises(DecompressError) as e:
+        DecompressingReader(io.BytesIO(frame), "zstd", 1 << 20, chunk=chunk).read()
+    assert "zstd" in str(e.value)
+    good = zstandard.ZstdCompressor().compress(b"hearth " * 1000)
+    assert DecompressingReader(io.BytesIO(good), "zstd", 1 << 20, chunk=chunk).read() == b"hearth " * 1000

@@ -21,7 +21,7 @@ with atheris.instrument_imports(include=["hearth.boot.state", "hearth.board", "h
     from hearth import board as B
     from hearth.boot import state as S
     from hearth.core.linedisc import SMP_CONT, SMP_START, LineDiscipline
-    from hearth.core.shell import CommandError, Shell, quote
+    from hearth.core.shell import CommandError, Shell, quote, tokenize
     from hearth.image.manifest import parse_version
     from hearth.ota import record as R, select
     from hearth.ota.fetcher import DecompressError, DecompressingReader
@@ -175,6 +175,13 @@ def _run_console(pieces):
     return events, bytes(echoed)
 
 
+def _first_word(line):
+    try:
+        return (tokenize(line) or [None])[0]
+    except ValueError:
+        return None
+
+
 def console_line(data):
     """Terminal traffic: whole and chunked feeds decide alike; the echo holds
     no raw control character; lines and frames are what the discipline
@@ -195,8 +202,10 @@ def console_line(data):
             ok, out = _SHELL.execute(value)
             if out.startswith("{"):
                 json.loads(out)
-            elif not value.strip().startswith("help"):
-                assert all(32 <= ord(c) != 127 for c in out) and not any(0x80 <= ord(c) < 0xA0 for c in out), out
+                continue
+            if ok and _first_word(value) == "help":     # the command table, one row a line
+                out = out.replace("\n", " ")
+            assert all(32 <= ord(c) != 127 and not 0x80 <= ord(c) < 0xA0 for c in out), out
         else:
             assert (kind, value) == ("cancel", None), (kind, value)
 

@@ -6,10 +6,12 @@ Same contract as fuzz_python.py: the parser accepts, or refuses with its
 module's documented error; anything else (or an AssertionError from a broken
 invariant) is a crash. Only the modules under test are instrumented.
 """
+import atexit
 import io
 import json
 import lzma
 import os
+import shutil
 import tempfile
 import tomllib
 
@@ -99,17 +101,26 @@ def boot_state(data):
 
 
 # -- board files -------------------------------------------------------------------
-_BOARD_FILE = os.path.join(tempfile.mkdtemp(prefix="hearth-fuzz-board-"), "fuzz.toml")
+_BOARD_DIR = []
+
+
+def _board_file():
+    """A scratch file for load() (made on first use, removed at exit)."""
+    if not _BOARD_DIR:
+        _BOARD_DIR.append(tempfile.mkdtemp(prefix="hearth-fuzz-board-"))
+        atexit.register(shutil.rmtree, _BOARD_DIR[0], True)
+    return os.path.join(_BOARD_DIR[0], "fuzz.toml")
 _ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 
 
 def board_toml(data):
     """A board file: validate() over the parsed TOML and the strict load() of
     the same file decide alike; BoardError, or a board whose relations hold."""
-    with open(_BOARD_FILE, "wb") as f:
+    path = _board_file()
+    with open(path, "wb") as f:
         f.write(data)
     try:
-        loaded = B.load(_BOARD_FILE, storage="/tmp/fuzz-storage")
+        loaded = B.load(path, storage="/tmp/fuzz-storage")
     except B.BoardError as e:
         loaded = e
     try:
@@ -118,7 +129,7 @@ def board_toml(data):
         assert isinstance(loaded, B.BoardError) and "invalid TOML" in str(loaded), loaded
         return
     try:
-        secs = B.validate(raw, _BOARD_FILE)
+        secs = B.validate(raw, path)
     except B.BoardError as e:
         assert isinstance(loaded, B.BoardError) and str(loaded) == str(e), (loaded, e)
         return

@@ -33,22 +33,6 @@ with atheris.instrument_imports(include=["hearth.boot.state", "hearth.board", "h
 import input_seeds
 
 
-class _MemStorage:
-    """The part of hearth.boot.storage.Storage the record readers use."""
-
-    def __init__(self, files):
-        self.files = dict(files)
-
-    def exists(self, name):
-        return name in self.files
-
-    def read(self, name):
-        return self.files[name]
-
-    def write_atomic(self, name, data):
-        self.files[name] = bytes(data)
-
-
 def _sizes(data, most):
     """A chunking derived from the input's length (seeds stay plain traffic)."""
     x = len(data) * 2654435761 | 1
@@ -79,7 +63,7 @@ def boot_state(data):
     input_seeds.SEP; an empty part is a missing file): readers refuse only
     as documented, and a record that loads validates."""
     parts = data.split(input_seeds.SEP, 3)
-    st = _MemStorage((name, part) for name, part in zip(input_seeds.STATE_PARTS, parts) if part)
+    st = input_seeds.MemStorage((name, part) for name, part in zip(input_seeds.STATE_PARTS, parts) if part)
     got = S.read_state(st)
     assert got.fresh == (not any(st.exists(n) for n in S.STATE_COPIES)), got.note
     if got.state is not None:
@@ -225,7 +209,7 @@ def console_line(data):
 def ota_record(data):
     """ota/state.json and ota/config.json read back from storage: a dict or
     None, and the next outcome is recorded over whatever was there."""
-    st = _MemStorage({R.STATE: data, R.CONFIG: data})
+    st = input_seeds.MemStorage({R.STATE: data, R.CONFIG: data})
     cfg = R.load_config(st)
     assert cfg is None or isinstance(cfg, dict)
     s = R.load_state(st)

@@ -18,6 +18,22 @@ STATE_PARTS = ("boot/state.json", "boot/state.copy.json", "boot/confirmed.json",
 SEP = b"\n--\n"
 
 
+class MemStorage:
+    """The part of hearth.boot.storage.Storage the record readers use."""
+
+    def __init__(self, files):
+        self.files = dict(files)
+
+    def exists(self, name):
+        return name in self.files
+
+    def read(self, name):
+        return self.files[name]
+
+    def write_atomic(self, name, data):
+        self.files[name] = bytes(data)
+
+
 def _write(directory, name, data):
     with open(os.path.join(directory, name), "wb") as f:
         f.write(data)

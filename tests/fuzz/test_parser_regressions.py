@@ -10,6 +10,7 @@ import pytest
 
 from hearth.image import archive, manifest
 from hearth.image.errors import ImageError
+from input_seeds import MemStorage
 
 HERE = os.path.dirname(__file__)
 GOLDEN = os.path.join(HERE, "..", "golden", "image", "archive-v1.tar")
@@ -85,28 +86,12 @@ def test_kept_reproducers_are_refused(path):
 DEEP_JSON = b'{"record": ' + b"[" * 100000
 
 
-class _Files:
-    """Just enough storage for the record readers."""
-
-    def __init__(self, files):
-        self.files = dict(files)
-
-    def exists(self, name):
-        return name in self.files
-
-    def read(self, name):
-        return self.files[name]
-
-    def write_atomic(self, name, data):
-        self.files[name] = data
-
-
 # Found by boot_state: json.loads raised RecursionError on deep nesting, and
 # it escaped the launcher's record readers (every boot reads them) instead of
 # reading as a corrupt copy.
 def test_launcher_records_refuse_deep_nesting():
     from hearth.boot import state as S
-    st = _Files({S.STATE: DEEP_JSON, S.STATE_COPY: DEEP_JSON, S.CONFIRMED: DEEP_JSON, S.DEVICE: DEEP_JSON})
+    st = MemStorage({S.STATE: DEEP_JSON, S.STATE_COPY: DEEP_JSON, S.CONFIRMED: DEEP_JSON, S.DEVICE: DEEP_JSON})
     got = S.read_state(st)
     assert got.state is None and not got.fresh
     assert all("corrupt" in why for why in got.problems) and len(got.problems) == 2
@@ -121,7 +106,7 @@ def test_launcher_records_refuse_deep_nesting():
 @pytest.mark.parametrize("record", [[1], "x", 3, None])
 def test_device_record_that_is_not_an_object_is_refused(record):
     from hearth.boot import state as S
-    st = _Files({S.DEVICE: S._wrap(record)})
+    st = MemStorage({S.DEVICE: S._wrap(record)})
     with pytest.raises(S.StateError) as e:
         S.load_device(st)
     assert e.value.code == "bad-device" and "re-run init" in str(e.value)
@@ -143,7 +128,7 @@ def test_board_refuses_deep_nesting(doc, tmp_path):
 # RecursionError out, so one corrupt ota/state.json stopped every update check.
 def test_ota_records_read_deep_nesting_as_corrupt():
     from hearth.ota import record as R
-    st = _Files({R.STATE: DEEP_JSON, R.CONFIG: DEEP_JSON})
+    st = MemStorage({R.STATE: DEEP_JSON, R.CONFIG: DEEP_JSON})
     assert R.load_config(st) is None
     assert R.load_state(st) == {"history": []}
     out = R.record(st, "nothing")

@@ -331,6 +331,8 @@ def load(name_or_path, storage=None):
         raise BoardError("%s: invalid TOML: %s" % (path, e)) from None
     except UnicodeDecodeError:
         raise BoardError("%s: invalid TOML: not UTF-8 text" % path) from None
+    except RecursionError:          # tomllib recurses per nested array / inline table
+        raise BoardError("%s: invalid TOML: nested too deeply" % path) from None
     except OSError as e:
         raise BoardError("%s: %s" % (path, e.strerror or e)) from None
     secs = validate(raw, path)

@@ -208,7 +208,7 @@ class Console:
             if text.startswith("{"):
                 try:
                     obj = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):   # RecursionError: nested too deeply
                     continue
                 if isinstance(obj, dict) and "ok" in obj:
                     return obj

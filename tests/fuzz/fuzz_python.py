@@ -149,6 +149,10 @@ def smp_frame(data):
 
 TARGETS = {f.__name__: f for f in (image_mcuboot, image_archive, image_manifest, smp_frame)}
 
+# the device's other untrusted inputs and the host's reply parsing (fuzz_inputs.py)
+from fuzz_inputs import TARGETS as _INPUT_TARGETS  # noqa: E402
+TARGETS.update(_INPUT_TARGETS)
+
 
 def main(argv):
     if len(argv) < 2 or argv[1] not in TARGETS:

@@ -114,6 +114,15 @@ def smp_seeds(directory, work):
             f.write(p)
 
 
+def _inputs(name):
+    """A seed writer of input_seeds.py, imported when it runs (it imports this module)."""
+    def seeds(directory, work):
+        import input_seeds
+        return getattr(input_seeds, name)(directory, work)
+    seeds.__name__ = name
+    return seeds
+
+
 class Target:
     def __init__(self, name, kind, seeds, seconds, max_len, env=None, what=""):
         self.name = name
@@ -140,5 +149,20 @@ TARGETS = [
            what="bundle manifest loader (hearth.image.manifest)"),
     Target("smp_frame", "python", smp_seeds, 20, 4096,
            what="SMP console framing, header and CBOR body (hearth.smp)"),
+    # -- the device's other untrusted inputs and the host's reply parsing (fuzz_inputs.py)
+    Target("boot_state", "python", _inputs("state_seeds"), 13, 8192,
+           what="launcher state, confirm and device records (hearth.boot.state)"),
+    Target("board_toml", "python", _inputs("board_seeds"), 13, 8192,
+           what="board files: validate() and the strict load() (hearth.board)"),
+    Target("console_line", "python", _inputs("console_seeds"), 13, 2048,
+           what="console line discipline + shell (hearth.core.linedisc, hearth.core.shell)"),
+    Target("ota_record", "python", _inputs("ota_record_seeds"), 10, 4096,
+           what="OTA outcome record and config read back (hearth.ota.record)"),
+    Target("ota_select", "python", _inputs("select_seeds"), 13, 8192,
+           what="target selection over targets custom metadata (hearth.ota.select)"),
+    Target("ota_decompress", "python", _inputs("decompress_seeds"), 13, 65536,
+           what="zstd/xz DecompressingReader, bounded (hearth.ota.fetcher)"),
+    Target("device_reply", "python", _inputs("device_seeds"), 13, 4096,
+           what="host Console reading device output (hearth_tools.device)"),
 ]
 BY_NAME = {t.name: t for t in TARGETS}

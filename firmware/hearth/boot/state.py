@@ -103,6 +103,8 @@ def _unwrap(raw, what):
             raise ValueError("checksum mismatch")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
         raise ValueError("%s is corrupt: %s" % (what, e)) from None
+    except RecursionError:          # json.loads recurses per nesting level
+        raise ValueError("%s is corrupt: nested too deeply" % what) from None
     return record
 
 
@@ -238,6 +240,8 @@ def load_device(st):
                          "`python -m hearth.boot init --storage DIR --board BOARD.toml --key KEY.pem`")
     try:
         dev = _unwrap(st.read(DEVICE), DEVICE)
+        if not isinstance(dev, dict):
+            raise ValueError("%s is not a record object" % DEVICE)
         for key, t in (("board", str), ("arch", str), ("slot_bytes", int), ("max_attempts", int)):
             if not isinstance(dev.get(key), t):
                 raise ValueError("field %s missing" % key)

@@ -771,6 +771,9 @@ class _ChunkReader:
         return out
 
 
+ZSTD_MAX_HEADER = 18        # magic, descriptor, window, dictionary id, content size
+
+
 class DecompressError(Exception):
     """The compressed stream is damaged, truncated, or expands past its bound."""
 
@@ -792,6 +795,7 @@ class DecompressingWriter:
         self.max_output = max_output
         self.max_memory = max_memory
         self.written = 0
+        self._head = b""            # zstd: the frame header, to check its content size at the end
         if fmt == "zstd":
             import zstandard
             self._d = zstandard.ZstdDecompressor(max_window_size=max_memory).decompressobj()
@@ -807,6 +811,8 @@ class DecompressingWriter:
         for i in range(0, len(view), self.SLICE):
             if self._d.eof:
                 raise DecompressError("data after the end of the %s stream" % self.fmt)
+            if self.fmt == "zstd" and len(self._head) < ZSTD_MAX_HEADER:
+                self._head += bytes(view[i:i + ZSTD_MAX_HEADER - len(self._head)])
             try:
                 out = self._d.decompress(bytes(view[i:i + self.SLICE]))
             except self._errors as e:
@@ -827,6 +833,14 @@ class DecompressingWriter:
             raise DecompressError("%s stream is truncated" % self.fmt)
         if self._d.unused_data:
             raise DecompressError("data after the end of the %s stream" % self.fmt)
+        if self.fmt == "zstd":
+            # zstandard checks a frame's declared content size only when the
+            # frame arrives in one piece; fed in slices it is not checked
+            import zstandard
+            size = zstandard.get_frame_parameters(self._head).content_size
+            if size != zstandard.CONTENTSIZE_UNKNOWN and size != self.written:
+                raise DecompressError("damaged zstd stream: its frame header says %d bytes, it holds %d"
+                                      % (size, self.written))
 
 
 class DecompressingReader:

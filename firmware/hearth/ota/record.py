@@ -23,7 +23,7 @@ def _load(st, name):
         return None
     try:
         obj = json.loads(st.read(name).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):    # RecursionError: nested too deeply
         return None
     return obj if isinstance(obj, dict) else None
 

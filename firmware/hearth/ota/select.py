@@ -77,27 +77,33 @@ def choose(targets, device):
         v = _version(version)
         if running is not None and v <= running:
             break
-        items = releases[version]
-        h0, rollout = items[0][1], items[0][2]
         rel = "%s/%s" % (device["board"], version)
-        if not isinstance(h0.get("security_counter"), int) or h0["security_counter"] < device["security_counter"]:
-            why = "%s is below the security counter %d" % (rel, device["security_counter"])
-            continue
-        need = _version(h0.get("min_launcher_version"))
-        if need is None or need > launcher:
-            why = "%s needs launcher %s" % (rel, h0.get("min_launcher_version"))
-            continue
-        if isinstance(rollout, dict) and rollout.get("halted") is True:
-            why = "%s is halted" % rel
-            continue
-        if not offered(rollout, device["ring"], bucket(device["device_id"], rel)):
-            why = "%s is not offered to this device yet (ring %s)" % (rel, device["ring"])
+        # each target of the release on its own: the one picked by kind must
+        # itself be allowed, not just the first one listed
+        refusals = [_refusal(h, rollout, device, launcher, rel) for _path, h, rollout in releases[version]]
+        items = [item for item, no in zip(releases[version], refusals) if no is None]
+        if not items:
+            why = refusals[0]
             continue
         pick = _best(items, device)
         if pick is not None:
             return pick[0], pick[1], "%s: %s" % (rel, _kind(pick[1]))
         why = "%s has no target this client can install" % rel
     return None, None, why
+
+
+def _refusal(h, rollout, device, launcher, rel):
+    """Why this device may not take target `h` of release `rel`, or None."""
+    if not isinstance(h.get("security_counter"), int) or h["security_counter"] < device["security_counter"]:
+        return "%s is below the security counter %d" % (rel, device["security_counter"])
+    need = _version(h.get("min_launcher_version"))
+    if need is None or need > launcher:
+        return "%s needs launcher %s" % (rel, h.get("min_launcher_version"))
+    if isinstance(rollout, dict) and rollout.get("halted") is True:
+        return "%s is halted" % rel
+    if not offered(rollout, device["ring"], bucket(device["device_id"], rel)):
+        return "%s is not offered to this device yet (ring %s)" % (rel, device["ring"])
+    return None
 
 
 def _kind(h):

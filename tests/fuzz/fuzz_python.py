@@ -153,6 +153,20 @@ TARGETS = {f.__name__: f for f in (image_mcuboot, image_archive, image_manifest,
 from fuzz_inputs import TARGETS as _INPUT_TARGETS  # noqa: E402
 TARGETS.update(_INPUT_TARGETS)
 
+# the delta patch parser and streaming applier (fuzz_delta.py holds its seeds and contract)
+with atheris.instrument_imports(include=["hearth.delta"]):
+    import hearth.delta  # noqa: E402,F401
+    import hearth.delta.applier  # noqa: E402,F401
+import fuzz_delta  # noqa: E402
+
+
+def delta_patch(data):
+    """A patch applied to the seed base its header names: the declared result, or DeltaError."""
+    fuzz_delta.check_one(data)
+
+
+TARGETS["delta_patch"] = delta_patch
+
 
 def main(argv):
     if len(argv) < 2 or argv[1] not in TARGETS:

@@ -165,4 +165,13 @@ TARGETS = [
     Target("device_reply", "python", _inputs("device_seeds"), 13, 4096,
            what="host Console reading device output (hearth_tools.device)"),
 ]
+
+
+def _delta_seeds(directory, work):
+    import fuzz_delta
+    return fuzz_delta.delta_seeds(directory, work)
+
+
+TARGETS.append(Target("delta_patch", "python", _delta_seeds, 20, 16384,
+                      what="delta patch parser + streaming applier (hearth.delta)"))
 BY_NAME = {t.name: t for t in TARGETS}

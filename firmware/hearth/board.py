@@ -94,6 +94,12 @@ _FLIP = {"<": ">", "<=": ">="}
 GPIO_LINES = ("start", "stop", "up", "down", "light", "timer", "door",
               "heater", "fan", "lamp", "buzzer", "ring_r", "ring_g", "ring_b")
 
+def _jitter(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+        return "must be a number in [0, 1)"
+    return None
+
+
 # section -> key -> (required, check). Sub-tables are sections named "a.b".
 SCHEMA = {
     "board": {"name": (True, _str), "arch": (True, _one_of(*ARCHES)),
@@ -119,6 +125,11 @@ SCHEMA = {
     "sim": {"ambient_c": (False, _num(-50.0, False)), "heater_rise_c": (False, _num()),
             "tau_s": (False, _num()), "tau_door_s": (False, _num()),
             "food_tau_s": (False, _num()), "soc_c": (False, _num(-50.0, False))},
+    # the OTA service (hearth.ota.service.from_board has the defaults)
+    "ota": {"enabled": (False, _bool), "url": (True, _str), "interval_s": (False, _num(1.0, False)),
+            "jitter": (False, _jitter), "first_check_s": (False, _num(0.0, False)),
+            "device_id": (False, _str), "ring": (False, _str), "root": (False, _str),
+            "reboot": (False, _one_of("now", "idle", "never"))},
 }
 REQUIRED_SECTIONS = ("board", "audio", "thermal", "storage", "memory", "budgets", "detector")
 LINUX_SECTIONS = ("gpio", "gpio.lines", "sensors")

@@ -141,7 +141,7 @@ class Client:
     """
 
     def __init__(self, storage_dir, url=None, fetcher=None, launcher=None, meta_storage=None,
-                 bounds=None, chunk=CHUNK):
+                 bounds=None, chunk=CHUNK, device_id=None, ring=None):
         self.st = DirStorage(storage_dir) if isinstance(storage_dir, str) else storage_dir
         self.meta = meta_storage if meta_storage is not None else self.st
         self.launcher = launcher or Launcher(self.st)
@@ -149,6 +149,7 @@ class Client:
         self.bounds = bounds
         self.chunk = chunk
         self._url = url
+        self._overrides = {k: v for k, v in (("device_id", device_id), ("ring", ring)) if v}
         self.last_check_bytes = 0               # metadata bytes on the wire of the last refresh
         self.last_download = None               # the ResumableDownload of the last download (its stats)
 
@@ -179,8 +180,9 @@ class Client:
     def config(self):
         cfg = R.load_config(self.st)
         if cfg is None:
-            raise OtaError("not-initialized", "OTA is not initialized: run `python -m hearth.ota init ROOT.json`")
-        return cfg
+            raise OtaError("not-initialized", "OTA is not initialized: run `python -m hearth.ota init ROOT.json` "
+                                              "(or set [ota] root in the board file)")
+        return dict(cfg, **self._overrides)        # the board's device id and ring win
 
     @property
     def url(self):

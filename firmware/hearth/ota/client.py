@@ -141,13 +141,14 @@ class Client:
     """
 
     def __init__(self, storage_dir, url=None, fetcher=None, launcher=None, meta_storage=None,
-                 bounds=None, chunk=CHUNK, device_id=None, ring=None):
+                 bounds=None, chunk=CHUNK, device_id=None, ring=None, install_chunk=1 << 16):
         self.st = DirStorage(storage_dir) if isinstance(storage_dir, str) else storage_dir
         self.meta = meta_storage if meta_storage is not None else self.st
         self.launcher = launcher or Launcher(self.st)
         self.fetcher = fetcher if fetcher is not None else _default_fetcher()
         self.bounds = bounds
         self.chunk = chunk
+        self.install_chunk = install_chunk
         self._url = url
         self._overrides = {k: v for k, v in (("device_id", device_id), ("ring", ring)) if v}
         self.last_check_bytes = 0               # metadata bytes on the wire of the last refresh
@@ -239,7 +240,13 @@ class Client:
         if updater is None:
             self.refresh()                           # verifies and persists the newest metadata
         dev = self.device()
+        pend = self.pending_download()
+        if pend is None:
+            for name in self.st.list_files(R.DOWNLOAD):     # a cut while an installed download was removed
+                self.st.remove(name)
         if dev["trial"]:
+            if pend is not None:                  # installed; a cut came before the record was dropped
+                self._forget_download(pend[2])
             return None, None, "a trial image is pending or running: confirm or revert it first"
         blocked = set(R.load_state(self.st).get("blocked") or ())
         targets = {p: c for p, c in self._trusted_targets().items()
@@ -361,7 +368,7 @@ class Client:
             else:
                 src = dl.reader()
             try:
-                r = self.launcher.install(_Checked(src, length, sha))
+                r = self.launcher.install(_Checked(src, length, sha), chunk=self.install_chunk)
             except DecompressError as e:
                 raise OtaError("bad-compression", "the compressed image is damaged: %s" % e) from None
             finally:

@@ -139,7 +139,8 @@ def main(argv=None):
         reboot_into.append(outcome)
         app.stop()
     from .ota.service import from_board as ota_service
-    app.ota = ota_service(b, reboot=ota_reboot, can_reboot=lambda: not app.appliance.ctl.cooking)
+    app.ota = ota_service(b, reboot=ota_reboot, can_reboot=lambda: not app.appliance.ctl.cooking,
+                          device_log=lambda level, msg: app.log.emit(app.t, level, "ota", msg))
     if app.ota is not None:
         app.services.add(app.ota)
     app.console_up()        # the pty is open and polled every block (a service of the loop)

@@ -3,7 +3,8 @@
     svc = OtaService(Client(storage, url=...), interval_s=3600, reboot=..., can_reboot=...)
     app.services.add(svc)
 
-Every check runs in a worker thread: the refresh (network), the download
+Every check runs in a worker thread (started with the service, fed through
+a queue): the refresh (network), the download
 (fetcher.ResumableDownload, in bounded steps that wait on the socket, not
 on the loop), and the install (re-hashing and verifying the image, writing
 the slot). poll() only drains the worker's queue and starts the next check
@@ -29,9 +30,11 @@ the loop stops the service and reports it as a mode cause.
 """
 import logging
 import queue
+import sys
 import threading
 import time
 
+from ..core.log import DEBUG, INFO, WARN
 from .schedule import next_check_delay
 
 log = logging.getLogger("hearth.ota")
@@ -40,6 +43,7 @@ POLICIES = ("now", "idle", "never")
 DEFAULT_INTERVAL_S = 3600.0
 DEFAULT_JITTER = 0.25
 OTA_BUDGET_S = 0.002            # a poll drains a queue: far below the loop's default
+WORKER_SWITCH_S = 0.0005        # the interpreter's switch interval while a cycle runs
 
 
 class OtaService:
@@ -48,7 +52,7 @@ class OtaService:
 
     def __init__(self, client, interval_s=DEFAULT_INTERVAL_S, jitter=DEFAULT_JITTER, reboot_policy="idle",
                  reboot=None, can_reboot=None, first_check_s=None, give_up_s=None, rng=None,
-                 provision=None, clock=time.monotonic):
+                 provision=None, clock=time.monotonic, device_log=None):
         if reboot_policy not in POLICIES:
             raise ValueError("reboot policy must be one of %s, got %r" % (", ".join(POLICIES), reboot_policy))
         next_check_delay(interval_s, jitter)            # refuses a bad interval or jitter now
@@ -65,14 +69,20 @@ class OtaService:
         self.rng = rng
         self.provision = provision                      # callable(client) before the first check, or None
         self.clock = clock
+        # device_log(level, message): the app's log (the loop thread only calls it)
+        self.device_log = device_log or (lambda level, msg: log.log(level, "%s", msg))
         self.state = "idle"
         self.now = None
         self.next_at = None                             # loop time of the next check
         self.last = None                                # the last outcome
         self.installed = None                           # the outcome that staged a trial image
-        self._q = queue.Queue()
-        self._worker = None
+        self._q = queue.Queue()                          # worker -> loop: stages, outcomes
+        self._jobs = queue.Queue()                       # loop -> worker: True = one cycle, None = stop
+        self._busy = False
         self._stop = threading.Event()
+        # started here, not in a poll: starting a thread waits for it to run
+        self._worker = threading.Thread(target=self._run, name="hearth-ota", daemon=True)
+        self._worker.start()
         self.counters = {"checks": 0, "updates": 0, "refused": 0, "check_bytes": 0, "update_bytes": 0,
                          "resumes": 0}
 
@@ -88,11 +98,11 @@ class OtaService:
             except queue.Empty:
                 break
             self._event(now, kind, value)
-        if self.state == "idle" and self._worker is None and now >= self.next_at:
+        if self.state == "idle" and not self._busy and now >= self.next_at:
             self._start()
         elif self.state == "installed" and self._reboot_now():
             self.state = "rebooting"
-            log.info("rebooting into the trial image %s", self.installed.get("version"))
+            self.device_log(INFO, "rebooting into the trial image %s" % self.installed.get("version"))
             self.reboot(self.installed)
 
     def _delay(self):
@@ -107,12 +117,11 @@ class OtaService:
         if kind == "stage":
             self.state = value
         elif kind == "crash":
-            self._worker = None
+            self._busy = False
             self.state = "failed"
             raise value                                 # the loop stops the service and reports it
         elif kind == "done":
-            self._worker.join()
-            self._worker = None
+            self._busy = False
             self._outcome(value)
             self.next_at = now + self._delay()
 
@@ -127,27 +136,45 @@ class OtaService:
             c["updates"] += 1
             self.installed = out
             self.state = "installed"
+            self.device_log(INFO, "installed %s (%s, %s bytes on the wire, %s resumes): reboots %s" % (
+                out.get("version"), out.get("kind"), out.get("bytes"), out.get("resumes"),
+                {"now": "now", "idle": "when the appliance is idle", "never": "at the next boot"}[
+                    self.reboot_policy if self.reboot is not None else "never"]))
         else:
             if out["event"] == "refused":
                 c["refused"] += 1
+                self.device_log(WARN, "update refused (%s): %s" % (out.get("code"), out.get("reason")))
+            else:
+                self.device_log(DEBUG, "checked: %s (%s bytes)" % (out.get("reason"), out.get("check_bytes")))
             self.state = "idle"
 
     # -- the worker ------------------------------------------------------------
     def _start(self):
         self.state = "checking"
-        self._worker = threading.Thread(target=self._cycle, name="hearth-ota", daemon=True)
-        self._worker.start()
+        self._busy = True
+        self._jobs.put(True)                            # never blocks: the worker is already running
 
-    def _cycle(self):
-        try:
-            if self.provision is not None:
-                self.provision(self.client)
-            start = self.clock()
-            out = self.client.update(retry=lambda dl: self._retry(dl, start),
-                                     progress=lambda stage: self._q.put(("stage", stage)))
-            self._q.put(("done", out))
-        except BaseException as e:                      # a bug: the loop's poll re-raises it
-            self._q.put(("crash", e))
+    def _run(self):
+        """The worker: one cycle per job, until stop()."""
+        while self._jobs.get():
+            # While the worker runs Python (HTTP, metadata, decompression), the
+            # loop thread waits for the interpreter lock up to the switch
+            # interval (5 ms by default: a whole stage budget); shorter while
+            # a cycle runs, restored after.
+            was = sys.getswitchinterval()
+            sys.setswitchinterval(min(was, WORKER_SWITCH_S))
+            try:
+                if self.provision is not None:
+                    self.provision(self.client)
+                start = self.clock()
+                out = self.client.update(retry=lambda dl: self._retry(dl, start),
+                                         progress=lambda stage: self._q.put(("stage", stage)))
+                self._q.put(("done", out))
+            except BaseException as e:                  # a bug: the loop's poll re-raises it
+                self._q.put(("crash", e))
+                return
+            finally:
+                sys.setswitchinterval(was)
 
     def _retry(self, dl, start):
         """Back off until the download's retry time; False gives this cycle up."""
@@ -159,8 +186,8 @@ class OtaService:
     def stop(self, timeout=5.0):
         """Stop the worker at its next wait (the partial download stays on storage)."""
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout)
+        self._jobs.put(None)
+        self._worker.join(timeout)
 
     # -- what the console shows --------------------------------------------------
     def status(self):
@@ -187,7 +214,7 @@ class OtaService:
         return c
 
 
-def from_board(board, storage=None, reboot=None, can_reboot=None):
+def from_board(board, storage=None, reboot=None, can_reboot=None, device_log=None):
     """The service a board's [ota] section asks for, or None (no section, or
     enabled = false). Defaults: interval_s 3600, jitter 0.25, first check
     after one jittered interval, ring "all", reboot "idle". device_id: the
@@ -211,4 +238,4 @@ def from_board(board, storage=None, reboot=None, can_reboot=None):
     return OtaService(client, interval_s=sec.get("interval_s", DEFAULT_INTERVAL_S),
                       jitter=sec.get("jitter", DEFAULT_JITTER), reboot_policy=sec.get("reboot", "idle"),
                       reboot=reboot, can_reboot=can_reboot, first_check_s=sec.get("first_check_s"),
-                      provision=provision if root else None)
+                      provision=provision if root else None, device_log=device_log)

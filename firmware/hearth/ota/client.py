@@ -152,6 +152,7 @@ class Client:
         self._url = url
         self._overrides = {k: v for k, v in (("device_id", device_id), ("ring", ring)) if v}
         self.last_check_bytes = 0               # metadata bytes on the wire of the last refresh
+        self.last_check_wire = (0, 0)           # the same, (received, sent)
         self.last_download = None               # the ResumableDownload of the last download (its stats)
 
     # -- provisioning ------------------------------------------------------------
@@ -204,7 +205,7 @@ class Client:
 
     def _wire(self):
         st = getattr(self.fetcher, "stats", None) or {}
-        return st.get("wire_in", 0) + st.get("wire_out", 0)
+        return st.get("wire_in", 0), st.get("wire_out", 0)
 
     def refresh(self):
         u = self.updater()
@@ -212,7 +213,9 @@ class Client:
         try:
             u.refresh()
         finally:
-            self.last_check_bytes = self._wire() - before
+            after = self._wire()
+            self.last_check_wire = (after[0] - before[0], after[1] - before[1])     # (in, out)
+            self.last_check_bytes = sum(self.last_check_wire)
         return u
 
     def _trusted(self, role):
@@ -403,7 +406,7 @@ class Client:
             u = self.refresh()
             path, h, why = self.check(u)
             if path is None:
-                return R.record(self.st, "nothing", why, check_bytes=self.last_check_bytes)
+                return R.record(self.st, "nothing", why, **self._transfer())
             tell("downloading")
             self.download(path, u, retry=retry)
             tell("installing")
@@ -421,7 +424,7 @@ class Client:
 
     def _transfer(self):
         """What the last cycle moved: metadata bytes, target bytes on the wire, resumes."""
-        out = {"check_bytes": self.last_check_bytes}
+        out = {"check_bytes": self.last_check_bytes, "check_bytes_in": self.last_check_wire[0]}
         dl = self.last_download
         if dl is not None:
             out.update(bytes=dl.stats["wire_in"] + dl.stats["wire_out"], resumes=dl.stats["resumes"],

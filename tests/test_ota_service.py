@@ -1,7 +1,8 @@
 """The OTA service on the loop (hearth.ota.service): checks at the interval
 with jitter, never blocks a poll on the worker, the reboot policy, a crash
 stops the service as a mode cause; the board's [ota] section; the console's
-`ota` and `metrics`; and a real update from nginx through the service."""
+`ota` and `metrics`; a real update from nginx through the service; and
+`hearth bench ota` (small)."""
 import json
 import random
 import threading
@@ -14,6 +15,7 @@ from hearth.ota.service import OtaService, from_board
 from hearth.wiring import build
 from ota_testenv import Env, Template
 from nginx_server import nginx_server  # noqa: F401  (fixture)
+from test_bench_smoke import doc, run_cli, written  # noqa: F401  (doc: fixture)
 
 pytestmark = pytest.mark.timeout(300)
 SEED = 20261204
@@ -171,3 +173,17 @@ def test_service_updates_from_nginx_and_shows_it_on_the_console(template, tmp_pa
     ok, out = make_shell(build(board_mod.load("sim", storage=str(tmp_path / "app2")), detector=None,
                                boot=None)).execute("ota")
     assert not ok and "no OTA service" in out
+
+
+def test_bench_ota_runs_and_writes_its_section(doc):  # noqa: F811
+    """`hearth bench ota --small` (two small images, no loop run) reports every figure and
+    --write-doc writes its section to $HEARTH_BENCH_DOC, not the real document."""
+    rows = run_cli("bench", "ota", "--small", "--repeats", "1", "--write-doc", doc=doc)
+    figures = {r["figure"]: r for r in rows}
+    assert {"check_nothing_new_bytes", "full_update_target_bytes", "refetched_after_power_cut_bytes",
+            "update_time_1pct_resets_ratio"} <= set(figures)
+    full = figures["full_update_target_bytes"]
+    assert full["target_length"] <= full["value"] <= full["target_length"] + 2048
+    assert figures["refetched_after_power_cut_bytes"]["value"] <= 64 * 1024
+    text = written(doc, "ota", "hearth bench ota --write-doc")
+    assert "check with nothing new" in text and "re-fetched after a cut" in text

@@ -17,7 +17,7 @@ loop can drive a download in slices):
                        bound on the output (and DecompressingReader, the same
                        as a file-like for Launcher.install).
 
-Bounds (class Bounds; defaults in docs/OTA_FETCH.md): a transfer is abandoned
+Bounds (class Bounds; defaults in docs/UPDATES.md, part 2): a transfer is abandoned
 when no byte arrived for `stall_timeout` seconds, or when fewer than
 `min_rate` bytes per second arrived averaged over the last `rate_window`
 seconds (checked once the transfer is that old). A download never accepts

@@ -28,7 +28,9 @@ a signal does that at once, before the loop finishes its turn.
 
 Exit status: 0 stopped (SIGTERM/SIGINT, --seconds reached, audio ended),
 2 bad board/storage/audio, 4 trial image gave up on its health check (or
-the launcher refused its confirm).
+the launcher refused its confirm), 6 the OTA service (the board's [ota]
+section, hearth.ota.service) staged an update and asks for the reboot
+into it: the supervisor starts the launcher again, which boots the trial.
 """
 import argparse
 import json
@@ -37,7 +39,7 @@ import signal
 import sys
 
 from .boot import contract
-from .exitcodes import OK as EXIT_OK, USAGE as EXIT_USAGE  # the table in docs/CLI.md
+from .exitcodes import OK as EXIT_OK, REBOOT as EXIT_REBOOT, USAGE as EXIT_USAGE  # docs/CLI.md
 
 
 def _parser():
@@ -152,6 +154,16 @@ def main(argv=None):
     app.services.add(ConsoleService(console))
     from .telemetry.service import start as start_telemetry
     telemetry = start_telemetry(app, b, launch.version)     # None unless the board's [telemetry] is on
+    reboot_into = []                # the OTA service staged a trial image: exit REBOOT
+
+    def ota_reboot(outcome):
+        reboot_into.append(outcome)
+        app.stop()
+    from .ota.service import from_board as ota_service
+    app.ota = ota_service(b, reboot=ota_reboot, can_reboot=lambda: not app.appliance.ctl.cooking,
+                          device_log=lambda level, msg: app.log.emit(app.t, level, "ota", msg))
+    if app.ota is not None:
+        app.services.add(app.ota)
     app.console_up()        # the pty is open and polled every block (a service of the loop)
 
     def stop(signum, _frame):
@@ -173,7 +185,11 @@ def main(argv=None):
     _say(args, {"stopped": True, "t": st["t"], "mode": st["mode"], "why": st["why"], "trial": st["trial"],
                 "health": st["health"], "trial_failed": app.trial_failed},
          "stopped at t=%.1f s: %s; health check: %s" % (st["t"], st["why"], st["health"]))
-    return EXIT_TRIAL_UNHEALTHY if app.trial_failed else EXIT_OK
+    if app.ota is not None:
+        app.ota.stop()
+    if app.trial_failed:
+        return EXIT_TRIAL_UNHEALTHY
+    return EXIT_REBOOT if reboot_into else EXIT_OK
 
 
 if __name__ == "__main__":

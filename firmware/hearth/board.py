@@ -100,6 +100,12 @@ _FLIP = {"<": ">", "<=": ">="}
 GPIO_LINES = ("start", "stop", "up", "down", "light", "timer", "door",
               "heater", "fan", "lamp", "buzzer", "ring_r", "ring_g", "ring_b")
 
+def _jitter(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+        return "must be a number in [0, 1)"
+    return None
+
+
 # section -> key -> (required, check). Sub-tables are sections named "a.b".
 SCHEMA = {
     "board": {"name": (True, _str), "arch": (True, _one_of(*ARCHES)),
@@ -134,6 +140,11 @@ SCHEMA = {
                   "max_inflight": (False, _int(1, 1000)), "tls_ca": (False, _str),
                   "tls_cert": (False, _str), "tls_key": (False, _str),
                   "allow_raw_samples": (False, _bool)},
+    # the OTA service (hearth.ota.service.from_board has the defaults)
+    "ota": {"enabled": (False, _bool), "url": (True, _str), "interval_s": (False, _num(1.0, False)),
+            "jitter": (False, _jitter), "first_check_s": (False, _num(0.0, False)),
+            "device_id": (False, _str), "ring": (False, _str), "root": (False, _str),
+            "reboot": (False, _one_of("now", "idle", "never"))},
 }
 REQUIRED_SECTIONS = ("board", "audio", "thermal", "storage", "memory", "budgets", "detector")
 LINUX_SECTIONS = ("gpio", "gpio.lines", "sensors")

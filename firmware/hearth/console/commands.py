@@ -109,6 +109,24 @@ def _value(action, args):
     return None
 
 
+def ota_metrics_text(m):
+    return ("ota: %d checks (last %s B of metadata), %d updates (last %s B, %s), %d resumes, %d refused; "
+            "last outcome %s%s" % (m["checks"], m["last_check_bytes"], m["updates"], m["last_update_bytes"],
+                                   m["last_kind"] or "-", m["resumes"], m["refused"], m["last_outcome"] or "-",
+                                   (" (%s)" % m["last_reason"]) if m["last_reason"] else ""))
+
+
+def ota_status_text(st):
+    lines = ["ota: %s%s" % (st["state"], (", next check in %.0f s" % st["next_check_in_s"])
+                            if st["next_check_in_s"] is not None else "")]
+    dl = st.get("download")
+    if dl:
+        lines.append("download: %d of %d bytes, %d resumes%s" % (dl["have"], dl["length"], dl["resumes"],
+                                                                (", " + dl["last_error"]) if dl["last_error"] else ""))
+    lines.append(ota_metrics_text(st["metrics"]))
+    return "\n".join(lines)
+
+
 def make_shell(app, reload_hook=None):
     """The console commands over an App (hearth.app.App)."""
     sh = Shell()
@@ -121,7 +139,19 @@ def make_shell(app, reload_hook=None):
 
     def metrics(args):
         d = app.metrics.to_dict(app.modes)
-        return d, app.metrics.text(app.modes)
+        text = app.metrics.text(app.modes)
+        ota_svc = getattr(app, "ota", None)
+        if ota_svc is not None:
+            d["ota"] = ota_svc.metrics()
+            text += "\n" + ota_metrics_text(d["ota"])
+        return d, text
+
+    def ota(args):
+        ota_svc = getattr(app, "ota", None)
+        if ota_svc is None:
+            raise CommandError("no OTA service: the board has no [ota] section (or enabled = false)")
+        st = ota_svc.status()
+        return st, ota_status_text(st)
 
     def log(args):
         if not args:
@@ -199,6 +229,7 @@ def make_shell(app, reload_hook=None):
     sh.add("request", request, "ai|cloud|console ACTION [VALUE]", "ask the governor on behalf of a source")
     sh.add("modes", modes, "", "mode transitions with their causes")
     sh.add("reload", reload, "", "re-verify and reload the detector models")
+    sh.add("ota", ota, "", "OTA service: state, download progress, last outcome, metrics")
 
     if sim:
         o = app.ports["oven"]

@@ -1,4 +1,4 @@
-"""The OTA client: TUF-verified releases from any static web server (docs/OTA.md).
+"""The OTA client: TUF-verified releases from any static web server (docs/UPDATES.md, part 2).
 
     select    which target of the signed release set this device takes
     record    the outcome of each check and update, kept on storage

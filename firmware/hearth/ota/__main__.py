@@ -3,7 +3,7 @@
     init ROOT.json [--device-id ID] [--ring NAME]   trust this root; remember id, ring, URL
     refresh                                         fetch and verify the newest metadata
     check                                           which target this device would take now
-    download TARGET                                 fetch a target (length and hashes checked)
+    download TARGET                                 fetch a target, continuing a partial (length and hashes checked)
     install                                         install the downloaded target (a trial boot)
     update                                          check + download + install, outcome recorded
     status [--json]                                 last outcomes and trusted metadata versions
@@ -122,9 +122,11 @@ def _command(args):
         _print(args, {"target": path, "meta": meta, "why": why},
                ("take %s (%s)" % (path, why)) if path else "nothing to take: %s" % why)
     elif args.cmd == "download":
-        local, h, info = c.download(args.target)
-        _print(args, {"target": args.target, "file": local, "length": info.length, "kind": h.get("kind")},
-               "downloaded %s (%d bytes, verified) to %s" % (args.target, info.length, local))
+        dl, h, info = c.download(args.target)
+        _print(args, {"target": args.target, "length": info.length, "kind": h.get("kind"),
+                      "resumes": dl.stats["resumes"], "received": dl.stats["received"]},
+               "downloaded %s (%d bytes, verified; %d fetched now, %d resumes)"
+               % (args.target, info.length, dl.stats["received"], dl.stats["resumes"]))
     elif args.cmd == "install":
         r = c.install()
         _print(args, r, "installed %s (%s) in slot %s; it boots next as a trial" % (r["version"], r["kind"], r["slot"]))

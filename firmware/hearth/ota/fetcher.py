@@ -17,7 +17,7 @@ loop can drive a download in slices):
                        bound on the output (and DecompressingReader, the same
                        as a file-like for Launcher.install).
 
-Bounds (class Bounds; defaults in docs/OTA_FETCH.md): a transfer is abandoned
+Bounds (class Bounds; defaults in docs/UPDATES.md, part 2): a transfer is abandoned
 when no byte arrived for `stall_timeout` seconds, or when fewer than
 `min_rate` bytes per second arrived averaged over the last `rate_window`
 seconds (checked once the transfer is that old). A download never accepts
@@ -427,6 +427,7 @@ class ResumableDownload:
         self.max_hash_failures = max_hash_failures
         self.state = "fetching"
         self.last_error = None
+        self.last_exc = None                             # the exception behind last_error
         self.retry_at = 0.0
         self.errors = 0                                  # consecutive
         self.stats = {"requests": 0, "wire_in": 0, "wire_out": 0, "received": 0, "discarded": 0,
@@ -685,6 +686,7 @@ class ResumableDownload:
             if isinstance(e, tuf_exc.SlowRetrievalError):
                 self.stats["slow"] += 1
             self.last_error = str(e)
+            self.last_exc = e
             self.retry_at = self.clock() + self.bounds.retry_after(self.errors)
             self.state = "waiting"
             return self.state
@@ -741,6 +743,7 @@ class ResumableDownload:
         self.stats["hash_failures"] += 1
         self.discard()
         self.last_error = "downloaded %s does not match the signed target (%s); partial discarded" % (self.url, why)
+        self.last_exc = tuf_exc.LengthOrHashMismatchError(self.last_error)
         if self.hash_failures >= self.max_hash_failures:
             self.state = "failed"
             self.last_error += "; giving up after %d tries: check the mirror" % self.hash_failures

@@ -3,10 +3,12 @@
     config.json    device id, ring, repository URL (written by init)
     state.json     the last check and the last outcomes, for telemetry
     metadata/      TUF metadata ngclient trusts (root_history/, root.json ...)
-    downloads/     verified targets waiting to be installed
+    download/      the target being downloaded or waiting to be installed
+                   (fetcher.ResumableDownload: progress.json + segments)
 
 An outcome is one small JSON object: event (installed, refused, failed,
-nothing), reason, target, kind, version, bytes; the newest HISTORY are kept.
+nothing), reason, target, kind, version, check_bytes
+(metadata on the wire), bytes (target on the wire), resumes; the newest HISTORY are kept.
 """
 import json
 import time
@@ -14,7 +16,7 @@ import time
 CONFIG = "ota/config.json"
 STATE = "ota/state.json"
 METADATA = "ota/metadata"
-DOWNLOADS = "ota/downloads"
+DOWNLOAD = "ota/download"
 HISTORY = 20
 
 

@@ -7,7 +7,7 @@
     rollout.set_rollout/halt/resume   who is offered a release (signed, in targets)
 
 DIR/public/ is the site to serve (nginx, S3, a CDN); DIR/keys/ holds the
-private keys and must never be served. docs/OTA.md describes the layout.
+private keys and must never be served. docs/UPDATES.md (part 2) describes the layout.
 """
 from .errors import RepoError
 from .repository import ROLES, add, init, load, publish, rotate

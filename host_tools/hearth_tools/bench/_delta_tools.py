@@ -1,0 +1,134 @@
+"""The delta tools `hearth bench delta` compares: hearth and its peers, each
+creating a patch and applying it in a child process of its own.
+
+Peers, each in the configuration the issue names:
+  xdelta3     `xdelta3 -9 -S djw` (Debian xdelta3)
+  bsdiff      `bsdiff` / `bspatch` (Debian bsdiff)
+  zstd        `zstd --ultra -22 --long=27 --patch-from` (Debian zstd)
+  detools     bsdiff algorithm, sequential patch, lzma (PyPI detools; Python applier)
+  hdiffpatch  HDiffPatch, lzma2 level 9, 8 MiB window (PyPI hdiffpatch; Python applier)
+and hearth: hearth_tools.delta.create on the host, hearth.delta's applier.
+
+An apply is timed and its peak RSS measured by GNU time (`/usr/bin/time -f %M`). A Python applier's RSS is also given above an idle interpreter:
+the same child with the same imports, stopped before it reads anything.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_delta_child.py")
+TIMEOUT_S = 900
+TIME = "/usr/bin/time"         # GNU time (Debian time)
+
+
+class ToolFailed(Exception):
+    pass
+
+
+def run_child(argv, timeout=TIMEOUT_S):
+    """Run argv under /usr/bin/time; returns (wall seconds, peak RSS bytes,
+    stdout). Raises ToolFailed with the last line of stderr on a non-zero exit
+    or a time-out. The peak RSS is GNU time's %M of its own child: a child of
+    this (large) Python process would report this process's RSS as its own
+    peak, since Linux keeps the pre-exec high-water mark."""
+    with tempfile.TemporaryDirectory(prefix="hearth-bench-") as d:
+        rss_file = os.path.join(d, "rss")
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run([TIME, "-f", "%M", "-o", rss_file, *argv], capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolFailed("timed out after %d s" % timeout) from None
+        wall = time.perf_counter() - t0
+        stderr = p.stderr.decode(errors="replace").strip().splitlines()
+        if p.returncode != 0:
+            raise ToolFailed("exit %d: %s" % (p.returncode, stderr[-1] if stderr else "no message"))
+        with open(rss_file) as f:
+            rss_kib = int(f.read().split()[-1])
+    return wall, rss_kib * 1024, p.stdout.decode(errors="replace")
+
+
+def time_unavailable():
+    return None if os.access(TIME, os.X_OK) else "%s not found (apt-get install time)" % TIME
+
+
+class Tool:
+    """A command-line peer: create and apply argv templates."""
+    python = False
+
+    def __init__(self, name, binaries, create, apply, package):
+        self.name, self.binaries, self._create, self._apply, self.package = name, binaries, create, apply, package
+
+    def unavailable(self):
+        """None, or why the tool cannot run here (and how to get it)."""
+        missing = [b for b in self.binaries if not shutil.which(b)]
+        return "%s not found (apt-get install %s)" % (", ".join(missing), self.package) if missing else None
+
+    def create(self, old, new, patch):
+        return run_child([a.format(old=old, new=new, patch=patch) for a in self._create])[0]
+
+    def apply(self, old, patch, out):
+        """(seconds, peak RSS bytes) of one apply; wall time of the whole process."""
+        wall, rss, _ = run_child([a.format(old=old, patch=patch, out=out) for a in self._apply])
+        return wall, rss
+
+    def idle_rss(self):
+        return None
+
+
+class PythonTool(Tool):
+    """A peer whose applier is Python code, run by _delta_child.py."""
+    python = True
+
+    def __init__(self, name, modules, package):
+        self.name, self.modules, self.package = name, modules, package
+
+    def unavailable(self):
+        import importlib.util
+        for m in self.modules:
+            try:
+                if importlib.util.find_spec(m) is None:
+                    return "%s not importable (%s)" % (m, self.package)
+            except ImportError:
+                return "%s not importable (%s)" % (m, self.package)
+        return None
+
+    def create(self, old, new, patch):
+        return float(run_child([sys.executable, CHILD, self.name, "create", old, new, patch])[2])
+
+    def apply(self, old, patch, out):
+        """(seconds of the apply call itself, peak RSS bytes of the process)."""
+        _, rss, printed = run_child([sys.executable, CHILD, self.name, "apply", old, patch, out])
+        return float(printed), rss
+
+    def idle_rss(self):
+        return run_child([sys.executable, CHILD, self.name, "idle"])[1]
+
+
+class HearthTool(PythonTool):
+    def unavailable(self):
+        try:
+            from hearth_tools import delta as host
+            from hearth import delta as device
+        except ImportError:
+            return "not available (no hearth_tools.delta / hearth.delta in this checkout)"
+        if not hasattr(host, "create") or not hasattr(device, "apply_file"):
+            return "not available (hearth_tools.delta.create / hearth.delta.apply_file missing)"
+        return None
+
+
+PEERS = [
+    Tool("xdelta3", ["xdelta3"], ["xdelta3", "-e", "-9", "-S", "djw", "-f", "-s", "{old}", "{new}", "{patch}"],
+         ["xdelta3", "-d", "-f", "-s", "{old}", "{patch}", "{out}"], "xdelta3"),
+    Tool("bsdiff", ["bsdiff", "bspatch"], ["bsdiff", "{old}", "{new}", "{patch}"],
+         ["bspatch", "{old}", "{out}", "{patch}"], "bsdiff"),
+    Tool("zstd", ["zstd"], ["zstd", "-q", "-f", "--ultra", "-22", "--long=27", "--patch-from={old}", "{new}",
+                            "-o", "{patch}"],
+         ["zstd", "-q", "-f", "-d", "--long=27", "--patch-from={old}", "{patch}", "-o", "{out}"], "zstd"),
+    PythonTool("detools", ["detools"], "pip install detools"),
+    PythonTool("hdiffpatch", ["hdiffpatch"], "pip install hdiffpatch"),
+]
+HEARTH = HearthTool("hearth", ["hearth_tools.delta", "hearth.delta"], "the delta format")
+TOOLS = PEERS + [HEARTH]

@@ -163,6 +163,8 @@ PAIRS = [
          wheel_member("msgpack", "1.1.0", "1.1.1", "_cmsgpack.cpython-311-aarch64-linux-gnu.so", ARM64)),
     Pair("cffi-x86_64", "native", "cffi _cffi_backend.so 1.16.0 -> 1.17.0, x86_64",
          wheel_member("cffi", "1.16.0", "1.17.0", "_cffi_backend." + SO, X86)),
+    Pair("zstandard-x86_64", "native", "zstandard backend_c.so 0.23.0 -> 0.24.0, x86_64 (11 MB)",
+         wheel_member("zstandard", "0.23.0", "0.24.0", "backend_c." + SO, X86)),
     Pair("requests", "python", "requests 2.32.3 -> 2.32.4 (tar)", wheel_tar("requests", "2.32.3", "2.32.4")),
     Pair("click", "python", "click 8.1.7 -> 8.1.8 (tar)", wheel_tar("click", "8.1.7", "8.1.8")),
     Pair("flask", "python", "flask 3.1.0 -> 3.1.1 (tar)", wheel_tar("flask", "3.1.0", "3.1.1")),

@@ -58,8 +58,10 @@ class Tool:
     """A command-line peer: create and apply argv templates."""
     python = False
 
-    def __init__(self, name, binaries, create, apply, package):
+    def __init__(self, name, binaries, create, apply, package, describe=""):
         self.name, self.binaries, self._create, self._apply, self.package = name, binaries, create, apply, package
+        spell = lambda argv: " ".join(argv).format(old="OLD", new="NEW", patch="PATCH", out="OUT")
+        self.describe = describe or "%s; %s" % (spell(create), spell(apply))
 
     def unavailable(self):
         """None, or why the tool cannot run here (and how to get it)."""
@@ -77,13 +79,17 @@ class Tool:
     def idle_rss(self):
         return None
 
+    def version(self):
+        r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", self.package], capture_output=True, text=True)
+        return "Debian %s %s" % (self.package, r.stdout) if r.returncode == 0 else "version unknown"
+
 
 class PythonTool(Tool):
     """A peer whose applier is Python code, run by _delta_child.py."""
     python = True
 
-    def __init__(self, name, modules, package):
-        self.name, self.modules, self.package = name, modules, package
+    def __init__(self, name, modules, package, describe):
+        self.name, self.modules, self.package, self.describe = name, modules, package, describe
 
     def unavailable(self):
         import importlib.util
@@ -106,8 +112,20 @@ class PythonTool(Tool):
     def idle_rss(self):
         return run_child([sys.executable, CHILD, self.name, "idle"])[1]
 
+    def version(self):
+        from importlib import metadata
+        try:
+            return "PyPI %s %s" % (self.name, metadata.version(self.name))
+        except metadata.PackageNotFoundError:
+            return "version unknown"
+
 
 class HearthTool(PythonTool):
+    def version(self):
+        r = subprocess.run(["git", "-C", os.path.dirname(CHILD), "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True)
+        return "this checkout (%s)" % (r.stdout.strip() if r.returncode == 0 else "not a git checkout")
+
     def unavailable(self):
         try:
             from hearth_tools import delta as host
@@ -127,8 +145,11 @@ PEERS = [
     Tool("zstd", ["zstd"], ["zstd", "-q", "-f", "--ultra", "-22", "--long=27", "--patch-from={old}", "{new}",
                             "-o", "{patch}"],
          ["zstd", "-q", "-f", "-d", "--long=27", "--patch-from={old}", "{patch}", "-o", "{out}"], "zstd"),
-    PythonTool("detools", ["detools"], "pip install detools"),
-    PythonTool("hdiffpatch", ["hdiffpatch"], "pip install hdiffpatch"),
+    PythonTool("detools", ["detools"], "pip install detools",
+               "create_patch bsdiff algorithm, sequential patch, lzma; apply_patch_filenames (Python)"),
+    PythonTool("hdiffpatch", ["hdiffpatch"], "pip install hdiffpatch",
+               "diff with Lzma2Config(level=9, window=23); apply, whole files in memory (Python binding)"),
 ]
-HEARTH = HearthTool("hearth", ["hearth_tools.delta", "hearth.delta"], "the delta format")
+HEARTH = HearthTool("hearth", ["hearth_tools.delta", "hearth.delta"], "the delta format",
+                    "hearth_tools.delta.create; hearth.delta.apply_file (streaming device applier)")
 TOOLS = PEERS + [HEARTH]

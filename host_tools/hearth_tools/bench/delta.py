@@ -114,7 +114,8 @@ def _rss_cell(res):
     return "%.1f%s" % (res["peak_rss"] / MIB, above)
 
 
-def render(rows, names, unavailable, repeats, load):
+def render(rows, tools, unavailable, repeats, load):
+    names = [t.name for t in tools]
     w = 12
     head = lambda first: ("%-17s" % first) + "".join("%*s" % (w, n) for n in names)
     lines = ["Patch bytes (ratio = hearth / best peer; below 1.00 hearth is smaller)",
@@ -141,6 +142,10 @@ def render(rows, names, unavailable, repeats, load):
         for n, res in sorted(r["tools"].items()):
             if not res.get("ok"):
                 lines.append("%-17s   %s failed: %s" % ("", n, res["error"]))
+    lines.append("")
+    for t in tools:
+        if t.name not in dict(unavailable):
+            lines.append("%-11s %s: %s" % (t.name, t.version(), t.describe))
     for n, why in unavailable:
         lines.append("%s: %s" % (n, why))
     lines += _figures(rows), "load average (1 min) at the end: %.2f" % load
@@ -194,6 +199,6 @@ def run(args, out):
             results = measure_pair(pair, tools, repeats, args.cache, work)
             old, new = pair.files(args.cache)
             rows.append(summarize(pair, os.path.getsize(old), os.path.getsize(new), results))
-    text = render(rows, [t.name for t in tools_mod.TOOLS], unavailable, repeats, _util.load_average())
+    text = render(rows, tools_mod.TOOLS, unavailable, repeats, _util.load_average())
     benchdoc.emit_rows(out, args, NAME, command_line(args), rows, text)
     return {"rows": rows}

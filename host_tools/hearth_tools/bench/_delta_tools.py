@@ -130,8 +130,8 @@ class HearthTool(PythonTool):
         try:
             from hearth_tools import delta as host
             from hearth import delta as device
-        except ImportError:
-            return "not available (no hearth_tools.delta / hearth.delta in this checkout)"
+        except ImportError as e:
+            return "not available (%s: hearth_tools.delta and hearth.delta are the Hearth delta format)" % e
         if not hasattr(host, "create") or not hasattr(device, "apply_file"):
             return "not available (hearth_tools.delta.create / hearth.delta.apply_file missing)"
         return None

@@ -1,12 +1,13 @@
 """The update pairs `hearth bench delta` measures, built from registry packages and this repository.
 
-Every pair is (old file, new file) of one kind of real update:
+Every pair is (old file, new file) of one kind of update:
   model   a retrained .tflite (pymicro-wakeword's okay_nabu v1 -> v2) and the
           package's whole models/ folder as a tar (one model retrained, three not)
   native  the same C extension .so from two releases of a wheel (x86_64 and aarch64)
   python  the files of two releases of a pure-Python wheel, as an uncompressed tar
   image   two signed Hearth images built from two commits of this repository
           (`hearth image build` of each commit's own tree), for sim and ARM boards
+  synthetic  (--large only) 64 MiB of seeded random bytes and an edited copy
 
 Downloads (`pip download`, PyPI only) and builds are cached under
 build/bench-cache/, so a second run is offline.
@@ -14,6 +15,7 @@ build/bench-cache/, so a second run is offline.
 import calendar
 import io
 import os
+import random
 import subprocess
 import sys
 import tarfile
@@ -146,6 +148,24 @@ def images(board, old_commit, new_commit):
                           _build_image(cache, new_commit, board, "1.1.0")]
 
 
+def synthetic(size, seed, edits=256):
+    """(old, new): `size` seeded random bytes, then the same with `edits`
+    scattered byte changes, and as many inserted and deleted runs between
+    them: a large update whose memory cost is the point, not its size."""
+    def build(cache):
+        rng = random.Random(seed)
+        old = rng.randbytes(size)
+        new = bytearray(old)
+        for _ in range(edits):
+            new[rng.randrange(len(new))] = rng.getrandbits(8)
+            at = rng.randrange(len(new))
+            new[at:at] = rng.randbytes(rng.randrange(1, 512))
+            at = rng.randrange(len(new))
+            del new[at:at + rng.randrange(1, 512)]
+        return old, bytes(new)
+    return build
+
+
 # Two points of this repository's main line: the first benchmarks with the
 # pipeline bench (e099d33), and the merge of the two-copy boot state (1ec5070);
 # aebf341 (the governor merge) is a smaller step to the same end.
@@ -176,3 +196,6 @@ PAIRS = [
          images("stm32mp157", MID_COMMIT, NEW_COMMIT)),
 ]
 QUICK = ["okay_nabu"]
+# Run only when asked (--large): bsdiff and zstd -22 take minutes and GBs on it.
+LARGE = [Pair("synthetic-64m", "synthetic", "seeded random 64 MiB, 256 edits, inserts and deletions",
+              synthetic(64 << 20, seed=64))]

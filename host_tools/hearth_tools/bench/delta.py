@@ -36,8 +36,11 @@ MIB = 1 << 20
 def add_arguments(p):
     p.add_argument("--quick", action="store_true",
                    help="one small pair (%s), one apply each" % ", ".join(pairs_mod.QUICK))
-    p.add_argument("--pair", action="append", choices=[x.name for x in pairs_mod.PAIRS],
+    p.add_argument("--pair", action="append", choices=[x.name for x in pairs_mod.PAIRS + pairs_mod.LARGE],
                    help="run only this pair (repeatable; default: all %d)" % len(pairs_mod.PAIRS))
+    p.add_argument("--large", action="store_true",
+                   help="also %s (minutes, GBs of RAM for bsdiff and zstd)" % ", ".join(
+                       x.name for x in pairs_mod.LARGE))
     p.add_argument("--repeats", type=int, default=3, help="applies per tool and pair (default 3)")
     p.add_argument("--cache", default=pairs_mod.CACHE, help="downloads and built pairs (default build/bench-cache)")
 
@@ -175,6 +178,8 @@ def command_line(args):
     if args.quick:
         parts.append("--quick")
     parts += ["--pair %s" % p for p in args.pair or []]
+    if args.large:
+        parts.append("--large")
     if args.repeats != 3 and not args.quick:
         parts.append("--repeats %d" % args.repeats)
     return " ".join(parts + ["--write-doc"])
@@ -184,6 +189,8 @@ def run(args, out):
     if args.repeats < 1:
         raise UsageError("--repeats must be at least 1")
     names = args.pair or (pairs_mod.QUICK if args.quick else [p.name for p in pairs_mod.PAIRS])
+    if args.large:
+        names = names + [p.name for p in pairs_mod.LARGE]
     repeats = 1 if args.quick else args.repeats
     missing_time = tools_mod.time_unavailable()
     if missing_time:
@@ -194,7 +201,7 @@ def run(args, out):
         (unavailable.append((t.name, why)) if why else tools.append(t))
     rows = []
     with tempfile.TemporaryDirectory(prefix="hearth-bench-delta-") as work:
-        for pair in (p for p in pairs_mod.PAIRS if p.name in names):
+        for pair in (p for p in pairs_mod.PAIRS + pairs_mod.LARGE if p.name in names):
             out.info("delta: %s" % pair.label)
             results = measure_pair(pair, tools, repeats, args.cache, work)
             old, new = pair.files(args.cache)

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from . import _util
+
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_delta_child.py")
 TIMEOUT_S = 900
 TIME = "/usr/bin/time"         # GNU time (Debian time)
@@ -122,9 +124,10 @@ class PythonTool(Tool):
 
 class HearthTool(PythonTool):
     def version(self):
-        r = subprocess.run(["git", "-C", os.path.dirname(CHILD), "rev-parse", "--short", "HEAD"],
-                           capture_output=True, text=True)
-        return "this checkout (%s)" % (r.stdout.strip() if r.returncode == 0 else "not a git checkout")
+        # the last commit that changed the delta code, not HEAD: a merge or an unrelated commit changes nothing
+        r = subprocess.run(["git", "log", "-1", "--format=%h", "--", "firmware/hearth/delta",
+                            "host_tools/hearth_tools/delta"], cwd=_util.ROOT, capture_output=True, text=True)
+        return "delta code at %s" % (r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "unknown commit")
 
     def unavailable(self):
         try:

@@ -129,16 +129,16 @@ def render(rows, tools, unavailable, repeats, load):
             "%*s" % (w, _cell(t.get(n), lambda x: "%d" % x["patch_size"])) for n in names) +
             "%9d%9d  %-11s%6s" % (r["old_size"], r["new_size"], r["best_peer"] or "-",
                                   "%.2f" % r["hearth_to_best_peer"] if r["hearth_to_best_peer"] else "-"))
-    lines += ["", "Apply time, ms (median of %d; Python appliers: the apply call, interpreter start-up excluded)"
-              % repeats, head("pair")]
-    for r in rows:
-        lines.append(("%-17s" % r["pair"]) + "".join(
-            "%*s" % (w, _cell(r["tools"].get(n), lambda x: "%.1f" % (x["apply_s"] * 1e3))) for n in names))
-    lines += ["", "Apply peak RSS, MiB (Python appliers: +MiB above an idle interpreter with the same imports)",
-              head("pair")]
-    for r in rows:
-        lines.append(("%-17s" % r["pair"]) + "".join(
-            "%*s" % (w, _cell(r["tools"].get(n), _rss_cell)) for n in names))
+    tables = [
+        ("Apply time, ms (median of %d; Python appliers: the apply call, interpreter start-up excluded)"
+         % repeats, lambda x: "%.1f" % (x["apply_s"] * 1e3)),
+        ("Apply peak RSS, MiB (Python appliers: +MiB above an idle interpreter with the same imports)", _rss_cell),
+        ("Create time, s (once; Python tools: the create call)", lambda x: "%.2f" % x["create_s"]),
+    ]
+    for title, fmt in tables:
+        lines += ["", title, head("pair")]
+        for r in rows:
+            lines.append(("%-17s" % r["pair"]) + "".join("%*s" % (w, _cell(r["tools"].get(n), fmt)) for n in names))
     lines.append("")
     for r in rows:
         lines.append("%-17s %s" % (r["pair"], r["label"]))

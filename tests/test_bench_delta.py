@@ -18,8 +18,9 @@ def test_quick_delta_bench_writes_its_section(doc):
         t = r["tools"][name]
         assert t["ok"], (name, t.get("error"))
         assert 0 < t["patch_size"] < r["new_size"] and t["apply_s"] > 0 and t["peak_rss"] > 0
-    for name in ("detools", "hdiffpatch"):          # Python appliers: an idle baseline below the peak
-        assert 0 < r["tools"][name]["idle_rss"] <= r["tools"][name]["peak_rss"]
+    for name in ("detools", "hdiffpatch"):          # Python appliers: an idle baseline near the peak
+        t = r["tools"][name]                         # (on a 60 KB pair the apply adds little; pages vary)
+        assert t["peak_rss"] / 2 < t["idle_rss"] < t["peak_rss"] + (1 << 20), t
     assert r["best_peer"] in PEERS
     assert r["best_peer_size"] == min(r["tools"][n]["patch_size"] for n in PEERS)
     text = written(doc, "delta", "hearth bench delta --quick --write-doc")

@@ -17,7 +17,6 @@ excluded) as the median over the repeats; peak RSS of the applying process,
 and for a Python applier that RSS above an idle interpreter holding the same
 imports.
 """
-import hashlib
 import os
 import statistics
 import tempfile
@@ -27,6 +26,7 @@ from . import _delta_pairs as pairs_mod
 from . import _delta_tools as tools_mod
 from . import _util
 from ..errors import HearthError, UsageError
+from ..models import sha256_file
 
 NAME = "delta"
 HELP = "delta patch size, apply time and apply memory: hearth vs xdelta3, bsdiff, zstd, detools, HDiffPatch"
@@ -45,19 +45,11 @@ def add_arguments(p):
     p.add_argument("--cache", default=pairs_mod.CACHE, help="downloads and built pairs (default build/bench-cache)")
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.digest()
-
-
 def measure_pair(pair, tools, repeats, cache, workdir):
     """{tool name: result} for one pair; a result has patch_size, create_s,
     apply_s, peak_rss, idle_rss (Python appliers), ok, and error when not ok."""
     old, new = pair.files(cache)
-    want = _sha256(new)
+    want = sha256_file(new)
     results, runnable = {}, []
     for tool in tools:
         patch = os.path.join(workdir, "%s.%s.patch" % (pair.name, tool.name))
@@ -77,7 +69,7 @@ def measure_pair(pair, tools, repeats, cache, workdir):
             out = os.path.join(workdir, "%s.%s.out" % (pair.name, tool.name))
             try:
                 secs, rss = tool.apply(old, patch, out)
-                if _sha256(out) != want:
+                if sha256_file(out) != want:
                     raise tools_mod.ToolFailed("output differs from the new file")
                 res["apply_s"].append(secs)
                 res["peak_rss"] = max(res["peak_rss"], rss)

@@ -167,6 +167,9 @@ def _figures(rows):
             sum(r["hearth_to_best_peer"] <= 0.85 for r in images), len(images)))
     parts.append("apply RSS above idle < 4 MiB: %d of %d (max %.1f MiB)" % (
         sum(a < 4 for a in above), len(above), max(above)))
+    speed = [r["new_size"] / r["tools"]["hearth"]["apply_s"] / 1e6 for r in have]
+    parts.append("apply >= 20 MB/s of output: %d of %d (min %.1f MB/s)" % (
+        sum(v >= 20 for v in speed), len(speed), min(speed)))
     return "figures to reach: " + "; ".join(parts)
 
 

@@ -116,7 +116,7 @@ def _rss_cell(res):
 
 def render(rows, tools, unavailable, repeats, load):
     names = [t.name for t in tools]
-    w = 12
+    w = 14
     head = lambda first: ("%-17s" % first) + "".join("%*s" % (w, n) for n in names)
     lines = ["Patch bytes (ratio = hearth / best peer; below 1.00 hearth is smaller)",
              head("pair") + "%9s%9s  %-11s%6s" % ("old", "new", "best peer", "ratio")]

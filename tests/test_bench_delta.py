@@ -61,3 +61,25 @@ def test_peak_rss_is_the_applier_s_own():
     _, big, _ = _delta_tools.run_child(alloc)
     assert small < 8 << 20, small
     assert big > 64 << 20, big
+
+
+def test_a_wheel_becomes_the_same_tar_every_time(tmp_path):
+    """Python pairs are wheels repacked as tars: sorted, the wheel's own
+    timestamps, no owner, so a rerun measures the very same bytes."""
+    import io
+    import tarfile
+    import zipfile
+    whl = tmp_path / "x-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr(zipfile.ZipInfo("pkg/b.py", (2024, 5, 6, 7, 8, 10)), b"b = 2\n")
+        z.writestr(zipfile.ZipInfo("pkg/a.py", (2024, 5, 6, 7, 8, 10)), b"a = 1\n")
+        z.writestr(zipfile.ZipInfo("x-1.0.dist-info/METADATA", (2024, 5, 6, 7, 8, 10)), b"Name: x\n")
+    first = _delta_pairs._tar(str(whl))
+    assert first == _delta_pairs._tar(str(whl))
+    with tarfile.open(fileobj=io.BytesIO(first)) as t:
+        members = t.getmembers()
+        assert [m.name for m in members] == ["pkg/a.py", "pkg/b.py", "x-1.0.dist-info/METADATA"]
+        assert {(m.mtime, m.uid, m.uname) for m in members} == {(1714979290, 0, "")}
+        assert t.extractfile("pkg/a.py").read() == b"a = 1\n"
+    with tarfile.open(fileobj=io.BytesIO(_delta_pairs._tar(str(whl), "pkg/"))) as t:
+        assert t.getnames() == ["pkg/a.py", "pkg/b.py"]

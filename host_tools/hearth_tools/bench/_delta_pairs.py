@@ -6,16 +6,20 @@ Every pair is (old file, new file) of one kind of update:
   native  the same C extension .so from two releases of a wheel (x86_64 and aarch64)
   python  the files of two releases of a pure-Python wheel, as an uncompressed tar
   image   two signed Hearth images built from two commits of this repository
-          (`hearth image build` of each commit's own tree), for sim and ARM boards
+          (`hearth image build` of each commit's own tree), for sim and ARM boards;
+          and two images of one commit, okay_nabu retrained between them
   synthetic  (--large only) 64 MiB of seeded random bytes and an edited copy
 
 Downloads (`pip download`, PyPI only) and builds are cached under
 build/bench-cache/, so a second run is offline.
 """
 import calendar
+import hashlib
 import io
+import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -122,19 +126,20 @@ def _image_key(cache):
     return path
 
 
-def _build_image(cache, commit, board, version):
+def _build_image(cache, commit, board, version, models=IMAGE_MODELS, tag=""):
     """`hearth image build` run by the commit's own tree (its host tools,
-    firmware and native sources); the models are this checkout's models/."""
-    out = os.path.join(cache, "images", "%s-%s.img" % (board, commit))
+    firmware and native sources); the models are this checkout's models/
+    unless `models` (named by `tag` in the cache) says otherwise."""
+    out = os.path.join(cache, "images", "%s-%s%s.img" % (board, commit, tag))
     if not os.path.exists(out):
-        if not any(f.endswith(".tflite") for f in os.listdir(IMAGE_MODELS)):
-            raise HearthError("no models in %s: run `make models`" % IMAGE_MODELS)
+        if not any(f.endswith(".tflite") for f in os.listdir(models)):
+            raise HearthError("no models in %s: run `make models`" % models)
         src = _source_tree(cache, commit)
         os.makedirs(os.path.dirname(out), exist_ok=True)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [os.path.join(src, "host_tools"), os.path.join(src, "firmware")]))
         r = subprocess.run([sys.executable, "-m", "hearth_tools.cli", "image", "build", "--board", board,
-                            "--version", version, "--key", _image_key(cache), "--models", IMAGE_MODELS,
+                            "--version", version, "--key", _image_key(cache), "--models", models,
                             "-o", out + ".tmp"], cwd=src, env=env, capture_output=True, text=True)
         if r.returncode != 0:
             raise HearthError("building the %s image at %s failed: %s" % (board, commit, r.stderr.strip()[-500:]))
@@ -146,6 +151,40 @@ def _build_image(cache, commit, board, version):
 def images(board, old_commit, new_commit):
     return lambda cache: [_build_image(cache, old_commit, board, "1.0.0"),
                           _build_image(cache, new_commit, board, "1.1.0")]
+
+
+def _models_with_okay_nabu(cache, version):
+    """This checkout's models/ with okay_nabu as pymicro-wakeword VERSION
+    ships it: that model file, the package's own settings for it (languages,
+    cut-off, arena) in Hearth's manifest, and the manifest's pin updated."""
+    d = os.path.join(cache, "models", "okay_nabu-" + version)
+    if not os.path.isdir(d):
+        whl = wheel(cache, "pymicro-wakeword", version)
+        model = _member(whl, "models/okay_nabu.tflite")
+        upstream = json.loads(_member(whl, "models/okay_nabu.json"))
+        tmp = d + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        for name in os.listdir(IMAGE_MODELS):
+            if name.endswith((".json", ".md", ".tflite")):
+                shutil.copyfile(os.path.join(IMAGE_MODELS, name), os.path.join(tmp, name))
+        with open(os.path.join(tmp, "okay_nabu.json"), encoding="utf-8") as f:
+            man = json.load(f)
+        man.update({k: upstream[k] for k in ("trained_languages", "micro") if k in upstream})
+        man.update(sha256=hashlib.sha256(model).hexdigest(), bytes=len(model))
+        man["source"] = dict(man["source"], version=version)
+        with open(os.path.join(tmp, "okay_nabu.json"), "w", encoding="utf-8") as f:
+            f.write(json.dumps(man, indent=2) + "\n")
+        _write_atomic(os.path.join(tmp, "okay_nabu.tflite"), model)
+        os.replace(tmp, d)
+    return d
+
+
+def retrained_model_images(board, commit, old_version, new_version):
+    """Two images of one commit that differ only in okay_nabu's retrain."""
+    return lambda cache: [
+        _build_image(cache, commit, board, v, _models_with_okay_nabu(cache, pkg), "-okay_nabu-" + pkg)
+        for v, pkg in (("1.1.0", old_version), ("1.1.1", new_version))]
 
 
 def synthetic(size, seed, edits=256):
@@ -192,6 +231,8 @@ PAIRS = [
          images("sim", OLD_COMMIT, NEW_COMMIT)),
     Pair("image-zero2w", "image", "Hearth image raspberrypi-zero2w (aarch64) %s -> %s" % (OLD_COMMIT, NEW_COMMIT),
          images("raspberrypi-zero2w", OLD_COMMIT, NEW_COMMIT)),
+    Pair("image-model-sim", "image", "Hearth image sim %s, okay_nabu retrained (pymicro-wakeword 2.4.1 -> 2.5.0)"
+         % NEW_COMMIT, retrained_model_images("sim", NEW_COMMIT, "2.4.1", "2.5.0")),
     Pair("image-stm32mp1", "image", "Hearth image stm32mp157 (armv7) %s -> %s" % (MID_COMMIT, NEW_COMMIT),
          images("stm32mp157", MID_COMMIT, NEW_COMMIT)),
 ]

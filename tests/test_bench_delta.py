@@ -83,3 +83,18 @@ def test_a_wheel_becomes_the_same_tar_every_time(tmp_path):
         assert t.extractfile("pkg/a.py").read() == b"a = 1\n"
     with tarfile.open(fileobj=io.BytesIO(_delta_pairs._tar(str(whl), "pkg/"))) as t:
         assert t.getnames() == ["pkg/a.py", "pkg/b.py"]
+
+
+def test_a_tool_that_hangs_is_ended_with_its_time_out(tmp_path):
+    """The tool runs under GNU time: the time-out ends the tool itself too."""
+    import pytest
+    pid_file = tmp_path / "pid"
+    with pytest.raises(_delta_tools.ToolFailed, match="timed out after 1 s"):
+        _delta_tools.run_child(["sh", "-c", "echo $$ > %s; exec sleep 60" % pid_file], timeout=1)
+    pid = int(pid_file.read_text())
+    try:
+        os.waitpid(pid, os.WNOHANG)          # not our child: only reaps if it were
+    except ChildProcessError:
+        pass
+    state = open("/proc/%d/stat" % pid).read().split()[2] if os.path.exists("/proc/%d" % pid) else "gone"
+    assert state in ("gone", "Z"), state

@@ -9,11 +9,13 @@ Peers, each in the configuration the issue names:
   hdiffpatch  HDiffPatch, lzma2 level 9, 8 MiB window (PyPI hdiffpatch; Python applier)
 and hearth: hearth_tools.delta.create on the host, hearth.delta's applier.
 
-An apply is timed and its peak RSS measured by GNU time (`/usr/bin/time -f %M`). A Python applier's RSS is also given above an idle interpreter:
-the same child with the same imports, stopped before it reads anything.
+An apply is timed and its peak RSS measured by GNU time (`/usr/bin/time
+-f %M`). A Python applier's RSS is also given above an idle interpreter: the
+same child with the same imports, stopped before it reads anything.
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,17 +41,22 @@ def run_child(argv, timeout=TIMEOUT_S):
     with tempfile.TemporaryDirectory(prefix="hearth-bench-") as d:
         rss_file = os.path.join(d, "rss")
         t0 = time.perf_counter()
+        # a session of its own: a time-out ends the tool too, not only GNU time
+        p = subprocess.Popen([TIME, "-f", "%M", "-o", rss_file, *argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
         try:
-            p = subprocess.run([TIME, "-f", "%M", "-o", rss_file, *argv], capture_output=True, timeout=timeout)
+            stdout, stderr = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
             raise ToolFailed("timed out after %d s" % timeout) from None
         wall = time.perf_counter() - t0
-        stderr = p.stderr.decode(errors="replace").strip().splitlines()
+        stderr = stderr.decode(errors="replace").strip().splitlines()
         if p.returncode != 0:
             raise ToolFailed("exit %d: %s" % (p.returncode, stderr[-1] if stderr else "no message"))
         with open(rss_file) as f:
             rss_kib = int(f.read().split()[-1])
-    return wall, rss_kib * 1024, p.stdout.decode(errors="replace")
+    return wall, rss_kib * 1024, stdout.decode(errors="replace")
 
 
 def time_unavailable():

@@ -4,6 +4,7 @@ sub-command, argument errors as exceptions (so --json can report them), the
 JSON shape of a failure, and a quiet exit when stdout's reader goes away.
 """
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -69,6 +70,32 @@ def wants_json(argv):
 def failure(message, code):
     """The JSON object a failed command prints on stdout with --json."""
     return {"ok": False, "error": message, "exit_code": code, "exit": exitcodes.name(code)}
+
+
+def fail(prog, as_json, label, message, code):
+    """One line on stderr (`PROG: LABEL: MESSAGE`); with --json the failure
+    object on stdout too. Returns the exit code."""
+    sys.stderr.write("%s: %s: %s\n" % (prog, label, message))
+    sys.stderr.flush()
+    if as_json:
+        sys.stdout.write(json.dumps(failure(message, code), sort_keys=True) + "\n")
+        sys.stdout.flush()
+    return code
+
+
+def parse_command(make_parser, argv, fail_with):
+    """The parsed arguments of a COMMAND-style entry point, or None with the
+    usage failure reported through fail_with(as_json, label, message, code)
+    (an argument error) or the help printed (no command)."""
+    try:
+        args = make_parser().parse_args(argv)
+    except ArgumentError as e:
+        fail_with(wants_json(argv), "error", str(e), exitcodes.USAGE)
+        return None
+    if not args.cmd:
+        make_parser().print_help(sys.stderr)
+        return None
+    return args
 
 
 def entry(main, argv=None):

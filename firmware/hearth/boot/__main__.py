@@ -108,13 +108,7 @@ def _run(decision, launcher, app_args):
 
 
 def _fail(as_json, label, message, code):
-    """One line on stderr; with --json the failure as JSON on stdout too."""
-    sys.stderr.write("%s: %s: %s\n" % (PROG, label, message))
-    sys.stderr.flush()
-    if as_json:
-        sys.stdout.write(json.dumps(cliargs.failure(message, code), sort_keys=True) + "\n")
-        sys.stdout.flush()
-    return code
+    return cliargs.fail(PROG, as_json, label, message, code)
 
 
 def _board_file(path):
@@ -140,12 +134,8 @@ def main(argv=None):
 
 
 def _main(argv):
-    try:
-        args = _parser().parse_args(argv)
-    except cliargs.ArgumentError as e:
-        return _fail(cliargs.wants_json(argv), "error", str(e), EXIT_USAGE)
-    if not args.cmd:
-        _parser().print_help(sys.stderr)
+    args = cliargs.parse_command(_parser, argv, _fail)
+    if args is None:
         return EXIT_USAGE
     if args.storage is None:
         args.storage = os.environ.get(contract.STORAGE)

@@ -31,10 +31,7 @@ class _Usage(Exception):
 
 
 def _fail(as_json, label, message, code):
-    sys.stderr.write("%s: %s: %s\n" % (PROG, label, message))
-    if as_json:
-        sys.stdout.write(json.dumps(cliargs.failure(message, code), sort_keys=True) + "\n")
-    return code
+    return cliargs.fail(PROG, as_json, label, message, code)
 
 
 def main(argv=None):
@@ -42,12 +39,8 @@ def main(argv=None):
 
 
 def _main(argv):
-    try:
-        args = _parser().parse_args(argv)
-    except cliargs.ArgumentError as e:
-        return _fail(cliargs.wants_json(argv), "error", str(e), exitcodes.USAGE)
-    if args.cmd != "apply":
-        _parser().print_help(sys.stderr)
+    args = cliargs.parse_command(_parser, argv, _fail)
+    if args is None:
         return exitcodes.USAGE
     return cliargs.guarded(lambda: _apply(args), lambda label, msg, code: _fail(args.json, label, msg, code),
                            args.debug, [(_Usage, "error", exitcodes.USAGE), (DeltaError, "refused", exitcodes.FAILURE)])

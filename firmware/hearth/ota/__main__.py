@@ -62,12 +62,7 @@ def _print(args, obj, text):
 
 
 def _fail(as_json, label, message, code):
-    sys.stderr.write("%s: %s: %s\n" % (PROG, label, message))
-    sys.stderr.flush()
-    if as_json:
-        sys.stdout.write(json.dumps(cliargs.failure(message, code), sort_keys=True) + "\n")
-        sys.stdout.flush()
-    return code
+    return cliargs.fail(PROG, as_json, label, message, code)
 
 
 def main(argv=None):
@@ -75,12 +70,8 @@ def main(argv=None):
 
 
 def _main(argv):
-    try:
-        args = _parser().parse_args(argv)
-    except cliargs.ArgumentError as e:
-        return _fail(cliargs.wants_json(argv), "error", str(e), exitcodes.USAGE)
-    if not args.cmd:
-        _parser().print_help(sys.stderr)
+    args = cliargs.parse_command(_parser, argv, _fail)
+    if args is None:
         return exitcodes.USAGE
     if args.storage is None:
         args.storage = os.environ.get(contract.STORAGE)

@@ -235,7 +235,7 @@ def test_init_refuses_a_tampered_root_and_force_replaces(template, tmp_path, ngi
     env = Env(template, tmp_path, nginx_server)
     env.client.refresh()
     raw = open(env.meta("1.root.json"), "rb").read()
-    tampered = raw.replace(b'"consistent_snapshot": true', b'"consistent_snapshot": false')
+    tampered = raw.replace(b'"consistent_snapshot":true', b'"consistent_snapshot":false')    # compact JSON
     assert tampered != raw
     c = Client(env.storage, url=env.url)
     with pytest.raises(exceptions.UnsignedMetadataError):

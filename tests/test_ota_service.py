@@ -185,5 +185,7 @@ def test_bench_ota_runs_and_writes_its_section(doc):  # noqa: F811
     full = figures["full_update_target_bytes"]
     assert full["target_length"] <= full["value"] <= full["target_length"] + 2048
     assert figures["refetched_after_power_cut_bytes"]["value"] <= 64 * 1024
+    delta = figures["delta_update_target_bytes"]       # the release with a delta from the running image
+    assert 0 < delta["value"] < full["value"]
     text = written(doc, "ota", "hearth bench ota --write-doc")
     assert "check with nothing new" in text and "re-fetched after a cut" in text

@@ -47,8 +47,10 @@ def write_atomic(path, data):
 
 
 def _serialize(md):
+    # compact: every device fetches timestamp.json at every check, so its
+    # whitespace is paid fleet-wide (the check with nothing new is ~1 KB)
     from tuf.api.serialization.json import JSONSerializer
-    return md.to_bytes(JSONSerializer(compact=False))
+    return md.to_bytes(JSONSerializer(compact=True))
 
 
 class Repo:

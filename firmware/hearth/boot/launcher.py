@@ -360,12 +360,7 @@ class Launcher:
                                                 "or re-run init --force" % (S.DEVICE, S.MAX_ATTEMPTS_LIMIT))
             else:
                 attempts = S.check_max_attempts(max_attempts)
-            if not self.keys:
-                raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
-            state, dirty = self._load()
-            if state["trial"] is not None and state["attempts"] > 0:
-                raise StateError("trial-running", "slot %s is running a trial image; confirm or revert it first"
-                                 % state["trial"])
+            state, dirty = self._state_for_install()
             target = self._target(state)
             parser = mcuboot.ImageParser(max_size=dev["slot_bytes"])
             it = _chunks(source, chunk)
@@ -386,12 +381,7 @@ class Launcher:
             v = self.check_bytes(st.read(S.INCOMING), state["security_counter"], target, img.digest)
             self._check_downgrade(state, v, allow_downgrade)
             # commit: first forget what the target slot held, then replace it
-            if state["trial"] == target or state["slots"][target] is not None or dirty:
-                if state["trial"] == target:
-                    state["trial"] = None
-                    state["attempts"] = 0
-                state["slots"][target] = None
-                S.save_state(st, state)
+            self._forget_target(state, target, dirty)
             st.rename(S.INCOMING, S.slot_file(target))
             st.fsync_dir(S.BOOT)
             state["slots"][target] = _meta(v, confirmed=False)
@@ -448,12 +438,7 @@ class Launcher:
         st = self.st
         with st.lock():
             dev = self.device
-            if not self.keys:
-                raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
-            state, dirty = self._load()
-            if state["trial"] is not None and state["attempts"] > 0:
-                raise StateError("trial-running", "slot %s is running a trial image; confirm or revert it first"
-                                 % state["trial"])
+            state, dirty = self._state_for_install()
             a = state["active"]
             if a is None or state["slots"][a] is None:
                 raise StateError("no-base", "no confirmed image runs on this device, so there is nothing to apply "
@@ -472,13 +457,7 @@ class Launcher:
                 done = out.load()
                 if done is not None and done.get("header") != applier.header_id(header):
                     out.discard()                        # a cut-off apply of another patch
-                target = self._target(state)
-                if state["trial"] == target or state["slots"][target] is not None or dirty:
-                    if state["trial"] == target:
-                        state["trial"] = None
-                        state["attempts"] = 0
-                    state["slots"][target] = None
-                    S.save_state(st, state)
+                self._forget_target(state, self._target(state), dirty)
                 try:
                     return applier.apply(base, _Prefixed(head, patch), out, checkpoint=out,
                                          max_result=dev["slot_bytes"])
@@ -490,6 +469,26 @@ class Launcher:
                     raise
             finally:
                 base.close()
+
+    def _state_for_install(self):
+        """(state, dirty) for an install into the inactive slot (full or delta):
+        refused without trusted keys or while a trial image runs."""
+        if not self.keys:
+            raise StateError("no-keys", "no trusted keys in %s: re-run init with --key" % S.TRUST)
+        state, dirty = self._load()
+        if state["trial"] is not None and state["attempts"] > 0:
+            raise StateError("trial-running", "slot %s is running a trial image; confirm or revert it first"
+                             % state["trial"])
+        return state, dirty
+
+    def _forget_target(self, state, target, dirty):
+        """Record the target slot empty (and no trial there) before it is written."""
+        if state["trial"] == target or state["slots"][target] is not None or dirty:
+            if state["trial"] == target:
+                state["trial"] = None
+                state["attempts"] = 0
+            state["slots"][target] = None
+            S.save_state(self.st, state)
 
     @staticmethod
     def _check_downgrade(state, v, allow_downgrade):

@@ -152,7 +152,7 @@ def main(argv=None):
              console.path, b.name, b.storage_root,
              (", slot %s, version %s" % (launch.slot, launch.version)) if launch.slot else ""))
     app.services.add(ConsoleService(console))
-    from .telemetry.service import start as start_telemetry
+    from .telemetry import start as start_telemetry
     telemetry = start_telemetry(app, b, launch.version)     # None unless the board's [telemetry] is on
     reboot_into = []                # the OTA service staged a trial image: exit REBOOT
 

@@ -9,3 +9,18 @@
 
 docs/TELEMETRY.md is the schema and the guarantees.
 """
+
+
+def configured(board):
+    """The board's [telemetry] settings when the service should run, else None."""
+    cfg = board.section("telemetry") or {}
+    return cfg if cfg.get("enabled", False) and cfg.get("broker") else None
+
+
+def start(app, board, version=None):
+    """hearth.telemetry.service.start, imported only when the board turns
+    telemetry on: a board without it pays nothing at start-up (cbor2, paho)."""
+    if configured(board) is None:
+        return None
+    from .service import start as start_service
+    return start_service(app, board, version)

@@ -236,8 +236,9 @@ def _device_id(st):
 def start(app, board, version=None):
     """The board's telemetry service added to the app's loop, or None when the
     board has no [telemetry] section, it is disabled, or it names no broker."""
-    cfg = board.section("telemetry") or {}
-    if not cfg.get("enabled", False) or not cfg.get("broker"):
+    from . import configured
+    cfg = configured(board)
+    if cfg is None:
         return None
     svc = TelemetryService(app, cfg, version=version)
     app.services.add(svc)

@@ -154,3 +154,12 @@ def test_rollout_commands_and_rotation(tmp_path, capsys, images):
     t = meta(d, "%d.targets.json" % r["targets"])
     assert set(t.signatures) == set(root2.signed.roles["targets"].keyids)
     root2.verify_delegate("targets", t)
+
+
+def test_an_unwritable_repository_path_is_one_line(tmp_path, capsys):
+    from hearth_tools.cli import main
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["repo", "init", str(blocker / "repo")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and "check the path" in err and "Traceback" not in err, err

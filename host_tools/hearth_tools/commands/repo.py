@@ -74,6 +74,9 @@ def run(args, out):
             text = _versions(r) + "\nreleases: %s" % (", ".join(r["releases"]) or "none")
     except repo.RepoError as e:
         raise (UsageError if e.usage else HearthError)(str(e)) from None
+    except OSError as e:            # a directory that cannot be made or written: the user's to fix
+        raise HearthError("%s: %s: check the path and its permissions" % (e.filename or args.dir,
+                                                                         e.strerror or e)) from None
     out.data(r, text)
 
 
